@@ -1,0 +1,1 @@
+"""Gymnasium memory-task environments, registered under the ``ssmn`` namespace."""

@@ -1,0 +1,342 @@
+/* cell.c - the SSMN cell over a (B, T) batch of streams: forward, backward (BPTT), reset.
+ *
+ * Compiled once per precision (cell_f32.c, cell_f64.c). Everything that does not depend on the
+ * fast weights - encoder, q/k/v projections, window attention, static layers, read-out - is
+ * computed for all B*T tokens at once with GEMMs; only the plastic layers run step by step, one
+ * stream at a time so that stream's W_f stays in cache.
+ *
+ * Memory of the backward pass: the cache stores O(H + w) floats per token and no W_f. For each
+ * stream the backward pass replays the plastic updates from the starting W_f, keeping a
+ * checkpoint every K = ceil(sqrt(T)) steps, then walks the segments backwards, rebuilding the K
+ * matrices of a segment from its checkpoint. Peak extra memory is (T/K + K + 1) P H^2 for one
+ * stream at a time, i.e. O(sqrt(T) H^2), never O(T H^2); the price is two replays of the
+ * O(H^2) update per step.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssmn_internal.h"
+#include "real.h"
+#include "gemm.c"
+#include "window_attn.c"
+#include "plastic.c"
+
+static int FN(check_steps)(const int64_t *steps, int64_t B) {
+    for (int64_t b = 0; b < B; b++)
+        if (steps[b] < 0) return SSMN_ERR_STATE;
+    return SSMN_OK;
+}
+
+int FN(ssmn_reset)(const ssmn_config *cfg, real *state, int64_t *steps, const uint8_t *mask,
+                   int64_t B) {
+    ssmn_layout L;
+    int rc = ssmn_layout_of(cfg, &L);
+    if (rc) return rc;
+    if (!state || !steps) return SSMN_ERR_NULL;
+    if (B < 1) return SSMN_ERR_ARG;
+    for (int64_t b = 0; b < B; b++) {
+        if (mask && !mask[b]) continue;
+        memset(state + b * L.n_state, 0, (size_t)L.n_state * sizeof(real));
+        steps[b] = 0;
+    }
+    return SSMN_OK;
+}
+
+static void FN(add_bias_rows)(real *X, int64_t ldx, const real *bias, int64_t M, int64_t N) {
+    for (int64_t m = 0; m < M; m++) {
+        real *row = X + m * ldx;
+        for (int64_t n = 0; n < N; n++) row[n] += bias[n];
+    }
+}
+
+static void FN(sum_rows)(real *out, const real *X, int64_t ldx, int64_t M, int64_t N) {
+    for (int64_t m = 0; m < M; m++) {
+        const real *row = X + m * ldx;
+        for (int64_t n = 0; n < N; n++) out[n] += row[n];
+    }
+}
+
+static inline int64_t FN(min64)(int64_t a, int64_t b) { return a < b ? a : b; }
+
+int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, int64_t *steps,
+                     const real *x, const real *params, int64_t B, int64_t T) {
+    ssmn_layout Ls;
+    int rc = ssmn_layout_of(cfg, &Ls);
+    if (rc) return rc;
+    const ssmn_layout *L = &Ls;
+    if (!state || !steps || !params) return SSMN_ERR_NULL;
+    if (B < 1 || T < 0) return SSMN_ERR_ARG;
+    if ((rc = FN(check_steps)(steps, B))) return rc;
+    if (T == 0) return SSMN_OK;
+    if (!y || !cache || !x) return SSMN_ERR_NULL;
+
+    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
+    const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
+    const real alpha = (real)cfg->alpha;
+    const real *prm = params;
+    real *pack = NULL;
+    if (BT >= GEMM_MR) {
+        pack = (real *)malloc((size_t)SSMN_PACK_FLOATS * sizeof(real));
+        if (!pack) return SSMN_ERR_NOMEM;
+    }
+
+    /* encoder u = tanh(W_in x + b_in), then q, k, v for every token */
+    FN(gemm)(0, 1, BT, H, L->Din, x, L->Din, prm + L->W_in, L->Din, 0, cache + L->c_u, R, pack);
+    for (int64_t m = 0; m < BT; m++) {
+        real *u = cache + m * R + L->c_u;
+        const real *bias = prm + L->b_in;
+        for (int64_t n = 0; n < H; n++) u[n] = R_TANH(u[n] + bias[n]);
+    }
+    FN(gemm)(0, 1, BT, H, H, cache + L->c_u, R, prm + L->W_q, H, 0, cache + L->c_q, R, pack);
+    FN(gemm)(0, 1, BT, H, H, cache + L->c_u, R, prm + L->W_k, H, 0, cache + L->c_k, R, pack);
+    FN(gemm)(0, 1, BT, H, H, cache + L->c_u, R, prm + L->W_v, H, 0, cache + L->c_v, R, pack);
+
+    /* window attention, then push this call's keys and values into each stream's ring */
+    for (int64_t b = 0; b < B; b++) {
+        real *st = state + b * L->n_state;
+        real *rec0 = cache + b * T * R;
+        int64_t n0 = FN(min64)(steps[b], w);
+        FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, steps[b] - n0, w, H};
+        FN(window_src) vals = {st + L->s_V, rec0 + L->c_v, R, n0, steps[b] - n0, w, H};
+        for (int64_t t = 0; t < T; t++) {
+            real *rec = rec0 + t * R;
+            int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
+            real ent = FN(attn_forward)(rec + L->c_ctx, rec + L->c_p, rec + L->c_q, &keys, &vals,
+                                        lo, e - lo + 1);
+            if (t == T - 1) st[L->s_entropy] = ent;
+        }
+        for (int64_t t = T - w > 0 ? T - w : 0; t < T; t++) {
+            int64_t slot = (steps[b] + t) % w;
+            memcpy(st + L->s_K + slot * H, rec0 + t * R + L->c_k, (size_t)H * sizeof(real));
+            memcpy(st + L->s_V + slot * H, rec0 + t * R + L->c_v, (size_t)H * sizeof(real));
+        }
+    }
+
+    /* output projection of attention, static layers */
+    FN(gemm)(0, 1, BT, H, H, cache + L->c_ctx, R, prm + L->W_o, H, 0, cache + L->c_z, R, pack);
+    for (int64_t i = 0; i < S; i++) {
+        real *zo = cache + L->c_z + (i + 1) * H;
+        FN(gemm)(0, 1, BT, H, H, cache + L->c_z + i * H, R, prm + SSMN_STATIC_W(L, i), H, 0, zo, R,
+                 pack);
+        const real *bias = prm + SSMN_STATIC_B(L, i);
+        for (int64_t m = 0; m < BT; m++)
+            for (int64_t n = 0; n < H; n++) {
+                real v = zo[m * R + n] + bias[n];
+                zo[m * R + n] = v > 0 ? v : 0;
+            }
+    }
+
+    /* plastic layers: stream by stream, step by step */
+    const int64_t zS = L->c_z + S * H;
+    if (P > 0) {
+        FN(gemm)(0, 1, BT, H, H, cache + zS, R, prm + SSMN_PLASTIC_W(L, 0), H, 0, cache + L->c_h, R,
+                 pack);
+        for (int64_t b = 0; b < B; b++) {
+            real *st = state + b * L->n_state;
+            for (int64_t t = 0; t < T; t++) {
+                real *rec = cache + (b * T + t) * R;
+                const real *zin = rec + zS;
+                for (int64_t j = 0; j < P; j++) {
+                    real *h = rec + L->c_h + j * H, *tr = rec + L->c_tr + j * H;
+                    real *out = rec + L->c_out + j * H;
+                    if (j > 0)
+                        FN(gemm_rows_nt)(1, H, H, zin, H, prm + SSMN_PLASTIC_W(L, j), H, 0, h, H);
+                    const real *bias = prm + SSMN_PLASTIC_B(L, j);
+                    for (int64_t n = 0; n < H; n++) {
+                        real v = h[n] + bias[n];
+                        h[n] = v > 0 ? v : 0;
+                    }
+                    real sq = FN(hebb_forward)(st + L->s_Wf + j * HH, tr, h, zin, H, eta, keep, clip);
+                    for (int64_t n = 0; n < H; n++) {
+                        tr[n] = R_TANH(tr[n]);
+                        out[n] = h[n] + alpha * tr[n];
+                    }
+                    if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
+                    zin = out;
+                }
+            }
+        }
+    }
+
+    /* read-out */
+    const int64_t zf = P > 0 ? L->c_out + (P - 1) * H : zS;
+    FN(gemm)(0, 1, BT, L->Dout, H, cache + zf, R, prm + L->W_out, H, 0, y, L->Dout, pack);
+    FN(add_bias_rows)(y, L->Dout, prm + L->b_out, BT, L->Dout);
+    for (int64_t b = 0; b < B; b++) steps[b] += T;
+    free(pack);
+    return SSMN_OK;
+}
+
+int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *work, const real *dy,
+                      const real *cache, const real *state0, const int64_t *steps0, const real *x,
+                      const real *params, int64_t B, int64_t T) {
+    ssmn_layout Ls;
+    int rc = ssmn_layout_of(cfg, &Ls);
+    if (rc) return rc;
+    const ssmn_layout *L = &Ls;
+    if (!grad || !work || !state0 || !steps0 || !params) return SSMN_ERR_NULL;
+    if (B < 1 || T < 0) return SSMN_ERR_ARG;
+    if ((rc = FN(check_steps)(steps0, B))) return rc;
+    if (dstate0) memset(dstate0, 0, (size_t)(B * L->n_state) * sizeof(real));
+    if (T == 0) return SSMN_OK;
+    if (!dy || !cache || !x) return SSMN_ERR_NULL;
+
+    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
+    const int64_t BTH = BT * H, PHH = P * HH, K = ssmn_segment_len(T), nseg = (T + K - 1) / K;
+    const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
+    const real alpha = (real)cfg->alpha;
+    const real *prm = params;
+
+    real *bufA = work, *bufB = bufA + BTH, *dQ = bufB + BTH, *dK = dQ + BTH, *dV = dK + BTH;
+    real *dPre = dV + BTH, *G = dPre + P * BTH, *ckpt = G + PHH, *seg = ckpt + nseg * PHH;
+    real *gz = seg + K * PHH, *dh = gz + H, *dz = dh + H, *dr = dz + H, *dp = dr + H;
+    real *pack = dp + w;
+
+    /* read-out */
+    const int64_t zS = L->c_z + S * H;
+    const int64_t zf = P > 0 ? L->c_out + (P - 1) * H : zS;
+    FN(gemm)(0, 0, BT, H, L->Dout, dy, L->Dout, prm + L->W_out, H, 0, bufA, H, pack);
+    FN(gemm)(1, 0, L->Dout, H, BT, dy, L->Dout, cache + zf, R, 1, grad + L->W_out, H, pack);
+    FN(sum_rows)(grad + L->b_out, dy, L->Dout, BT, L->Dout);
+
+    /* plastic layers, stream by stream, segments backwards */
+    real *dzc = bufA, *dzo = bufB;
+    if (P > 0) {
+        memset(bufB, 0, (size_t)BTH * sizeof(real));
+        for (int64_t b = 0; b < B; b++) {
+            const real *rec0 = cache + b * T * R;
+            real *run = seg;
+            memcpy(run, state0 + b * L->n_state + L->s_Wf, (size_t)PHH * sizeof(real));
+            for (int64_t t = 0; t < T; t++) {
+                const real *rec = rec0 + t * R;
+                if (t % K == 0) memcpy(ckpt + (t / K) * PHH, run, (size_t)PHH * sizeof(real));
+                for (int64_t j = 0; j < P; j++)
+                    FN(hebb_advance)(run + j * HH, rec + L->c_h + j * H,
+                                     rec + (j ? L->c_out + (j - 1) * H : zS), H, eta, keep, clip);
+            }
+            memset(G, 0, (size_t)PHH * sizeof(real));
+            for (int64_t s = nseg - 1; s >= 0; s--) {
+                int64_t t0 = s * K, t1 = FN(min64)(T, t0 + K);
+                memcpy(seg, ckpt + s * PHH, (size_t)PHH * sizeof(real));
+                for (int64_t i = 1; i < t1 - t0; i++) {
+                    const real *rec = rec0 + (t0 + i - 1) * R;
+                    memcpy(seg + i * PHH, seg + (i - 1) * PHH, (size_t)PHH * sizeof(real));
+                    for (int64_t j = 0; j < P; j++)
+                        FN(hebb_advance)(seg + i * PHH + j * HH, rec + L->c_h + j * H,
+                                         rec + (j ? L->c_out + (j - 1) * H : zS), H, eta, keep, clip);
+                }
+                for (int64_t t = t1 - 1; t >= t0; t--) {
+                    const real *rec = rec0 + t * R;
+                    int64_t tok = b * T + t;
+                    memcpy(gz, bufA + tok * H, (size_t)H * sizeof(real));
+                    for (int64_t j = P - 1; j >= 0; j--) {
+                        const real *h = rec + L->c_h + j * H, *tr = rec + L->c_tr + j * H;
+                        const real *zin = rec + (j ? L->c_out + (j - 1) * H : zS);
+                        for (int64_t n = 0; n < H; n++) {
+                            dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
+                            dh[n] = gz[n];
+                            dz[n] = 0;
+                        }
+                        FN(hebb_backward)(dh, dz, G + j * HH, seg + (t - t0) * PHH + j * HH, h, zin,
+                                          dr, H, eta, keep, clip);
+                        real *dpre = dPre + j * BTH + tok * H;
+                        for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
+                        if (j > 0) {
+                            memcpy(gz, dz, (size_t)H * sizeof(real));
+                            FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
+                        } else {
+                            real *dzs = bufB + tok * H;
+                            for (int64_t n = 0; n < H; n++) dzs[n] += dz[n];
+                        }
+                    }
+                }
+            }
+            if (dstate0)
+                memcpy(dstate0 + b * L->n_state + L->s_Wf, G, (size_t)PHH * sizeof(real));
+        }
+        for (int64_t j = 0; j < P; j++) {
+            const int64_t zin = j ? L->c_out + (j - 1) * H : zS;
+            FN(gemm)(1, 0, H, H, BT, dPre + j * BTH, H, cache + zin, R, 1,
+                     grad + SSMN_PLASTIC_W(L, j), H, pack);
+            FN(sum_rows)(grad + SSMN_PLASTIC_B(L, j), dPre + j * BTH, H, BT, H);
+        }
+        FN(gemm)(0, 0, BT, H, H, dPre, H, prm + SSMN_PLASTIC_W(L, 0), H, 1, bufB, H, pack);
+        dzc = bufB;
+        dzo = bufA;
+    }
+
+    /* static layers, last to first */
+    for (int64_t i = S - 1; i >= 0; i--) {
+        const real *zo = cache + L->c_z + (i + 1) * H;
+        for (int64_t m = 0; m < BT; m++)
+            for (int64_t n = 0; n < H; n++)
+                if (!(zo[m * R + n] > 0)) dzc[m * H + n] = 0;
+        FN(gemm)(1, 0, H, H, BT, dzc, H, cache + L->c_z + i * H, R, 1, grad + SSMN_STATIC_W(L, i), H,
+                 pack);
+        FN(sum_rows)(grad + SSMN_STATIC_B(L, i), dzc, H, BT, H);
+        FN(gemm)(0, 0, BT, H, H, dzc, H, prm + SSMN_STATIC_W(L, i), H, 0, dzo, H, pack);
+        real *tmp = dzc; dzc = dzo; dzo = tmp;
+    }
+
+    /* attention output projection: dzc holds dL/da; dzo gets dL/dctx */
+    FN(gemm)(1, 0, H, H, BT, dzc, H, cache + L->c_ctx, R, 1, grad + L->W_o, H, pack);
+    FN(gemm)(0, 0, BT, H, H, dzc, H, prm + L->W_o, H, 0, dzo, H, pack);
+
+    /* window attention */
+    memset(dQ, 0, (size_t)(3 * BTH) * sizeof(real));
+    for (int64_t b = 0; b < B; b++) {
+        const real *st = state0 + b * L->n_state;
+        const real *rec0 = cache + b * T * R;
+        real *dst = dstate0 ? dstate0 + b * L->n_state : NULL;
+        int64_t n0 = FN(min64)(steps0[b], w), first = steps0[b] - n0;
+        FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, first, w, H};
+        FN(window_src) vals = {st + L->s_V, rec0 + L->c_v, R, n0, first, w, H};
+        FN(window_grad) dkeys = {dst ? dst + L->s_K : NULL, dK + b * T * H, H, n0, first, w, H};
+        FN(window_grad) dvals = {dst ? dst + L->s_V : NULL, dV + b * T * H, H, n0, first, w, H};
+        for (int64_t t = 0; t < T; t++) {
+            const real *rec = rec0 + t * R;
+            int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
+            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dp, dzo + (b * T + t) * H,
+                              rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1);
+        }
+    }
+
+    /* q, k, v projections and the encoder; dzc becomes dL/du */
+    const real *dproj[3] = {dQ, dK, dV};
+    const int64_t wproj[3] = {L->W_q, L->W_k, L->W_v};
+    for (int p = 0; p < 3; p++) {
+        FN(gemm)(1, 0, H, H, BT, dproj[p], H, cache + L->c_u, R, 1, grad + wproj[p], H, pack);
+        FN(gemm)(0, 0, BT, H, H, dproj[p], H, prm + wproj[p], H, p > 0, dzc, H, pack);
+    }
+    for (int64_t m = 0; m < BT; m++) {
+        const real *u = cache + m * R + L->c_u;
+        for (int64_t n = 0; n < H; n++) dzc[m * H + n] *= 1 - u[n] * u[n];
+    }
+    FN(gemm)(1, 0, H, L->Din, BT, dzc, H, x, L->Din, 1, grad + L->W_in, L->Din, pack);
+    FN(sum_rows)(grad + L->b_in, dzc, H, BT, H);
+    return SSMN_OK;
+}
+
+#if defined(SSMN_REAL_F32)
+int FN(ssmn_naive_step)(const ssmn_config *cfg, real *y, real *cache, real *state, real *u_hist,
+                        int64_t *steps, const real *x, const real *params) {
+    ssmn_layout L;
+    int rc = ssmn_layout_of(cfg, &L);
+    if (rc) return rc;
+    if (!y || !cache || !state || !u_hist || !steps || !x || !params) return SSMN_ERR_NULL;
+    if (*steps < 0) return SSMN_ERR_STATE;
+    const int64_t H = L.H, w = L.w, n0 = FN(min64)(*steps, w);
+    for (int64_t e = 0; e < n0; e++) {
+        int64_t slot = (*steps - n0 + e) % w;
+        const real *u = u_hist + slot * H;
+        FN(gemm_rows_nt)(1, H, H, u, H, params + L.W_k, H, 0, state + L.s_K + slot * H, H);
+        FN(gemm_rows_nt)(1, H, H, u, H, params + L.W_v, H, 0, state + L.s_V + slot * H, H);
+    }
+    int64_t slot = *steps % w;
+    rc = FN(ssmn_forward)(cfg, y, cache, state, steps, x, params, 1, 1);
+    if (rc) return rc;
+    memcpy(u_hist + slot * H, cache + L.c_u, (size_t)H * sizeof(real));
+    return SSMN_OK;
+}
+#endif

@@ -1,0 +1,66 @@
+/* ssmn_api.h - the public C interface of the SSMN core, as cffi sees it.
+ *
+ * Plain declarations only (no macros): the build script hands this file to cffi's cdef.
+ * Every entry point returns an ssmn status code (0 = ok); ssmn_error_message() gives text.
+ *
+ * Dimension legend used in shape comments:
+ *   B streams, T time steps, Din inputs, H hidden, Dout outputs, w window,
+ *   S static layers, P plastic layers.
+ */
+
+typedef struct {
+    int64_t d_in;        /* Din */
+    int64_t hidden;      /* H */
+    int64_t d_out;       /* Dout */
+    int64_t window;      /* w */
+    int64_t n_static;    /* S */
+    int64_t n_plastic;   /* P */
+    int32_t rule;        /* 0 = hebbian */
+    double eta;          /* plasticity rate */
+    double decay;        /* lambda, weight decay of W_f per step */
+    double clip;         /* |W_f| bound (hebbian) */
+    double alpha;        /* read-out gain of the fast weights */
+} ssmn_config;
+
+typedef struct {
+    int64_t n_params;      /* floats in the parameter block */
+    int64_t n_state;       /* floats of state per stream */
+    int64_t n_cache;       /* floats of activation cache per (stream, step) */
+    int64_t n_work;        /* floats of backward workspace for (B, T) */
+} ssmn_sizes;
+
+int ssmn_abi_version(void);
+const char *ssmn_error_message(int status);
+int ssmn_check_config(const ssmn_config *cfg);
+int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out);
+
+/* state (B, n_state), steps (B): zero the streams whose mask byte is non-zero (mask NULL = all). */
+int ssmn_reset_f32(const ssmn_config *cfg, float *state, int64_t *steps, const uint8_t *mask, int64_t B);
+int ssmn_reset_f64(const ssmn_config *cfg, double *state, int64_t *steps, const uint8_t *mask, int64_t B);
+
+/* Sequence forward over (B, T), state carried in and out.
+ * y (B,T,Dout) out; cache (B,T,n_cache) out, kept for ssmn_backward;
+ * x (B,T,Din); params (n_params); state (B,n_state) and steps (B) updated in place.
+ * The cache holds every activation the backward pass needs (O(T H + T w) per stream, no W_f). */
+int ssmn_forward_f32(const ssmn_config *cfg, float *y, float *cache, float *state, int64_t *steps,
+                     const float *x, const float *params, int64_t B, int64_t T);
+int ssmn_forward_f64(const ssmn_config *cfg, double *y, double *cache, double *state, int64_t *steps,
+                     const double *x, const double *params, int64_t B, int64_t T);
+
+/* Sequence backward (BPTT) through the whole (B, T) sequence.
+ * grad (n_params) is ACCUMULATED (+=); dstate0 (B,n_state) gets dL/d(state at sequence start)
+ * (may be NULL); work (n_work) is scratch; cache comes from ssmn_forward on the same
+ * x, params and starting state (state0, steps0: copies taken before that forward);
+ * dy (B,T,Dout) is dL/dy. */
+int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work,
+                      const float *dy, const float *cache, const float *state0, const int64_t *steps0,
+                      const float *x, const float *params, int64_t B, int64_t T);
+int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work,
+                      const double *dy, const double *cache, const double *state0, const int64_t *steps0,
+                      const double *x, const double *params, int64_t B, int64_t T);
+
+/* The prototype's way, kept only as a benchmark baseline: one stream, one step, recomputing
+ * every key and value of the window from the stored encodings. u_hist (w, H) ring of encodings;
+ * cache (n_cache) scratch; y (Dout); x (Din). */
+int ssmn_naive_step_f32(const ssmn_config *cfg, float *y, float *cache, float *state, float *u_hist,
+                        int64_t *steps, const float *x, const float *params);

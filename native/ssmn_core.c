@@ -1,0 +1,111 @@
+/* ssmn_core.c - precision-independent parts of the core: status text, config checks, layout and
+ * buffer sizes (with overflow checks). */
+#include "ssmn_internal.h"
+
+static const char *const status_text[SSMN_N_STATUS] = {
+    "ok",
+    "a required pointer argument is NULL",
+    "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
+    "eta >= 0, 0 <= decay < 1, clip > 0)",
+    "buffer sizes overflow 64-bit integers",
+    "out of memory",
+    "invalid argument (B must be >= 1, T >= 0)",
+    "unknown plasticity rule id",
+    "invalid state (negative step counter)",
+};
+
+int ssmn_abi_version(void) { return SSMN_ABI_VERSION; }
+
+const char *ssmn_error_message(int status) {
+    if (status < 0 || status >= SSMN_N_STATUS) return "unknown status code";
+    return status_text[status];
+}
+
+int ssmn_mul(int64_t a, int64_t b, int64_t *out) {
+    return __builtin_mul_overflow(a, b, out) ? SSMN_ERR_OVERFLOW : SSMN_OK;
+}
+
+int ssmn_add(int64_t a, int64_t b, int64_t *out) {
+    return __builtin_add_overflow(a, b, out) ? SSMN_ERR_OVERFLOW : SSMN_OK;
+}
+
+int64_t ssmn_segment_len(int64_t T) {
+    int64_t k = 1;
+    while (k * k < T) k++;
+    return k;
+}
+
+int ssmn_check_config(const ssmn_config *cfg) {
+    if (!cfg) return SSMN_ERR_NULL;
+    if (cfg->d_in < 1 || cfg->hidden < 1 || cfg->d_out < 1 || cfg->window < 1) return SSMN_ERR_CONFIG;
+    if (cfg->n_static < 0 || cfg->n_plastic < 0) return SSMN_ERR_CONFIG;
+    if (!(cfg->eta >= 0.0) || !(cfg->decay >= 0.0 && cfg->decay < 1.0) || !(cfg->clip > 0.0))
+        return SSMN_ERR_CONFIG;
+    if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
+    if (cfg->rule < 0 || cfg->rule >= SSMN_N_RULES) return SSMN_ERR_RULE;
+    return SSMN_OK;
+}
+
+/* Accumulates `count` blocks of `size` floats at *cursor, recording the start in *offset. */
+static int place(int64_t *cursor, int64_t *offset, int64_t size, int64_t count) {
+    int64_t total;
+    if (ssmn_mul(size, count, &total)) return SSMN_ERR_OVERFLOW;
+    if (offset) *offset = *cursor;
+    return ssmn_add(*cursor, total, cursor);
+}
+
+int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
+    int rc = ssmn_check_config(cfg);
+    if (rc) return rc;
+    L->H = cfg->hidden; L->Din = cfg->d_in; L->Dout = cfg->d_out; L->w = cfg->window;
+    L->S = cfg->n_static; L->P = cfg->n_plastic;
+    int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH;
+    if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
+        ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH))
+        return SSMN_ERR_OVERFLOW;
+
+    int64_t c = 0;
+    if (place(&c, &L->W_in, HDin, 1) || place(&c, &L->b_in, H, 1) || place(&c, &L->W_q, HH, 1) ||
+        place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) || place(&c, &L->W_o, HH, 1) ||
+        place(&c, &L->stat0, HHb, L->S) || place(&c, &L->plas0, HHb, L->P) ||
+        place(&c, &L->W_out, DoutH, 1) || place(&c, &L->b_out, L->Dout, 1))
+        return SSMN_ERR_OVERFLOW;
+    L->n_params = c;
+
+    c = 0;
+    if (place(&c, &L->s_K, wH, 1) || place(&c, &L->s_V, wH, 1) || place(&c, &L->s_Wf, PHH, 1) ||
+        place(&c, &L->s_entropy, 1, 1) || place(&c, &L->s_rms, L->P, 1))
+        return SSMN_ERR_OVERFLOW;
+    L->n_state = c;
+
+    c = 0;
+    if (place(&c, &L->c_u, H, 1) || place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) ||
+        place(&c, &L->c_v, H, 1) || place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
+        place(&c, &L->c_h, H, L->P) || place(&c, &L->c_tr, H, L->P) || place(&c, &L->c_out, H, L->P) ||
+        place(&c, &L->c_p, L->w, 1))
+        return SSMN_ERR_OVERFLOW;
+    L->n_cache = c;
+    return SSMN_OK;
+}
+
+int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out) {
+    if (!cfg || !out) return SSMN_ERR_NULL;
+    if (B < 1 || T < 0) return SSMN_ERR_ARG;
+    ssmn_layout L;
+    int rc = ssmn_layout_of(cfg, &L);
+    if (rc) return rc;
+    out->n_params = L.n_params;
+    out->n_state = L.n_state;
+    out->n_cache = L.n_cache;
+    /* backward workspace: (5 + P) token-major gradient buffers of H, plus per-stream plastic
+     * buffers (G, checkpoints, segment: (1 + nseg + K) P H^2), 4 H-vectors, w attention
+     * scores, the GEMM pack. */
+    int64_t K = ssmn_segment_len(T), nseg = T > 0 ? (T + K - 1) / K : 0;
+    int64_t BT, BTH, tok, HH, plas, n;
+    if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, L.H, &BTH) || ssmn_mul(BTH, 5 + L.P, &tok) ||
+        ssmn_mul(L.H, L.H, &HH) || ssmn_mul(HH, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
+        ssmn_add(tok, plas, &n) || ssmn_add(n, 4 * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))
+        return SSMN_ERR_OVERFLOW;
+    out->n_work = n;
+    return SSMN_OK;
+}

@@ -1,0 +1,65 @@
+/* ssmn_internal.h - status codes and the memory layout shared by every kernel file.
+ *
+ * The layout (where each parameter, state and cache tensor lives inside its flat block) is
+ * computed in exactly one place, ssmn_layout_of(), so C and Python never disagree: Python reads
+ * the sizes through ssmn_get_sizes() and the parameter order documented below.
+ *
+ * Parameter block (n_params floats), in this order:
+ *   W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
+ *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] | W_out (Dout,H) b_out (Dout)
+ * State of one stream (n_state floats):
+ *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
+ *   plus an int64 step counter per stream kept outside the float block.
+ * Cache record of one (stream, step) (n_cache floats):
+ *   u q k v ctx (H each) | z_0..z_S (S+1,H) | h (P,H) | tanh(r) (P,H) | out (P,H) | attn p (w)
+ */
+#ifndef SSMN_INTERNAL_H
+#define SSMN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ssmn_api.h"
+
+enum {
+    SSMN_OK = 0,
+    SSMN_ERR_NULL = 1,
+    SSMN_ERR_CONFIG = 2,
+    SSMN_ERR_OVERFLOW = 3,
+    SSMN_ERR_NOMEM = 4,
+    SSMN_ERR_ARG = 5,
+    SSMN_ERR_RULE = 6,
+    SSMN_ERR_STATE = 7,
+    SSMN_N_STATUS = 8
+};
+
+enum { SSMN_RULE_HEBBIAN = 0, SSMN_N_RULES = 1 };
+
+#define SSMN_ABI_VERSION 1
+
+typedef struct {
+    int64_t H, Din, Dout, w, S, P;
+    /* parameter offsets */
+    int64_t W_in, b_in, W_q, W_k, W_v, W_o, stat0, plas0, W_out, b_out, n_params;
+    /* state offsets */
+    int64_t s_K, s_V, s_Wf, s_entropy, s_rms, n_state;
+    /* cache record offsets */
+    int64_t c_u, c_q, c_k, c_v, c_ctx, c_z, c_h, c_tr, c_out, c_p, n_cache;
+} ssmn_layout;
+
+int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
+/* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
+int ssmn_mul(int64_t a, int64_t b, int64_t *out);
+int ssmn_add(int64_t a, int64_t b, int64_t *out);
+/* checkpoint segment length used by the backward pass for a sequence of T steps */
+int64_t ssmn_segment_len(int64_t T);
+
+/* GEMM packing buffer in reals: GEMM_MC*GEMM_KC + GEMM_KC*GEMM_NC (see gemm.c). */
+#define SSMN_PACK_FLOATS ((int64_t)(96 * 256 + 256 * 1024))
+
+/* Per-layer parameter addresses (static layer i, plastic layer j). */
+#define SSMN_STATIC_W(L, i)  ((L)->stat0 + (i) * ((L)->H * (L)->H + (L)->H))
+#define SSMN_STATIC_B(L, i)  (SSMN_STATIC_W(L, i) + (L)->H * (L)->H)
+#define SSMN_PLASTIC_W(L, j) ((L)->plas0 + (j) * ((L)->H * (L)->H + (L)->H))
+#define SSMN_PLASTIC_B(L, j) (SSMN_PLASTIC_W(L, j) + (L)->H * (L)->H)
+
+#endif

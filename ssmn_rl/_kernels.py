@@ -1,0 +1,126 @@
+"""Thin, checked bridge to the compiled C core (ssmn_rl._ssmn_native).
+
+Callers hand over arrays that are already validated (dtype, shape, contiguity); this module builds
+the C config struct, computes buffer sizes through the core itself, releases the GIL for the
+duration of each call (cffi API mode does), and turns status codes into typed exceptions.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ._ssmn_native import ffi, lib
+from .config import RULES, SSMNConfig
+from .errors import ConfigError, KernelError, SizeError
+
+ABI_VERSION = 1
+_STATUS_OVERFLOW = 3
+_STATUS_NOMEM = 4
+_STATUS_CONFIG = 2
+
+
+def _check_abi() -> None:
+    found = lib.ssmn_abi_version()
+    if found != ABI_VERSION:
+        raise ImportError(
+            f"ssmn_rl's compiled core has ABI version {found}, expected {ABI_VERSION}. "
+            "HINT: reinstall the package (pip install -e .) to rebuild the C kernels."
+        )
+
+
+_check_abi()
+
+
+def error_message(status: int) -> str:
+    return ffi.string(lib.ssmn_error_message(status)).decode()
+
+
+def check_status(status: int, what: str) -> None:
+    if status == 0:
+        return
+    msg = f"{what}: {error_message(status)} (status {status})"
+    if status in (_STATUS_OVERFLOW, _STATUS_NOMEM):
+        raise SizeError(msg)
+    if status == _STATUS_CONFIG:
+        raise ConfigError(msg)
+    raise KernelError(msg)
+
+
+def make_c_config(cfg: SSMNConfig):
+    c = ffi.new("ssmn_config *")
+    c.d_in = cfg.input_dim
+    c.hidden = cfg.hidden_dim
+    c.d_out = cfg.output_dim
+    c.window = cfg.window_size
+    c.n_static = cfg.n_static
+    c.n_plastic = cfg.n_plastic
+    c.rule = RULES.index(cfg.rule)
+    c.eta = cfg.plasticity_eta
+    c.decay = cfg.decay_lambda
+    c.clip = cfg.clip
+    c.alpha = cfg.alpha
+    return c
+
+
+def sizes(c_cfg, B: int = 1, T: int = 0) -> dict:
+    out = ffi.new("ssmn_sizes *")
+    check_status(lib.ssmn_get_sizes(c_cfg, B, T, out), "sizing buffers")
+    return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work}
+
+
+def physical_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 34
+
+
+def check_fits(n_floats: int, itemsize: int, what: str) -> None:
+    """Refuse an allocation that could not fit in this machine's memory, before trying it."""
+    need = int(n_floats) * itemsize
+    limit = physical_memory_bytes() * 3 // 4
+    if need > limit:
+        raise SizeError(
+            f"{what} needs {need / 2**30:.2f} GiB, more than 3/4 of this machine's memory "
+            f"({limit / 2**30:.2f} GiB usable). HINT: use a smaller hidden_dim/window_size, fewer "
+            "streams, or shorter sequences (feed long streams in chunks, carrying the state)."
+        )
+
+
+def _ptr(a: np.ndarray, ctype: str):
+    return ffi.cast(ctype, ffi.from_buffer(a, require_writable=False)) if a is not None else ffi.NULL
+
+
+_SUFFIX = {np.dtype(np.float32): ("f32", "float *"), np.dtype(np.float64): ("f64", "double *")}
+
+
+def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int) -> None:
+    suf, ct = _SUFFIX[params.dtype]
+    fn = getattr(lib, f"ssmn_forward_{suf}")
+    st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
+            _ptr(x, ct), _ptr(params, ct), B, T)
+    check_status(st, "ssmn_forward")
+
+
+def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int) -> None:
+    suf, ct = _SUFFIX[params.dtype]
+    fn = getattr(lib, f"ssmn_backward_{suf}")
+    st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
+            _ptr(state0, ct), _ptr(steps0, "int64_t *"), _ptr(x, ct), _ptr(params, ct), B, T)
+    check_status(st, "ssmn_backward")
+
+
+def reset(c_cfg, state, steps, mask, B: int) -> None:
+    suf, ct = _SUFFIX[state.dtype]
+    fn = getattr(lib, f"ssmn_reset_{suf}")
+    check_status(fn(c_cfg, _ptr(state, ct), _ptr(steps, "int64_t *"), _ptr(mask, "uint8_t *"), B),
+                 "ssmn_reset")
+
+
+def naive_step(c_cfg, y, cache, state, u_hist, steps, x, params) -> None:
+    """The prototype's recompute-the-window step (float32 only), for benchmarks."""
+    ct = "float *"
+    st = lib.ssmn_naive_step_f32(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(u_hist, ct),
+                                 _ptr(steps, "int64_t *"), _ptr(x, ct), _ptr(params, ct))
+    check_status(st, "ssmn_naive_step")

@@ -1,0 +1,116 @@
+"""Model configuration: validation of every hyper-parameter and the static/plastic layer split.
+
+`SSMNConfig` is the single place where a configuration is checked; the C core re-checks the same
+limits, but users see these messages, which name the argument, the valid range and the value given.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+from .errors import ConfigError
+
+VARIANTS = ("standard", "custom_split")
+RULES = ("hebbian",)
+DTYPES = ("float32", "float64")
+STANDARD_PLASTIC_RATIO = 0.2
+
+#: Named memory presets from the SSMN write-up ("adaptive memory control").
+MEMORY_PRESETS = {
+    "long_term": {"plasticity_eta": 0.05, "decay_lambda": 0.0001},
+    "short_term": {"plasticity_eta": 0.001, "decay_lambda": 0.01},
+}
+
+
+def split_layers(n_layers: int, plastic_ratio: float) -> tuple[int, int]:
+    """Return (n_static, n_plastic) for `n_layers` layers of which a fraction `plastic_ratio` is
+    plastic: round to nearest, then at least one plastic layer when the ratio is > 0 and at least
+    one static layer when it is < 1."""
+    n_plastic = int(math.floor(plastic_ratio * n_layers + 0.5))
+    if plastic_ratio > 0:
+        n_plastic = max(n_plastic, 1)
+    if plastic_ratio < 1:
+        n_plastic = min(n_plastic, n_layers - 1)
+    return n_layers - n_plastic, n_plastic
+
+
+def _int_arg(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def _float_arg(name: str, value, lo: float, hi: float, lo_open=False, hi_open=False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    v = float(value)
+    ok = math.isfinite(v) or (hi == math.inf and v == math.inf and not hi_open)
+    ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    if not ok:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        raise ConfigError(f"{name} must be in {lb}{lo}, {hi}{rb}, got {value!r}")
+    return v
+
+
+@dataclasses.dataclass(frozen=True)
+class SSMNConfig:
+    """Validated hyper-parameters of an SSMN model (see DESIGN §2 for the cell they describe)."""
+
+    variant: str = "standard"
+    input_dim: int = 1
+    hidden_dim: int = 32
+    output_dim: int = 1
+    window_size: int = 8
+    n_layers: int = 5
+    plastic_ratio: float = STANDARD_PLASTIC_RATIO
+    rule: str = "hebbian"
+    plasticity_eta: float = 0.01
+    decay_lambda: float = 0.001
+    clip: float = 1.0
+    alpha: float = 0.3
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ConfigError(
+                f"variant must be one of {list(VARIANTS)}, got {self.variant!r}"
+            )
+        for name in ("input_dim", "hidden_dim", "output_dim", "window_size", "n_layers"):
+            _int_arg(name, getattr(self, name))
+        ratio = _float_arg("plastic_ratio", self.plastic_ratio, 0.0, 1.0)
+        if self.variant == "standard" and ratio != STANDARD_PLASTIC_RATIO:
+            raise ConfigError(
+                f"variant='standard' fixes plastic_ratio at {STANDARD_PLASTIC_RATIO} (80/20 split), "
+                f"got {ratio}. HINT: use variant='custom_split' to choose the ratio."
+            )
+        if 0.0 < ratio < 1.0 and self.n_layers < 2:
+            raise ConfigError(
+                f"plastic_ratio={ratio} needs at least one static and one plastic layer, so "
+                f"n_layers must be >= 2, got {self.n_layers}"
+            )
+        if self.rule not in RULES:
+            raise ConfigError(f"rule must be one of {list(RULES)}, got {self.rule!r}")
+        _float_arg("plasticity_eta", self.plasticity_eta, 0.0, math.inf, hi_open=True)
+        _float_arg("decay_lambda", self.decay_lambda, 0.0, 1.0, hi_open=True)
+        _float_arg("clip", self.clip, 0.0, math.inf, lo_open=True, hi_open=True)
+        _float_arg("alpha", self.alpha, -math.inf, math.inf, True, True)
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+
+    @property
+    def n_static(self) -> int:
+        return split_layers(self.n_layers, self.plastic_ratio)[0]
+
+    @property
+    def n_plastic(self) -> int:
+        return split_layers(self.n_layers, self.plastic_ratio)[1]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "SSMNConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,54 @@
+"""Names and shapes of the tensors inside the flat parameter vector and the per-stream state.
+
+Mirrors the layout documented in native/ssmn_internal.h (the C core is the authority: the model
+checks at construction that the sizes here add up to the core's). Used for initialisation,
+gradient checks per tensor, summaries and analysis.
+"""
+from __future__ import annotations
+
+from .config import SSMNConfig
+
+
+def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
+    H, Din, Dout = cfg.hidden_dim, cfg.input_dim, cfg.output_dim
+    shapes = [("W_in", (H, Din)), ("b_in", (H,)), ("W_q", (H, H)), ("W_k", (H, H)),
+              ("W_v", (H, H)), ("W_o", (H, H))]
+    for i in range(cfg.n_static):
+        shapes += [(f"static{i}.W", (H, H)), (f"static{i}.b", (H,))]
+    for j in range(cfg.n_plastic):
+        shapes += [(f"plastic{j}.W", (H, H)), (f"plastic{j}.b", (H,))]
+    shapes += [("W_out", (Dout, H)), ("b_out", (Dout,))]
+    return shapes
+
+
+def state_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
+    H, w, P = cfg.hidden_dim, cfg.window_size, cfg.n_plastic
+    return [("keys", (w, H)), ("values", (w, H)), ("fast_weights", (P, H, H)),
+            ("attention_entropy", (1,)), ("update_rms", (P,))]
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def slices(shapes) -> dict[str, tuple[slice, tuple[int, ...]]]:
+    """Map each name to (slice into the flat vector, shape)."""
+    out, offset = {}, 0
+    for name, shape in shapes:
+        n = _size(shape)
+        out[name] = (slice(offset, offset + n), shape)
+        offset += n
+    return out
+
+
+def total_size(shapes) -> int:
+    return sum(_size(s) for _, s in shapes)
+
+
+def unflatten(vector, shapes) -> dict:
+    """Views of `vector` (last axis flat) as named tensors."""
+    lead = vector.shape[:-1]
+    return {name: vector[..., sl].reshape(lead + shape) for name, (sl, shape) in slices(shapes).items()}

@@ -1,0 +1,432 @@
+"""The SSMN model: configuration, parameters, state handling and the calls into the C core.
+
+`SSMN` owns one flat parameter vector and (optionally) a live state for step-by-step streaming.
+Sequence calls (`forward`, `value_and_grad`) never touch the live state: they start from a given
+snapshot (or a fresh state) and can return the final one.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _kernels
+from .config import MEMORY_PRESETS, SSMNConfig
+from .errors import ConfigError, InputError, StateError
+from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
+from .losses import LOSSES, cross_entropy, mse
+from .state import SSMNState, check_state
+
+#: Inference processes long sequences in time chunks whose activation cache stays under this size.
+_CHUNK_CACHE_BYTES = 64 << 20
+
+
+def _validate_real_array(X, name: str, dtype: np.dtype) -> np.ndarray:
+    """Convert to a C-contiguous array of `dtype`, refusing non-numeric data and NaN/inf."""
+    arr = np.asarray(X)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.size and not np.isfinite(arr).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise InputError(f"{name} contains NaN or inf (first at index {bad}: {arr[bad]}). "
+                         "HINT: clean or impute the input; the model refuses non-finite values.")
+    return arr
+
+
+def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
+    """Initial parameters from a seeded NumPy Generator (same seed, same vector on any machine):
+    Gaussian weights scaled by 1/sqrt(fan_in) (sqrt(2/fan_in) before a ReLU), zero biases."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for name, shape in parameter_shapes(cfg):
+        if len(shape) == 1:
+            parts.append(np.zeros(shape))
+            continue
+        fan_in = shape[1]
+        gain = 2.0 if name.startswith(("static", "plastic")) else 1.0
+        parts.append(rng.standard_normal(shape) * np.sqrt(gain / fan_in))
+    return np.concatenate([p.ravel() for p in parts]).astype(cfg.dtype)
+
+
+class SSMN:
+    """Sparse-Stream Memory Network: window attention plus plastic fast-weight layers.
+
+    Parameters
+    ----------
+    variant : {"standard", "custom_split"}
+        "standard" is the 80/20 static/plastic split; "custom_split" takes any `plastic_ratio`.
+    input_dim, hidden_dim, output_dim : int
+        Feature sizes D_in, H, D_out.
+    window_size : int
+        Steps the attention sees exactly (w).
+    n_layers : int
+        Static + plastic layers after attention.
+    plastic_ratio : float in [0, 1]
+        Share of plastic layers (>0 gives at least one, <1 keeps at least one static).
+    rule : str
+        Plasticity rule of the fast weights ("hebbian").
+    plasticity_eta, decay_lambda : float
+        Rate and decay of the rule: dW = eta * post (x) pre - lambda * W.
+    clip : float
+        Bound on |W_f| entries.
+    alpha : float
+        Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
+    memory : {"long_term", "short_term"}, optional
+        Named preset for (eta, lambda), overriding both.
+    dtype : {"float32", "float64"}
+    seed : int or None
+        Seed of the initial parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ssmn_rl import SSMN
+    >>> m = SSMN(input_dim=3, hidden_dim=16, output_dim=2, window_size=4, seed=0)
+    >>> m.forward(np.zeros((10, 3))).shape
+    (10, 2)
+    """
+
+    def __init__(self, variant: str = "standard", *, input_dim: int, output_dim: int,
+                 hidden_dim: int = 32, window_size: int = 8, n_layers: int = 5,
+                 plastic_ratio: float = 0.2, rule: str = "hebbian", plasticity_eta: float = 0.01,
+                 decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
+                 memory: str | None = None, dtype: str = "float32", seed=None):
+        if memory is not None:
+            if memory not in MEMORY_PRESETS:
+                raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
+            plasticity_eta = MEMORY_PRESETS[memory]["plasticity_eta"]
+            decay_lambda = MEMORY_PRESETS[memory]["decay_lambda"]
+        cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
+                         output_dim=output_dim, window_size=window_size, n_layers=n_layers,
+                         plastic_ratio=plastic_ratio, rule=rule, plasticity_eta=plasticity_eta,
+                         decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype)
+        if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
+            raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
+        self._setup(cfg)
+        self._params = init_parameters(cfg, seed)
+        self.seed = seed
+
+    # ------------------------------------------------------------------ construction
+    def _setup(self, cfg: SSMNConfig) -> None:
+        self.config = cfg
+        self._dtype = np.dtype(cfg.dtype)
+        self._c_cfg = _kernels.make_c_config(cfg)
+        sz = _kernels.sizes(self._c_cfg)
+        self._n_params, self._n_state, self._n_cache = sz["n_params"], sz["n_state"], sz["n_cache"]
+        _kernels.check_fits(self._n_params, self._dtype.itemsize, "the parameter vector")
+        self._param_shapes = parameter_shapes(cfg)
+        self._state_shapes = state_shapes(cfg)
+        if total_size(self._param_shapes) != self._n_params or total_size(self._state_shapes) != self._n_state:
+            raise RuntimeError("ssmn_rl.layout disagrees with the compiled core; reinstall the package")
+        self._live: SSMNState | None = None
+        self._step_buffers = None
+
+    @classmethod
+    def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
+        cfg = config if isinstance(config, SSMNConfig) else SSMNConfig(**config)
+        kw = cfg.to_dict()
+        variant = kw.pop("variant")
+        model = cls(variant, seed=seed, **kw)
+        if parameters is not None:
+            model.set_parameters(parameters)
+        return model
+
+    def __getstate__(self):
+        return {"config": self.config.to_dict(), "params": self._params, "seed": self.seed,
+                "live": self._live}
+
+    def __setstate__(self, d):
+        self._setup(SSMNConfig(**d["config"]))
+        self._params = d["params"]
+        self.seed = d["seed"]
+        self._live = d["live"]
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"SSMN(variant={c.variant!r}, input_dim={c.input_dim}, hidden_dim={c.hidden_dim}, "
+                f"output_dim={c.output_dim}, window_size={c.window_size}, n_layers={c.n_layers}, "
+                f"plastic_ratio={c.plastic_ratio}, rule={c.rule!r}, dtype={c.dtype!r})")
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def n_parameters(self) -> int:
+        return self._n_params
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """Read-only view of the flat parameter vector (use set_parameters to change it)."""
+        v = self._params.view()
+        v.flags.writeable = False
+        return v
+
+    def get_parameters(self) -> np.ndarray:
+        """A copy of the flat parameter vector (layout: :meth:`parameter_slices`)."""
+        return self._params.copy()
+
+    def set_parameters(self, theta) -> None:
+        theta = _validate_real_array(theta, "theta", self._dtype)
+        if theta.shape != (self._n_params,):
+            raise InputError(f"theta must have shape ({self._n_params},), got {theta.shape}")
+        self._params = theta.copy()
+
+    def parameter_slices(self) -> dict:
+        """{name: (slice, shape)} of every tensor inside the flat parameter vector."""
+        return slices(self._param_shapes)
+
+    def named_parameters(self) -> dict:
+        return unflatten(self._params, self._param_shapes)
+
+    def set_plasticity(self, eta: float | None = None, decay: float | None = None) -> None:
+        """Change eta and/or lambda on a live model (adaptive memory control); state is kept."""
+        changes = {}
+        if eta is not None:
+            changes["plasticity_eta"] = eta
+        if decay is not None:
+            changes["decay_lambda"] = decay
+        cfg = self.config.replace(**changes)
+        self.config = cfg
+        self._c_cfg = _kernels.make_c_config(cfg)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def _signature(self) -> tuple:
+        c = self.config
+        return ("ssmn", c.hidden_dim, c.window_size, c.n_plastic, c.dtype)
+
+    def initial_state(self, batch_size: int = 1) -> SSMNState:
+        """A fresh state (empty window, zero fast weights) for `batch_size` streams."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise InputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        _kernels.check_fits(int(batch_size) * self._n_state, self._dtype.itemsize, "the state")
+        return SSMNState(np.zeros((int(batch_size), self._n_state), self._dtype),
+                         np.zeros(int(batch_size), np.int64), self._signature, self._state_shapes)
+
+    @property
+    def state(self) -> SSMNState | None:
+        """Snapshot (copy) of the live streaming state, or None before the first step."""
+        return None if self._live is None else self._live.copy()
+
+    @state.setter
+    def state(self, value) -> None:
+        self._live = None if value is None else check_state(value, self._signature, None).copy()
+
+    def reset(self, mask=None, batch_size: int | None = None) -> None:
+        """Reset live streams: all of them, those where `mask` is true, or start `batch_size` fresh."""
+        if batch_size is not None or self._live is None:
+            self._live = self.initial_state(batch_size or 1)
+            return
+        B = self._live.batch_size
+        if mask is None:
+            m = np.ones(B, np.uint8)
+        else:
+            m = np.asarray(mask)
+            if m.shape != (B,) or m.dtype.kind not in "biu":
+                raise InputError(f"mask must be a boolean array of shape ({B},), got {m.dtype} {m.shape}")
+            m = np.ascontiguousarray(m != 0, dtype=np.uint8)
+        _kernels.reset(self._c_cfg, self._live.data, self._live.steps, m, B)
+
+    # ------------------------------------------------------------------ inputs
+    def _check_input(self, X, name: str = "X") -> tuple[np.ndarray, bool]:
+        arr = _validate_real_array(X, name, self._dtype)
+        if arr.ndim not in (2, 3):
+            raise InputError(f"{name} must be 2-D (T, {self.config.input_dim}) or 3-D "
+                             f"(B, T, {self.config.input_dim}), got shape {arr.shape}")
+        if arr.shape[-1] != self.config.input_dim:
+            raise InputError(f"{name} must have {self.config.input_dim} features in its last axis "
+                             f"(input_dim), got shape {arr.shape}")
+        single = arr.ndim == 2
+        if single:
+            arr = arr[None]
+        if arr.shape[0] < 1:
+            raise InputError(f"{name} must hold at least one sequence, got shape {arr.shape}")
+        return arr, single
+
+    def _start_state(self, state, B: int) -> SSMNState:
+        if state is None:
+            return self.initial_state(B)
+        return check_state(state, self._signature, B).copy()
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, X, state: SSMNState | None = None, return_state: bool = False):
+        """Run sequences through the model from `state` (fresh if None).
+
+        X (T, D_in) gives (T, D_out); X (B, T, D_in) gives (B, T, D_out). With
+        ``return_state=True`` also returns the final :class:`SSMNState` (a copy).
+        Feeding a sequence in pieces, carrying the state, gives the same outputs.
+        """
+        X, single = self._check_input(X)
+        B, T, _ = X.shape
+        st = self._start_state(state, B)
+        Y = np.empty((B, T, self.config.output_dim), self._dtype)
+        per_step = B * self._n_cache * self._dtype.itemsize
+        chunk = max(1, min(T, _CHUNK_CACHE_BYTES // max(per_step, 1)))
+        _kernels.check_fits(B * chunk * self._n_cache, self._dtype.itemsize, "the activation cache")
+        cache = np.empty(B * chunk * self._n_cache, self._dtype) if T else None
+        for t0 in range(0, T, chunk):
+            t1 = min(T, t0 + chunk)
+            xs = np.ascontiguousarray(X[:, t0:t1])
+            ys = np.empty((B, t1 - t0, self.config.output_dim), self._dtype)
+            _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B, t1 - t0)
+            Y[:, t0:t1] = ys
+        out = Y[0] if single else Y
+        return (out, st) if return_state else out
+
+    __call__ = forward
+
+    def forward_step(self, x) -> np.ndarray:
+        """Advance the live state by one step. x (D_in,) or (B, D_in) -> y (D_out,) or (B, D_out).
+
+        The live state is created on first use (see :meth:`reset`, :attr:`state`)."""
+        arr = _validate_real_array(x, "x", self._dtype)
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.config.input_dim:
+            raise InputError(f"x must have shape ({self.config.input_dim},) or (B, "
+                             f"{self.config.input_dim}), got {arr.shape}")
+        single = arr.ndim == 1
+        B = 1 if single else arr.shape[0]
+        if self._live is None:
+            self._live = self.initial_state(B)
+        if self._live.batch_size != B:
+            raise StateError(f"the live state holds {self._live.batch_size} streams but x has {B}. "
+                             f"HINT: call reset(batch_size={B}) first.")
+        bufs = self._step_buffers
+        if bufs is None or bufs[0].shape[0] != B:
+            bufs = (np.empty((B, self.config.output_dim), self._dtype),
+                    np.empty(B * self._n_cache, self._dtype))
+            self._step_buffers = bufs
+        y, cache = bufs
+        _kernels.forward(self._c_cfg, y, cache, self._live.data, self._live.steps, arr, self._params, B, 1)
+        return y[0].copy() if single else y.copy()
+
+    # ------------------------------------------------------------------ training
+    def value_and_grad(self, X, Y_target, loss: str = "mse", state: SSMNState | None = None,
+                       mask=None, return_state: bool = False, return_state_grad: bool = False):
+        """Loss and its exact gradient (BPTT through the whole sequence, fast weights included).
+
+        Parameters
+        ----------
+        X : (T, D_in) or (B, T, D_in)
+        Y_target : same leading shape; (…, D_out) floats for "mse", (…,) class ids for
+            "cross_entropy" (softmax over the D_out outputs).
+        loss : {"mse", "cross_entropy"}
+        state : starting state (fresh if None); not modified.
+        mask : (T,) or (B, T) non-negative step weights (default all ones).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray (n_parameters,), same layout as :meth:`get_parameters`
+        state : final SSMNState, if ``return_state``
+        dstate : ndarray (B, n_state) gradient with respect to the starting state, if
+            ``return_state_grad``
+        """
+        if loss not in LOSSES:
+            raise InputError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        X, single = self._check_input(X)
+        B, T, _ = X.shape
+        if T < 1:
+            raise InputError(f"X must have at least one time step, got shape {X.shape}")
+        target = self._check_target(Y_target, loss, B, T, single)
+        m = self._check_mask(mask, B, T, single)
+        st0 = self._start_state(state, B)
+        st = st0.copy()
+        sz = _kernels.sizes(self._c_cfg, B, T)
+        _kernels.check_fits(B * T * sz["n_cache"] + sz["n_work"], self._dtype.itemsize,
+                            "the training cache and workspace")
+        cache = np.empty(B * T * sz["n_cache"], self._dtype)
+        Y = np.empty((B, T, self.config.output_dim), self._dtype)
+        _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T)
+        value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
+        dY = np.ascontiguousarray(dY, dtype=self._dtype)
+        grad = np.zeros(self._n_params, self._dtype)
+        dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
+        work = np.empty(sz["n_work"], self._dtype)
+        _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
+                          self._params, B, T)
+        out = [value, grad]
+        if return_state:
+            out.append(st)
+        if return_state_grad:
+            out.append(dstate)
+        return tuple(out)
+
+    def _check_target(self, Y, loss: str, B: int, T: int, single: bool) -> np.ndarray:
+        if loss == "mse":
+            t = _validate_real_array(Y, "Y_target", self._dtype)
+            want = (B, T, self.config.output_dim)
+            if single:
+                t = t[None]
+            if t.shape != want:
+                raise InputError(f"Y_target must have shape {want[1:] if single else want} for "
+                                 f"loss='mse', got {t.shape[1:] if single else t.shape}")
+            return t
+        t = np.asarray(Y)
+        if t.dtype.kind not in "iu":
+            raise InputError(f"Y_target must hold integer class ids for loss='cross_entropy', got {t.dtype}")
+        if single:
+            t = t[None]
+        if t.shape != (B, T):
+            raise InputError(f"Y_target must have shape {(T,) if single else (B, T)} for "
+                             f"loss='cross_entropy', got {t.shape[1:] if single else t.shape}")
+        C = self.config.output_dim
+        if t.size and (t.min() < 0 or t.max() >= C):
+            raise InputError(f"Y_target class ids must be in [0, {C}) (output_dim), got range "
+                             f"[{t.min()}, {t.max()}]")
+        return t.astype(np.int64)
+
+    def _check_mask(self, mask, B: int, T: int, single: bool) -> np.ndarray:
+        if mask is None:
+            return np.ones((B, T), self._dtype)
+        m = _validate_real_array(mask, "mask", self._dtype)
+        if single:
+            m = m[None]
+        if m.shape != (B, T):
+            raise InputError(f"mask must have shape {(T,) if single else (B, T)}, got {np.shape(mask)}")
+        if (m < 0).any():
+            raise InputError("mask weights must be >= 0")
+        return m
+
+    # ------------------------------------------------------------------ inspection
+    def statistics(self, state: SSMNState | None = None) -> dict:
+        """Live statistics per stream: synaptic energy (mean W_f^2, per plastic layer), update
+        magnitude (RMS of the last dW_f), attention entropy (nats, last step), window fill."""
+        from .analysis import statistics
+        return statistics(self, self._pick_state(state))
+
+    def analyze_synaptic_state(self, state: SSMNState | None = None) -> dict:
+        """Spectral radius, active modes and sparsity of each fast-weight matrix (stream 0)."""
+        from .analysis import analyze_synaptic_state
+        return analyze_synaptic_state(self, self._pick_state(state))
+
+    def plot_synaptic_state(self, state: SSMNState | None = None, path=None):
+        """Heat map and eigenvalue spectrum of each fast-weight matrix (matplotlib figure)."""
+        from .analysis import plot_synaptic_state
+        return plot_synaptic_state(self, self._pick_state(state), path)
+
+    def _pick_state(self, state) -> SSMNState:
+        if state is None:
+            return self._live if self._live is not None else self.initial_state(1)
+        return check_state(state, self._signature, None)
+
+    def summary(self) -> str:
+        """Human-readable description: layer split, plasticity, parameter count, statistics."""
+        from .analysis import summary
+        return summary(self)
+
+    def print_info(self) -> None:
+        print(self.summary())
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Write the model to `path` (atomic; versioned, non-executable format, see io.py)."""
+        from .serialization import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> "SSMN":
+        from .serialization import load_model
+        return load_model(path)

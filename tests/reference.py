@@ -1,0 +1,50 @@
+"""NumPy reference of the SSMN cell (DESIGN §2): the readable oracle the C kernels are tested
+against. Plain per-stream, per-step loops in float64; no caching tricks beyond the K/V window."""
+from __future__ import annotations
+
+import numpy as np
+
+from ssmn_rl.layout import parameter_shapes, state_shapes, unflatten
+
+
+def hebbian(W, pre, post, eta, decay, clip):
+    """W (H,H) post x pre; returns clip((1 - decay) W + eta post pre^T)."""
+    return np.clip((1.0 - decay) * W + eta * np.outer(post, pre), -clip, clip)
+
+
+def reference_forward(cfg, theta, X, state_data=None, steps=None):
+    """X (B,T,D_in) -> (Y (B,T,D_out), final state data (B,n_state), final steps (B,))."""
+    p = unflatten(np.asarray(theta, np.float64), parameter_shapes(cfg))
+    B, T, _ = X.shape
+    H, w, S, P = cfg.hidden_dim, cfg.window_size, cfg.n_static, cfg.n_plastic
+    shapes = state_shapes(cfg)
+    n_state = sum(int(np.prod(s)) for _, s in shapes)
+    data = np.zeros((B, n_state)) if state_data is None else np.array(state_data, np.float64)
+    steps = np.zeros(B, np.int64) if steps is None else np.array(steps, np.int64)
+    Y = np.zeros((B, T, cfg.output_dim))
+    for b in range(B):
+        st = unflatten(data[b], shapes)
+        Kr, Vr, Wf = st["keys"], st["values"], st["fast_weights"]
+        n = int(steps[b])
+        for t in range(T):
+            u = np.tanh(p["W_in"] @ X[b, t] + p["b_in"])
+            q, k, v = p["W_q"] @ u, p["W_k"] @ u, p["W_v"] @ u
+            Kr[n % w], Vr[n % w] = k, v
+            n += 1
+            slots = [(n - 1 - i) % w for i in range(min(n, w))]
+            s = np.array([q @ Kr[j] for j in slots]) / np.sqrt(H)
+            a = np.exp(s - s.max())
+            a /= a.sum()
+            st["attention_entropy"][0] = -np.sum(a * np.log(a))
+            z = p["W_o"] @ (a @ Vr[slots])
+            for i in range(S):
+                z = np.maximum(p[f"static{i}.W"] @ z + p[f"static{i}.b"], 0)
+            for j in range(P):
+                h = np.maximum(p[f"plastic{j}.W"] @ z + p[f"plastic{j}.b"], 0)
+                new = hebbian(Wf[j], z, h, cfg.plasticity_eta, cfg.decay_lambda, cfg.clip)
+                st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))
+                Wf[j] = new
+                z = h + cfg.alpha * np.tanh(Wf[j] @ h)
+            Y[b, t] = p["W_out"] @ z + p["b_out"]
+        steps[b] = n
+    return Y, data, steps
