@@ -21,11 +21,12 @@ from .state import SSMNState, check_state
 _CHUNK_CACHE_BYTES = 64 << 20
 
 
-def _validate_real_array(X, name: str, dtype: np.dtype) -> np.ndarray:
+def _validate_real_array(X, name: str, dtype) -> np.ndarray:
     """Convert to a C-contiguous array of `dtype`, refusing non-numeric data and NaN/inf."""
-    arr = np.asarray(X)
+    arr, dtype = np.asarray(X), np.dtype(dtype)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    _kernels.check_fits(arr.size, dtype.itemsize, name)
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.size and not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])

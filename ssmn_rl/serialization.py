@@ -70,9 +70,10 @@ def read_model_file(path) -> tuple[dict, np.ndarray]:
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl model file")
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl model file")
+        with z:
             names = set(z.files)
             if {"parameters", "metadata"} - names:
                 raise ModelFileError(f"{str(path)!r} is not an ssmn_rl model file (arrays {sorted(names)}, "
