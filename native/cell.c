@@ -70,6 +70,8 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     if ((rc = FN(check_steps)(steps, B))) return rc;
     if (T == 0) return SSMN_OK;
     if (!y || !cache || !x) return SSMN_ERR_NULL;
+    for (int64_t i = 0; i < B * T * L->Din; i++)
+        if (!isfinite(x[i])) return SSMN_ERR_NONFINITE; /* before any state is touched */
 
     const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
@@ -147,12 +149,14 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                         real v = h[n] + bias[n];
                         h[n] = v > 0 ? v : 0;
                     }
-                    real sq = FN(hebb_forward)(st + L->s_Wf + j * HH, tr, h, zin, H, eta, keep, clip);
+                    real sq = 0;
+                    FN(hebb_forward)(st + L->s_Wf + j * HH, tr, h, zin, H, eta, keep, clip,
+                                     t == T - 1 ? &sq : NULL);
+                    if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
                     for (int64_t n = 0; n < H; n++) {
                         tr[n] = R_TANH(tr[n]);
                         out[n] = h[n] + alpha * tr[n];
                     }
-                    if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
                     zin = out;
                 }
             }

@@ -7,6 +7,39 @@
  * case, one token through a weight matrix) runs as dot products instead. Included by cell.c.
  */
 #define GEMM_MR 6
+
+/* GCC vector extensions: portable C that every GCC/Clang target lowers to its own SIMD width;
+ * used where the auto-vectoriser did not produce register tiles or efficient reductions. */
+typedef real FN(rvec) __attribute__((vector_size(64)));
+#define GEMM_VL ((int)(64 / sizeof(real)))
+
+static inline FN(rvec) FN(vload)(const real *p) {
+    FN(rvec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline real FN(vsum)(FN(rvec) v) {
+    real lanes[GEMM_VL];
+    memcpy(lanes, &v, sizeof lanes);
+    real s = 0;
+    for (int i = 0; i < GEMM_VL; i++) s += lanes[i];
+    return s;
+}
+
+/* sum_k a[k] b[k] */
+static inline real FN(dot)(const real *restrict a, const real *restrict b, int64_t n) {
+    FN(rvec) s0 = {0}, s1 = {0};
+    int64_t k = 0;
+    for (; k + 2 * GEMM_VL <= n; k += 2 * GEMM_VL) {
+        s0 += FN(vload)(a + k) * FN(vload)(b + k);
+        s1 += FN(vload)(a + k + GEMM_VL) * FN(vload)(b + k + GEMM_VL);
+    }
+    for (; k + GEMM_VL <= n; k += GEMM_VL) s0 += FN(vload)(a + k) * FN(vload)(b + k);
+    real s = FN(vsum)(s0 + s1);
+    for (; k < n; k++) s += a[k] * b[k];
+    return s;
+}
 #define GEMM_KC 256
 #define GEMM_MC 96
 #define GEMM_NC 1024
@@ -46,40 +79,61 @@ static void FN(pack_b)(int tb, const real *B, int64_t ldb, int64_t k0, int64_t k
     }
 }
 
+/* One GEMM_MR x GEMM_NR tile of C from packed panels, held in vector registers. */
 static void FN(micro_kernel)(int64_t kc, const real *restrict a, const real *restrict b,
                              real *restrict c, int64_t ldc, int64_t mr, int64_t nr, int add) {
-    real acc[GEMM_MR][GEMM_NR];
-    for (int i = 0; i < GEMM_MR; i++)
-        for (int j = 0; j < GEMM_NR; j++) acc[i][j] = 0;
+    FN(rvec) acc[GEMM_MR][2];
+    for (int i = 0; i < GEMM_MR; i++) acc[i][0] = acc[i][1] = (FN(rvec)){0};
     for (int64_t k = 0; k < kc; k++) {
-        const real *bk = b + k * GEMM_NR;
+        FN(rvec) b0, b1;
+        memcpy(&b0, b + k * GEMM_NR, sizeof b0);
+        memcpy(&b1, b + k * GEMM_NR + GEMM_VL, sizeof b1);
         const real *ak = a + k * GEMM_MR;
         for (int i = 0; i < GEMM_MR; i++) {
-            real ai = ak[i];
-#pragma omp simd
-            for (int j = 0; j < GEMM_NR; j++) acc[i][j] += ai * bk[j];
+            acc[i][0] += ak[i] * b0;
+            acc[i][1] += ak[i] * b1;
         }
     }
+    real tile[GEMM_MR][GEMM_NR];
+    memcpy(tile, acc, sizeof tile);
     for (int64_t i = 0; i < mr; i++) {
         real *ci = c + i * ldc;
         if (add)
-            for (int64_t j = 0; j < nr; j++) ci[j] += acc[i][j];
+            for (int64_t j = 0; j < nr; j++) ci[j] += tile[i][j];
         else
-            for (int64_t j = 0; j < nr; j++) ci[j] = acc[i][j];
+            for (int64_t j = 0; j < nr; j++) ci[j] = tile[i][j];
     }
 }
 
-/* Few rows of A times B^T: dot products along K (both operands contiguous). */
+/* Few rows of A times B^T: four dot products along K at a time (both operands contiguous). */
 static void FN(gemm_rows_nt)(int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
                              const real *B, int64_t ldb, int add, real *C, int64_t ldc) {
     for (int64_t i = 0; i < M; i++) {
         const real *a = A + i * lda;
         real *c = C + i * ldc;
-        for (int64_t j = 0; j < N; j++) {
-            const real *bj = B + j * ldb;
-            real s = 0;
-#pragma omp simd reduction(+ : s)
-            for (int64_t k = 0; k < K; k++) s += a[k] * bj[k];
+        int64_t j = 0;
+        for (; j + 4 <= N; j += 4) {
+            const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            int64_t k = 0;
+            for (; k + GEMM_VL <= K; k += GEMM_VL) {
+                FN(rvec) av = FN(vload)(a + k);
+                s0 += av * FN(vload)(b0 + k);
+                s1 += av * FN(vload)(b1 + k);
+                s2 += av * FN(vload)(b2 + k);
+                s3 += av * FN(vload)(b3 + k);
+            }
+            real r[4] = {FN(vsum)(s0), FN(vsum)(s1), FN(vsum)(s2), FN(vsum)(s3)};
+            for (; k < K; k++) {
+                r[0] += a[k] * b0[k];
+                r[1] += a[k] * b1[k];
+                r[2] += a[k] * b2[k];
+                r[3] += a[k] * b3[k];
+            }
+            for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
+        }
+        for (; j < N; j++) {
+            real s = FN(dot)(a, B + j * ldb, K);
             c[j] = add ? c[j] + s : s;
         }
     }

@@ -11,24 +11,47 @@ static inline real FN(hebb_elem)(real w_old, real eta_hi, real zk, real keep, re
     return v > c ? c : (v < -c ? -c : v);
 }
 
-/* W (H,H) updated in place; r (H) out = W_new h; returns sum of squared changes. */
-static real FN(hebb_forward)(real *restrict W, real *restrict r, const real *restrict h,
-                             const real *restrict z, int64_t H, real eta, real keep, real c) {
+/* W (H,H) updated in place; r (H) out = W_new h; *sq_out (if not NULL) = sum of squared changes
+ * (the "update magnitude" statistic, wanted only on a call's last step). Row sums go into lane
+ * arrays (acc[l] for k = l mod GEMM_VL), reduced once per row, so the compiler emits plain vector
+ * code instead of a horizontal reduction per element block. */
+static void FN(hebb_forward)(real *restrict W, real *restrict r, const real *restrict h,
+                             const real *restrict z, int64_t H, real eta, real keep, real c,
+                             real *sq_out) {
     real sq = 0;
     for (int64_t i = 0; i < H; i++) {
-        real *Wi = W + i * H, ehi = eta * h[i], ri = 0, sqi = 0;
-#pragma omp simd reduction(+ : ri, sqi)
-        for (int64_t k = 0; k < H; k++) {
-            real old = Wi[k];
-            real nw = FN(hebb_elem)(old, ehi, z[k], keep, c);
+        real *Wi = W + i * H, ehi = eta * h[i], acc[GEMM_VL] = {0}, dsq[GEMM_VL] = {0};
+        int64_t k = 0;
+        if (sq_out) {
+            for (; k + GEMM_VL <= H; k += GEMM_VL)
+                for (int l = 0; l < GEMM_VL; l++) {
+                    real old = Wi[k + l], nw = FN(hebb_elem)(old, ehi, z[k + l], keep, c);
+                    Wi[k + l] = nw;
+                    acc[l] += nw * h[k + l];
+                    dsq[l] += (nw - old) * (nw - old);
+                }
+        } else {
+            for (; k + GEMM_VL <= H; k += GEMM_VL)
+                for (int l = 0; l < GEMM_VL; l++) {
+                    real nw = FN(hebb_elem)(Wi[k + l], ehi, z[k + l], keep, c);
+                    Wi[k + l] = nw;
+                    acc[l] += nw * h[k + l];
+                }
+        }
+        real ri = 0;
+        for (int l = 0; l < GEMM_VL; l++) {
+            ri += acc[l];
+            sq += dsq[l];
+        }
+        for (; k < H; k++) {
+            real old = Wi[k], nw = FN(hebb_elem)(old, ehi, z[k], keep, c);
             Wi[k] = nw;
             ri += nw * h[k];
-            sqi += (nw - old) * (nw - old);
+            sq += (nw - old) * (nw - old);
         }
         r[i] = ri;
-        sq += sqi;
     }
-    return sq;
+    if (sq_out) *sq_out = sq;
 }
 
 /* W (H,H) updated in place, no read-out: used to rebuild W_t from a checkpoint. */
@@ -50,17 +73,29 @@ static void FN(hebb_backward)(real *restrict dh, real *restrict dz, real *restri
     for (int64_t i = 0; i < H; i++) {
         const real *Wi = Wprev + i * H;
         real *Gi = G + i * H;
-        real hi = h[i], dri = dr[i], ehi = eta * hi, eta_hi_dz = eta * hi, acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t k = 0; k < H; k++) {
+        real dri = dr[i], ehi = eta * h[i], acc[GEMM_VL] = {0}, tail = 0;
+        int64_t k = 0;
+        for (; k + GEMM_VL <= H; k += GEMM_VL)
+            for (int l = 0; l < GEMM_VL; l++) {
+                int64_t q = k + l;
+                real pre = keep * Wi[q] + ehi * z[q];
+                real wt = pre > c ? c : (pre < -c ? -c : pre);
+                dh[q] += wt * dri;
+                real g = (pre > -c && pre < c) ? Gi[q] + dri * h[q] : (real)0;
+                acc[l] += g * z[q];
+                dz[q] += ehi * g;
+                Gi[q] = keep * g;
+            }
+        for (; k < H; k++) {
             real pre = keep * Wi[k] + ehi * z[k];
             real wt = pre > c ? c : (pre < -c ? -c : pre);
             dh[k] += wt * dri;
             real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-            acc += g * z[k];
-            dz[k] += eta_hi_dz * g;
+            tail += g * z[k];
+            dz[k] += ehi * g;
             Gi[k] = keep * g;
         }
-        dh[i] += eta * acc;
+        for (int l = 0; l < GEMM_VL; l++) tail += acc[l];
+        dh[i] += eta * tail;
     }
 }

@@ -41,6 +41,7 @@ int ssmn_reset_f64(const ssmn_config *cfg, double *state, int64_t *steps, const 
 /* Sequence forward over (B, T), state carried in and out.
  * y (B,T,Dout) out; cache (B,T,n_cache) out, kept for ssmn_backward;
  * x (B,T,Din); params (n_params); state (B,n_state) and steps (B) updated in place.
+ * A non-finite x is refused (status 8) before the state is touched.
  * The cache holds every activation the backward pass needs (O(T H + T w) per stream, no W_f). */
 int ssmn_forward_f32(const ssmn_config *cfg, float *y, float *cache, float *state, int64_t *steps,
                      const float *x, const float *params, int64_t B, int64_t T);

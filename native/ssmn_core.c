@@ -12,6 +12,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "invalid argument (B must be >= 1, T >= 0)",
     "unknown plasticity rule id",
     "invalid state (negative step counter)",
+    "input contains NaN or inf",
 };
 
 int ssmn_abi_version(void) { return SSMN_ABI_VERSION; }

@@ -29,7 +29,8 @@ enum {
     SSMN_ERR_ARG = 5,
     SSMN_ERR_RULE = 6,
     SSMN_ERR_STATE = 7,
-    SSMN_N_STATUS = 8
+    SSMN_ERR_NONFINITE = 8,
+    SSMN_N_STATUS = 9
 };
 
 enum { SSMN_RULE_HEBBIAN = 0, SSMN_N_RULES = 1 };

@@ -29,11 +29,7 @@ static real FN(attn_forward)(real *ctx, real *p, const real *q, const FN(window_
     const real scale = (real)1 / R_SQRT((real)H);
     real mx = -(real)INFINITY;
     for (int64_t j = 0; j < len; j++) {
-        const real *k = FN(window_vec)(keys, lo + j);
-        real s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t d = 0; d < H; d++) s += q[d] * k[d];
-        s *= scale;
+        real s = FN(dot)(q, FN(window_vec)(keys, lo + j), H) * scale;
         p[j] = s;
         if (s > mx) mx = s;
     }
@@ -77,10 +73,7 @@ static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(w
     const real scale = (real)1 / R_SQRT((real)H);
     real dot = 0;
     for (int64_t j = 0; j < len; j++) {
-        const real *v = FN(window_vec)(vals, lo + j);
-        real s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t d = 0; d < H; d++) s += dctx[d] * v[d];
+        real s = FN(dot)(dctx, FN(window_vec)(vals, lo + j), H);
         dp_scratch[j] = s;
         dot += p[j] * s;
         real *dv = FN(window_gvec)(dvals, lo + j);

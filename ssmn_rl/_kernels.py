@@ -18,6 +18,7 @@ ABI_VERSION = 1
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
+STATUS_NONFINITE = 8
 
 
 def _check_abi() -> None:
@@ -101,6 +102,19 @@ def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int) -> None:
     st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
             _ptr(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_forward")
+
+
+def step_pointers(y, cache, state, steps, params) -> tuple:
+    """C pointers of the buffers a streaming model reuses every step (kept alive with the arrays)."""
+    ct = _SUFFIX[params.dtype][1]
+    return (_ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"), _ptr(params, ct),
+            getattr(lib, f"ssmn_forward_{_SUFFIX[params.dtype][0]}"), ct)
+
+
+def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
+    """One step for B streams through pointers from step_pointers(); returns the status code."""
+    y, cache, state, steps, params, fn, ct = ptrs
+    return fn(c_cfg, y, cache, state, steps, ffi.cast(ct, ffi.from_buffer(x)), params, B, 1)
 
 
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int) -> None:

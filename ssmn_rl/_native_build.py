@@ -22,7 +22,7 @@ def _flag(name: str) -> bool:
 
 
 def _compile_args() -> tuple[list[str], list[str]]:
-    cflags = ["-std=c99", "-fopenmp-simd", "-fno-fast-math", "-Wall", "-Wextra"]
+    cflags = ["-std=c99", "-fopenmp-simd", "-fno-fast-math", "-ffp-contract=fast", "-Wall", "-Wextra"]
     ldflags: list[str] = []
     cflags += ["-O0", "-g"] if _flag("SSMN_DEBUG") else ["-O3"]
     if not _flag("SSMN_PORTABLE"):

@@ -282,26 +282,35 @@ class SSMN:
     def forward_step(self, x) -> np.ndarray:
         """Advance the live state by one step. x (D_in,) or (B, D_in) -> y (D_out,) or (B, D_out).
 
-        The live state is created on first use (see :meth:`reset`, :attr:`state`)."""
-        arr = _validate_real_array(x, "x", self._dtype)
+        The live state is created on first use (see :meth:`reset`, :attr:`state`). This is the
+        streaming hot path: an input that is already a C-contiguous array of the model's dtype goes
+        straight to the kernel, which refuses NaN/inf before touching the state."""
+        arr = x
+        if not (type(arr) is np.ndarray and arr.dtype == self._dtype and arr.flags.c_contiguous):
+            arr = _validate_real_array(x, "x", self._dtype)
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.config.input_dim:
             raise InputError(f"x must have shape ({self.config.input_dim},) or (B, "
                              f"{self.config.input_dim}), got {arr.shape}")
-        single = arr.ndim == 1
-        B = 1 if single else arr.shape[0]
-        if self._live is None:
-            self._live = self.initial_state(B)
-        if self._live.batch_size != B:
-            raise StateError(f"the live state holds {self._live.batch_size} streams but x has {B}. "
+        B = 1 if arr.ndim == 1 else arr.shape[0]
+        live = self._live if self._live is not None else self.initial_state(B)
+        if live.batch_size != B:
+            raise StateError(f"the live state holds {live.batch_size} streams but x has {B}. "
                              f"HINT: call reset(batch_size={B}) first.")
+        key = (self._params, live.data, live.steps, self._c_cfg)
         bufs = self._step_buffers
-        if bufs is None or bufs[0].shape[0] != B:
-            bufs = (np.empty((B, self.config.output_dim), self._dtype),
-                    np.empty(B * self._n_cache, self._dtype))
+        if bufs is None or any(a is not b for a, b in zip(bufs[0], key)):
+            y = np.empty((B, self.config.output_dim), self._dtype)
+            cache = np.empty(B * self._n_cache, self._dtype)
+            # the arrays stay referenced here for as long as their raw pointers are used
+            bufs = (key, y, cache, _kernels.step_pointers(y, cache, live.data, live.steps, self._params))
             self._step_buffers = bufs
-        y, cache = bufs
-        _kernels.forward(self._c_cfg, y, cache, self._live.data, self._live.steps, arr, self._params, B, 1)
-        return y[0].copy() if single else y.copy()
+        _, y, _, ptrs = bufs
+        status = _kernels.forward_ptrs(self._c_cfg, ptrs, arr, B)
+        if status == _kernels.STATUS_NONFINITE:
+            _validate_real_array(arr, "x", self._dtype)  # raises, naming the position
+        _kernels.check_status(status, "ssmn_forward")
+        self._live = live
+        return y[0].copy() if arr.ndim == 1 else y.copy()
 
     # ------------------------------------------------------------------ training
     def value_and_grad(self, X, Y_target, loss: str = "mse", state: SSMNState | None = None,
