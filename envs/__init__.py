@@ -23,71 +23,23 @@ Baseline policies (random, best memory-less, oracle) live in ``ssmn_rl.envs.base
 
 import gymnasium
 
-if "ssmn/StatelessCartPole-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/StatelessCartPole-v0",
-        entry_point="ssmn_rl.envs.stateless_cartpole:StatelessCartPole",
-        max_episode_steps=500,
-    )
-if "ssmn/NoisyStatelessCartPole-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/NoisyStatelessCartPole-v0",
-        entry_point="ssmn_rl.envs.stateless_cartpole:StatelessCartPole",
-        max_episode_steps=500,
-        kwargs={"obs_noise": 0.02},
-    )
-if "ssmn/StatelessPendulum-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/StatelessPendulum-v0",
-        entry_point="ssmn_rl.envs.stateless_pendulum:StatelessPendulum",
-        max_episode_steps=200,
-    )
-if "ssmn/RepeatFirst-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/RepeatFirst-v0",
-        entry_point="ssmn_rl.envs.repeat_first:RepeatFirst",
-        max_episode_steps=1024,
-    )
-if "ssmn/RepeatPrevious-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/RepeatPrevious-v0",
-        entry_point="ssmn_rl.envs.repeat_previous:RepeatPrevious",
-        max_episode_steps=1024,
-    )
-if "ssmn/CountRecall-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/CountRecall-v0",
-        entry_point="ssmn_rl.envs.count_recall:CountRecall",
-        max_episode_steps=1024,
-    )
-if "ssmn/KeyValueRecall-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/KeyValueRecall-v0",
-        entry_point="ssmn_rl.envs.key_value_recall:KeyValueRecall",
-        max_episode_steps=1024,
-    )
-if "ssmn/ShiftingCartPole-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/ShiftingCartPole-v0",
-        entry_point="ssmn_rl.envs.shifting_cartpole:ShiftingCartPole",
-        max_episode_steps=500,
-    )
-if "ssmn/RegimeStream-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="ssmn/RegimeStream-v0",
-        entry_point="ssmn_rl.envs.regime_stream:RegimeStream",
-        max_episode_steps=500,
-    )
 
-ENV_IDS = (
-    "ssmn/StatelessCartPole-v0",
-    "ssmn/NoisyStatelessCartPole-v0",
-    "ssmn/StatelessPendulum-v0",
-    "ssmn/RepeatFirst-v0",
-    "ssmn/RepeatPrevious-v0",
-    "ssmn/CountRecall-v0",
-    "ssmn/KeyValueRecall-v0",
-    "ssmn/ShiftingCartPole-v0",
-    "ssmn/RegimeStream-v0",
-)
+def _register(id: str, entry_point: str, max_episode_steps: int, **kwargs) -> None:
+    if id not in gymnasium.registry:
+        gymnasium.register(id=id, entry_point=entry_point, max_episode_steps=max_episode_steps,
+                           kwargs=kwargs)
+
+
+_register("ssmn/StatelessCartPole-v0", "ssmn_rl.envs.stateless_cartpole:StatelessCartPole", 500)
+_register("ssmn/NoisyStatelessCartPole-v0", "ssmn_rl.envs.stateless_cartpole:StatelessCartPole", 500,
+          obs_noise=0.02)
+_register("ssmn/StatelessPendulum-v0", "ssmn_rl.envs.stateless_pendulum:StatelessPendulum", 200)
+_register("ssmn/RepeatFirst-v0", "ssmn_rl.envs.repeat_first:RepeatFirst", 1024)
+_register("ssmn/RepeatPrevious-v0", "ssmn_rl.envs.repeat_previous:RepeatPrevious", 1024)
+_register("ssmn/CountRecall-v0", "ssmn_rl.envs.count_recall:CountRecall", 1024)
+_register("ssmn/KeyValueRecall-v0", "ssmn_rl.envs.key_value_recall:KeyValueRecall", 1024)
+_register("ssmn/ShiftingCartPole-v0", "ssmn_rl.envs.shifting_cartpole:ShiftingCartPole", 500)
+_register("ssmn/RegimeStream-v0", "ssmn_rl.envs.regime_stream:RegimeStream", 500)
+
+ENV_IDS = tuple(k for k in gymnasium.registry if k.startswith("ssmn/"))
 """The ids registered by this package, in registration order."""

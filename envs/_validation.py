@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 
 def resolve_difficulty(
     env_name: str, difficulty: Any, presets: Mapping[str, Mapping[str, Any]]
@@ -123,10 +125,14 @@ def check_discrete_action(env_name: str, action: Any, n: int) -> int:
 
 
 def check_box_action(env_name: str, action: Any) -> float:
-    """Return the single component of a shape-(1,) Box action as a float clipped to [-1, 1]."""
+    """Return a one-component Box action (shape ``(1,)`` or a scalar) as a float clipped to [-1, 1]."""
     try:
-        value = float(action[0]) if hasattr(action, "__len__") else float(action)
-    except (TypeError, ValueError, IndexError):
+        if type(action) is np.ndarray and action.shape == (1,):
+            value = float(action[0])
+        else:
+            array = np.asarray(action, dtype=np.float64)
+            value = float(array.reshape(-1)[0]) if array.size == 1 else math.nan
+    except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
         raise ValueError(

@@ -35,7 +35,7 @@ VELOCITY_LIMIT = float(np.finfo(np.float32).max)  # m/s and rad/s: velocities ar
 DIFFICULTIES = {
     "easy": {
         "half_length": (0.3, 1.0), "pole_mass": (0.05, 0.3), "gravity": (8.0, 12.0),
-        "tilt": 0.08, "x_threshold": 0.5, "change_prob": 1.0 / 200.0,
+        "tilt": 0.1, "x_threshold": 0.4, "change_prob": 1.0 / 200.0,
     },
     "medium": {
         "half_length": (0.25, 1.5), "pole_mass": (0.05, 0.5), "gravity": (6.0, 14.0),
@@ -94,7 +94,7 @@ class ShiftingCartPole(Env):
 
       | preset | half_length (m) | pole_mass (kg) | gravity (m/s^2) | tilt (rad) | x_threshold (m) | change_prob |
       |--------|-----------------|----------------|-----------------|------------|-----------------|-------------|
-      | easy   | 0.3 - 1.0       | 0.05 - 0.3     | 8 - 12          | 0.08       | 0.5             | 1/200       |
+      | easy   | 0.3 - 1.0       | 0.05 - 0.3     | 8 - 12          | 0.10       | 0.4             | 1/200       |
       | medium | 0.25 - 1.5      | 0.05 - 0.5     | 6 - 14          | 0.10       | 0.4             | 1/150       |
       | hard   | 0.2 - 2.0       | 0.05 - 1.0     | 4 - 16          | 0.12       | 0.4             | 1/100       |
 

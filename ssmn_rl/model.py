@@ -7,6 +7,7 @@ snapshot (or a fresh state) and can return the final one.
 from __future__ import annotations
 
 import numbers
+import threading
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from .state import SSMNState, check_state
 
 #: Inference processes long sequences in time chunks whose activation cache stays under this size.
 _CHUNK_CACHE_BYTES = 64 << 20
+#: Scratch buffers up to this size are kept per thread and reused across calls.
+_POOL_MAX_BYTES = 1 << 30
 
 
 def _validate_real_array(X, name: str, dtype) -> np.ndarray:
@@ -122,6 +125,18 @@ class SSMN:
             raise RuntimeError("ssmn_rl.layout disagrees with the compiled core; reinstall the package")
         self._live: SSMNState | None = None
         self._step_buffers = None
+        self._scratch_pool = threading.local()
+
+    def _scratch(self, name: str, n: int) -> np.ndarray:
+        """A reusable buffer of at least n elements, private to the calling thread: repeated
+        training calls on the same shapes then touch no fresh pages (no kernel page-zeroing)."""
+        if n * self._dtype.itemsize > _POOL_MAX_BYTES:
+            return np.empty(n, self._dtype)  # one-off giant call: do not keep it alive
+        pool = self._scratch_pool.__dict__
+        buf = pool.get(name)
+        if buf is None or buf.size < n:
+            buf = pool[name] = np.empty(n, self._dtype)
+        return buf[:n]
 
     @classmethod
     def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
@@ -267,7 +282,7 @@ class SSMN:
         per_step = B * self._n_cache * self._dtype.itemsize
         chunk = max(1, min(T, _CHUNK_CACHE_BYTES // max(per_step, 1)))
         _kernels.check_fits(B * chunk * self._n_cache, self._dtype.itemsize, "the activation cache")
-        cache = np.empty(B * chunk * self._n_cache, self._dtype) if T else None
+        cache = self._scratch("cache", B * chunk * self._n_cache) if T else None
         for t0 in range(0, T, chunk):
             t1 = min(T, t0 + chunk)
             xs = np.ascontiguousarray(X[:, t0:t1])
@@ -347,14 +362,14 @@ class SSMN:
         sz = _kernels.sizes(self._c_cfg, B, T)
         _kernels.check_fits(B * T * sz["n_cache"] + sz["n_work"], self._dtype.itemsize,
                             "the training cache and workspace")
-        cache = np.empty(B * T * sz["n_cache"], self._dtype)
+        cache = self._scratch("cache", B * T * sz["n_cache"])
         Y = np.empty((B, T, self.config.output_dim), self._dtype)
         _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T)
         value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
         dY = np.ascontiguousarray(dY, dtype=self._dtype)
         grad = np.zeros(self._n_params, self._dtype)
         dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
-        work = np.empty(sz["n_work"], self._dtype)
+        work = self._scratch("work", sz["n_work"])
         _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
                           self._params, B, T)
         out = [value, grad]
