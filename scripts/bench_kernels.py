@@ -361,7 +361,8 @@ def bench_streaming_row(torch, dim: int, hidden: int, window: int, plan: Plan) -
            "naive_over_ssmn": naive_s / ssmn_s,
            "naive_vs_ssmn_max_abs_diff": float(np.max(np.abs(ssmn_y - naive_y))),
            "ssmn_gflops": 2 * ssmn_macs_per_token(m.config, window) / ssmn_s / 1e9,
-           "naive_over_ssmn_macs": naive_macs_per_token(m.config) / ssmn_macs_per_token(m.config, window),
+           "naive_over_ssmn_macs": (naive_macs_per_token(m.config)
+                                    / ssmn_macs_per_token(m.config, window)),
            "gru_cell_us": None, "gru_over_ssmn": None, "torch_cell_us": None,
            "torch_cell_over_ssmn": None}
     if torch is not None:
@@ -385,8 +386,9 @@ def print_streaming(rows, torch) -> None:
                "max|naive-SSMN|", "≥300× naive & <200µs", "faster than GRUCell"]
     out = []
     for r in rows:
-        t1 = (r["naive_over_ssmn"] >= 300 and r["ssmn_us"] < 200) if (r["hidden"], r["window"]) == (256, 512) else None
-        t2 = (None if r["gru_over_ssmn"] is None else r["gru_over_ssmn"] > 1) if (r["hidden"], r["window"]) == (128, 64) else None
+        shape = (r["hidden"], r["window"])
+        t1 = r["naive_over_ssmn"] >= 300 and r["ssmn_us"] < 200
+        t2 = None if r["gru_over_ssmn"] is None else r["gru_over_ssmn"] > 1
         na = NO_TORCH if torch is None else "—"
         out.append([r["input_dim"], r["hidden"], r["window"], fmt(r["ssmn_us"], ".1f"),
                     fmt(r["ssmn_gflops"], ".2f"), fmt(r["naive_us"], ".1f"),
@@ -395,8 +397,8 @@ def print_streaming(rows, torch) -> None:
                     fmt(r["gru_over_ssmn"], ".2f", na), fmt(r["torch_cell_us"], ".1f", na),
                     fmt(r["torch_cell_over_ssmn"], ".1f", na),
                     fmt(r["naive_vs_ssmn_max_abs_diff"], ".1e"),
-                    "" if t1 is None else verdict(t1),
-                    "" if (r["hidden"], r["window"]) != (128, 64) else verdict(t2)])
+                    verdict(t1) if shape == (256, 512) else "",
+                    verdict(t2) if shape == (128, 64) else ""])
     print(markdown_table(headers, out))
     print("\nRatios > 1 mean the SSMN is faster. naive = the prototype's kernel that recomputes every "
           "key and value of the window each step (same outputs; max|naive-SSMN| over the warm-up); "
@@ -490,8 +492,9 @@ def bench_batched_row(torch, hidden: int, plan: Plan) -> dict:
                    torch_cell_max_abs_diff=torch_cell_max_abs_diff(torch, m, w + 6),
                    gru_fwd_tok_s=gru_f, gru_fb_tok_s=gru_fb)
     for kind in ("fwd", "fb"):
-        row[f"ssmn_over_torch_cell_{kind}"] = ratio(row[f"ssmn_{kind}_tok_s"], row[f"torch_cell_{kind}_tok_s"])
-        row[f"ssmn_over_gru_{kind}"] = ratio(row[f"ssmn_{kind}_tok_s"], row[f"gru_{kind}_tok_s"])
+        ours = row[f"ssmn_{kind}_tok_s"]
+        row[f"ssmn_over_torch_cell_{kind}"] = ratio(ours, row[f"torch_cell_{kind}_tok_s"])
+        row[f"ssmn_over_gru_{kind}"] = ratio(ours, row[f"gru_{kind}_tok_s"])
     return row
 
 
@@ -564,7 +567,8 @@ def print_batched(res: dict, torch) -> None:
         steps = ", ".join(f"H={r['hidden']}: {r['torch_cell_fb_steps']}" for r in res["rows"])
         diffs = ", ".join(f"H={r['hidden']}: {r['torch_cell_max_abs_diff']:.1e}" for r in res["rows"])
         print(f"\ntorch-cell = the SSMN cell in PyTorch eager ops (autograd backward); its fwd+bwd "
-              f"runs the first T steps that fit {res['torch_cell_grad_bytes'] / 1e9:.1f} GB of autograd memory ({steps}). "
+              f"runs the first T steps that fit {res['torch_cell_grad_bytes'] / 1e9:.1f} GB of "
+              f"autograd memory ({steps}). "
               f"Its outputs match the C core to max|Δ| {diffs}. GRU = nn.GRU + Linear read-out.")
     c = res["ceiling"]
     print(f"\nAchieved GFLOP/s (multiply-adds counted from the config, ×2 flops, backward ≈ 2× "
@@ -718,7 +722,8 @@ def bench_headline(torch, args, plan: Plan) -> dict:
     ns = sorted(set(plan.grid_ns) | set(plan.headline_ns))
     ssmn = {n: headline_job("ssmn", n, args, plan) for n in ns}
     sdpa = {n: headline_job("sdpa", n, args, plan) for n in ns} if torch is not None else {}
-    naive = {n: headline_job("naive", n, args, plan) for n in plan.headline_ns} if torch is not None else {}
+    naive = ({n: headline_job("naive", n, args, plan) for n in plan.headline_ns}
+             if torch is not None else {})
     grid = [{"n": n, "ssmn_s": ssmn[n].get("seconds"),
              "sdpa_s": sdpa.get(n, {}).get("seconds")} for n in plan.grid_ns]
     for g in grid:
