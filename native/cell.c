@@ -77,11 +77,15 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
     const real alpha = (real)cfg->alpha;
     const real *prm = params;
-    real *pack = NULL;
-    if (BT >= GEMM_MR) {
-        pack = (real *)malloc((size_t)SSMN_PACK_FLOATS * sizeof(real));
-        if (!pack) return SSMN_ERR_NOMEM;
-    }
+    /* scratch: GEMM pack (large calls only), rule vectors + a row, and for non-hebbian rules a
+     * copy of W_f for the update statistic */
+    int64_t n_scratch = (SSMN_RULE_VECS + 1) * H + (cfg->rule != SSMN_RULE_HEBBIAN ? HH : 0);
+    if (BT >= GEMM_MR) n_scratch += SSMN_PACK_FLOATS;
+    real *scratch = (real *)malloc((size_t)n_scratch * sizeof(real));
+    if (!scratch) return SSMN_ERR_NOMEM;
+    real *rvec = scratch, *row = rvec + SSMN_RULE_VECS * H, *before = row + H;
+    real *pack = BT >= GEMM_MR ? before + (cfg->rule != SSMN_RULE_HEBBIAN ? HH : 0) : NULL;
+    FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
     /* encoder u = tanh(W_in x + b_in), then q, k, v for every token */
     FN(gemm)(0, 1, BT, H, L->Din, x, L->Din, prm + L->W_in, L->Din, 0, cache + L->c_u, R, pack);
@@ -150,8 +154,12 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                         h[n] = v > 0 ? v : 0;
                     }
                     real sq = 0;
-                    FN(hebb_forward)(st + L->s_Wf + j * HH, tr, h, zin, H, eta, keep, clip,
-                                     t == T - 1 ? &sq : NULL);
+                    rc = FN(rule_forward)(&rx, st + L->s_Wf + j * HH, tr, h, zin, H, row, before,
+                                          t == T - 1 ? &sq : NULL);
+                    if (rc) {
+                        free(scratch);
+                        return rc;
+                    }
                     if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
                     for (int64_t n = 0; n < H; n++) {
                         tr[n] = R_TANH(tr[n]);
@@ -168,7 +176,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     FN(gemm)(0, 1, BT, L->Dout, H, cache + zf, R, prm + L->W_out, H, 0, y, L->Dout, pack);
     FN(add_bias_rows)(y, L->Dout, prm + L->b_out, BT, L->Dout);
     for (int64_t b = 0; b < B; b++) steps[b] += T;
-    free(pack);
+    free(scratch);
     return SSMN_OK;
 }
 
@@ -194,8 +202,9 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
 
     real *bufA = work, *bufB = bufA + BTH, *dQ = bufB + BTH, *dK = dQ + BTH, *dV = dK + BTH;
     real *dPre = dV + BTH, *G = dPre + P * BTH, *ckpt = G + PHH, *seg = ckpt + nseg * PHH;
-    real *gz = seg + K * PHH, *dh = gz + H, *dz = dh + H, *dr = dz + H, *dp = dr + H;
-    real *pack = dp + w;
+    real *Fbuf = seg + K * PHH, *gz = Fbuf + HH, *dh = gz + H, *dz = dh + H, *dr = dz + H;
+    real *row = dr + H, *rvec = row + H, *dp = rvec + SSMN_RULE_VECS * H, *pack = dp + w;
+    FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
     /* read-out */
     const int64_t zS = L->c_z + S * H;
@@ -216,8 +225,10 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 const real *rec = rec0 + t * R;
                 if (t % K == 0) memcpy(ckpt + (t / K) * PHH, run, (size_t)PHH * sizeof(real));
                 for (int64_t j = 0; j < P; j++)
-                    FN(hebb_advance)(run + j * HH, rec + L->c_h + j * H,
-                                     rec + (j ? L->c_out + (j - 1) * H : zS), H, eta, keep, clip);
+                    if ((rc = FN(rule_apply)(&rx, run + j * HH, run + j * HH,
+                                             rec + (j ? L->c_out + (j - 1) * H : zS),
+                                             rec + L->c_h + j * H, H, 1)))
+                        return rc;
             }
             memset(G, 0, (size_t)PHH * sizeof(real));
             for (int64_t s = nseg - 1; s >= 0; s--) {
@@ -225,10 +236,12 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 memcpy(seg, ckpt + s * PHH, (size_t)PHH * sizeof(real));
                 for (int64_t i = 1; i < t1 - t0; i++) {
                     const real *rec = rec0 + (t0 + i - 1) * R;
-                    memcpy(seg + i * PHH, seg + (i - 1) * PHH, (size_t)PHH * sizeof(real));
                     for (int64_t j = 0; j < P; j++)
-                        FN(hebb_advance)(seg + i * PHH + j * HH, rec + L->c_h + j * H,
-                                         rec + (j ? L->c_out + (j - 1) * H : zS), H, eta, keep, clip);
+                        if ((rc = FN(rule_apply)(&rx, seg + i * PHH + j * HH,
+                                                 seg + (i - 1) * PHH + j * HH,
+                                                 rec + (j ? L->c_out + (j - 1) * H : zS),
+                                                 rec + L->c_h + j * H, H, 1)))
+                            return rc;
                 }
                 for (int64_t t = t1 - 1; t >= t0; t--) {
                     const real *rec = rec0 + t * R;
@@ -242,8 +255,9 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                             dh[n] = gz[n];
                             dz[n] = 0;
                         }
-                        FN(hebb_backward)(dh, dz, G + j * HH, seg + (t - t0) * PHH + j * HH, h, zin,
-                                          dr, H, eta, keep, clip);
+                        rc = FN(rule_backward)(&rx, dh, dz, G + j * HH, seg + (t - t0) * PHH + j * HH,
+                                               h, zin, dr, H, row, Fbuf);
+                        if (rc) return rc;
                         real *dpre = dPre + j * BTH + tok * H;
                         for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
                         if (j > 0) {

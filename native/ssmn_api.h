@@ -15,11 +15,19 @@ typedef struct {
     int64_t window;      /* w */
     int64_t n_static;    /* S */
     int64_t n_plastic;   /* P */
-    int32_t rule;        /* 0 = hebbian */
+    int32_t rule;        /* 0 hebbian, 1 importance, 2 oja, 3 delta, 100 external */
     double eta;          /* plasticity rate */
     double decay;        /* lambda, weight decay of W_f per step */
-    double clip;         /* |W_f| bound (hebbian) */
+    double clip;         /* |W_f| bound, applied after every rule */
     double alpha;        /* read-out gain of the fast weights */
+    double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
+    /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
+     * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),
+     * in the precision of the call (float or double); non-zero return = failure. vjp may be NULL
+     * (no gradient training). */
+    void *rule_ctx;
+    void *rule_update;
+    void *rule_vjp;
 } ssmn_config;
 
 typedef struct {

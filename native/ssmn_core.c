@@ -13,6 +13,8 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "unknown plasticity rule id",
     "invalid state (negative step counter)",
     "input contains NaN or inf",
+    "the plasticity rule's update or vjp function failed or produced NaN/inf",
+    "the plasticity rule has no vjp: it cannot be trained by gradient",
 };
 
 int ssmn_abi_version(void) { return SSMN_ABI_VERSION; }
@@ -43,7 +45,11 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (!(cfg->eta >= 0.0) || !(cfg->decay >= 0.0 && cfg->decay < 1.0) || !(cfg->clip > 0.0))
         return SSMN_ERR_CONFIG;
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
-    if (cfg->rule < 0 || cfg->rule >= SSMN_N_RULES) return SSMN_ERR_RULE;
+    if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        if (!cfg->rule_update) return SSMN_ERR_RULE;
+    } else if (cfg->rule < 0 || cfg->rule >= SSMN_N_BUILTIN_RULES) {
+        return SSMN_ERR_RULE;
+    }
     return SSMN_OK;
 }
 
@@ -99,13 +105,14 @@ int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out
     out->n_state = L.n_state;
     out->n_cache = L.n_cache;
     /* backward workspace: (5 + P) token-major gradient buffers of H, plus per-stream plastic
-     * buffers (G, checkpoints, segment: (1 + nseg + K) P H^2), 4 H-vectors, w attention
-     * scores, the GEMM pack. */
+     * buffers (G, checkpoints, segment, rule scratch: (1 + nseg + K) P H^2 + H^2), 5 H-vectors
+     * and SSMN_RULE_VECS more for the rule, w attention scores, the GEMM pack. */
     int64_t K = ssmn_segment_len(T), nseg = T > 0 ? (T + K - 1) / K : 0;
     int64_t BT, BTH, tok, HH, plas, n;
     if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, L.H, &BTH) || ssmn_mul(BTH, 5 + L.P, &tok) ||
         ssmn_mul(L.H, L.H, &HH) || ssmn_mul(HH, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
-        ssmn_add(tok, plas, &n) || ssmn_add(n, 4 * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))
+        ssmn_add(plas, HH, &plas) || ssmn_add(tok, plas, &n) ||
+        ssmn_add(n, (5 + SSMN_RULE_VECS) * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))
         return SSMN_ERR_OVERFLOW;
     out->n_work = n;
     return SSMN_OK;

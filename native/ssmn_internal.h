@@ -30,12 +30,24 @@ enum {
     SSMN_ERR_RULE = 6,
     SSMN_ERR_STATE = 7,
     SSMN_ERR_NONFINITE = 8,
-    SSMN_N_STATUS = 9
+    SSMN_ERR_CALLBACK = 9,
+    SSMN_ERR_NO_VJP = 10,
+    SSMN_N_STATUS = 11
 };
 
-enum { SSMN_RULE_HEBBIAN = 0, SSMN_N_RULES = 1 };
+enum {
+    SSMN_RULE_HEBBIAN = 0,
+    SSMN_RULE_IMPORTANCE = 1,
+    SSMN_RULE_OJA = 2,
+    SSMN_RULE_DELTA = 3,
+    SSMN_N_BUILTIN_RULES = 4,
+    SSMN_RULE_EXTERNAL = 100 /* update/vjp function pointers in the config */
+};
 
-#define SSMN_ABI_VERSION 1
+/* H-vectors of scratch a rule may use (x->vec) */
+#define SSMN_RULE_VECS 4
+
+#define SSMN_ABI_VERSION 2
 
 typedef struct {
     int64_t H, Din, Dout, w, S, P;

@@ -11,14 +11,16 @@ import os
 import numpy as np
 
 from ._ssmn_native import ffi, lib
-from .config import RULES, SSMNConfig
+from .config import SSMNConfig
 from .errors import ConfigError, KernelError, SizeError
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
 STATUS_NONFINITE = 8
+STATUS_CALLBACK = 9
+STATUS_NO_VJP = 10
 
 
 def _check_abi() -> None:
@@ -37,9 +39,13 @@ def error_message(status: int) -> str:
     return ffi.string(lib.ssmn_error_message(status)).decode()
 
 
-def check_status(status: int, what: str) -> None:
+def check_status(status: int, what: str, binding=None) -> None:
     if status == 0:
         return
+    if binding is not None and (status == STATUS_CALLBACK or binding.error is not None):
+        binding.raise_pending(status == STATUS_CALLBACK)
+    if status == STATUS_NO_VJP and binding is not None:
+        binding.require_gradient()
     msg = f"{what}: {error_message(status)} (status {status})"
     if status in (_STATUS_OVERFLOW, _STATUS_NOMEM):
         raise SizeError(msg)
@@ -48,7 +54,8 @@ def check_status(status: int, what: str) -> None:
     raise KernelError(msg)
 
 
-def make_c_config(cfg: SSMNConfig):
+def make_c_config(cfg: SSMNConfig, binding=None):
+    """The C config struct; `binding` (a RuleBinding) fills the rule fields (hebbian if None)."""
     c = ffi.new("ssmn_config *")
     c.d_in = cfg.input_dim
     c.hidden = cfg.hidden_dim
@@ -56,11 +63,13 @@ def make_c_config(cfg: SSMNConfig):
     c.window = cfg.window_size
     c.n_static = cfg.n_static
     c.n_plastic = cfg.n_plastic
-    c.rule = RULES.index(cfg.rule)
+    c.rule = 0
     c.eta = cfg.plasticity_eta
     c.decay = cfg.decay_lambda
     c.clip = cfg.clip
     c.alpha = cfg.alpha
+    if binding is not None:
+        binding.fill(c)
     return c
 
 
@@ -96,12 +105,12 @@ def _ptr(a: np.ndarray, ctype: str):
 _SUFFIX = {np.dtype(np.float32): ("f32", "float *"), np.dtype(np.float64): ("f64", "double *")}
 
 
-def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int) -> None:
+def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None) -> None:
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_forward_{suf}")
     st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
             _ptr(x, ct), _ptr(params, ct), B, T)
-    check_status(st, "ssmn_forward")
+    check_status(st, "ssmn_forward", binding)
 
 
 def step_pointers(y, cache, state, steps, params) -> tuple:
@@ -117,12 +126,13 @@ def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
     return fn(c_cfg, y, cache, state, steps, ffi.cast(ct, ffi.from_buffer(x)), params, B, 1)
 
 
-def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int) -> None:
+def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,
+             binding=None) -> None:
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_backward_{suf}")
     st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
             _ptr(state0, ct), _ptr(steps0, "int64_t *"), _ptr(x, ct), _ptr(params, ct), B, T)
-    check_status(st, "ssmn_backward")
+    check_status(st, "ssmn_backward", binding)
 
 
 def reset(c_cfg, state, steps, mask, B: int) -> None:

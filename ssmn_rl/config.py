@@ -11,10 +11,8 @@ import numbers
 
 from .errors import ConfigError
 
-VARIANTS = ("standard", "custom_split")
-RULES = ("hebbian",)
 DTYPES = ("float32", "float64")
-STANDARD_PLASTIC_RATIO = 0.2
+RULE_BACKENDS = ("auto", "c", "numpy")
 
 #: Named memory presets from the SSMN write-up ("adaptive memory control").
 MEMORY_PRESETS = {
@@ -66,8 +64,10 @@ class SSMNConfig:
     output_dim: int = 1
     window_size: int = 8
     n_layers: int = 5
-    plastic_ratio: float = STANDARD_PLASTIC_RATIO
+    plastic_ratio: float = 0.2
     rule: str = "hebbian"
+    rule_params: dict = dataclasses.field(default_factory=dict)
+    rule_backend: str = "auto"
     plasticity_eta: float = 0.01
     decay_lambda: float = 0.001
     clip: float = 1.0
@@ -75,31 +75,36 @@ class SSMNConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
-            raise ConfigError(
-                f"variant must be one of {list(VARIANTS)}, got {self.variant!r}"
-            )
+        from .plugin_manager import get_rule, get_variant
+
+        variant = get_variant(self.variant)
         for name in ("input_dim", "hidden_dim", "output_dim", "window_size", "n_layers"):
             _int_arg(name, getattr(self, name))
         ratio = _float_arg("plastic_ratio", self.plastic_ratio, 0.0, 1.0)
-        if self.variant == "standard" and ratio != STANDARD_PLASTIC_RATIO:
-            raise ConfigError(
-                f"variant='standard' fixes plastic_ratio at {STANDARD_PLASTIC_RATIO} (80/20 split), "
-                f"got {ratio}. HINT: use variant='custom_split' to choose the ratio."
-            )
         if 0.0 < ratio < 1.0 and self.n_layers < 2:
             raise ConfigError(
                 f"plastic_ratio={ratio} needs at least one static and one plastic layer, so "
                 f"n_layers must be >= 2, got {self.n_layers}"
             )
-        if self.rule not in RULES:
-            raise ConfigError(f"rule must be one of {list(RULES)}, got {self.rule!r}")
+        if not isinstance(self.rule, str):
+            raise ConfigError(f"rule must be a rule name (str), got {self.rule!r}")
+        if not isinstance(self.rule_params, dict):
+            raise ConfigError(f"rule_params must be a dict, got {type(self.rule_params).__name__}")
+        rule = get_rule(self.rule)
+        object.__setattr__(self, "rule_params", rule.resolve_params(self.rule_params))
+        if self.rule_backend not in RULE_BACKENDS:
+            raise ConfigError(f"rule_backend must be one of {list(RULE_BACKENDS)}, got {self.rule_backend!r}")
+        if self.rule_backend == "c" and rule.c_rule_id is None and not rule.c_source:
+            raise ConfigError(f"rule {self.rule!r} has no C implementation; rule_backend='c' is "
+                              "impossible. HINT: use rule_backend='auto' (runs its NumPy code).")
         _float_arg("plasticity_eta", self.plasticity_eta, 0.0, math.inf, hi_open=True)
         _float_arg("decay_lambda", self.decay_lambda, 0.0, 1.0, hi_open=True)
         _float_arg("clip", self.clip, 0.0, math.inf, lo_open=True, hi_open=True)
         _float_arg("alpha", self.alpha, -math.inf, math.inf, True, True)
         if self.dtype not in DTYPES:
             raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+        if variant.validate is not None:
+            variant.validate(self)
 
     @property
     def n_static(self) -> int:
@@ -110,7 +115,9 @@ class SSMNConfig:
         return split_layers(self.n_layers, self.plastic_ratio)[1]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["rule_params"] = dict(self.rule_params)
+        return d
 
     def replace(self, **changes) -> "SSMNConfig":
         return dataclasses.replace(self, **changes)

@@ -69,7 +69,12 @@ class SSMN:
     plastic_ratio : float in [0, 1]
         Share of plastic layers (>0 gives at least one, <1 keeps at least one static).
     rule : str
-        Plasticity rule of the fast weights ("hebbian").
+        Plasticity rule of the fast weights, any registered name ("hebbian", "importance", "oja",
+        "delta", or a plugin's; see ``ssmn_rl.list_rules()``).
+    rule_params : dict, optional
+        The rule's own parameters (defaults and ranges declared by the rule).
+    rule_backend : {"auto", "c", "numpy"}
+        Where the rule runs: its C kernel when it has one ("auto"), or its NumPy code.
     plasticity_eta, decay_lambda : float
         Rate and decay of the rule: dW = eta * post (x) pre - lambda * W.
     clip : float
@@ -93,7 +98,9 @@ class SSMN:
 
     def __init__(self, variant: str = "standard", *, input_dim: int, output_dim: int,
                  hidden_dim: int = 32, window_size: int = 8, n_layers: int = 5,
-                 plastic_ratio: float = 0.2, rule: str = "hebbian", plasticity_eta: float = 0.01,
+                 plastic_ratio: float | None = None, rule: str = "hebbian",
+                 rule_params: dict | None = None, rule_backend: str = "auto",
+                 plasticity_eta: float = 0.01,
                  decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
                  memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
@@ -101,9 +108,14 @@ class SSMN:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
             plasticity_eta = MEMORY_PRESETS[memory]["plasticity_eta"]
             decay_lambda = MEMORY_PRESETS[memory]["decay_lambda"]
+        if plastic_ratio is None:
+            from .plugin_manager import get_variant
+            plastic_ratio = get_variant(variant).defaults.get("plastic_ratio", 0.2) \
+                if isinstance(variant, str) else 0.2
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
-                         plastic_ratio=plastic_ratio, rule=rule, plasticity_eta=plasticity_eta,
+                         plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
+                         rule_backend=rule_backend, plasticity_eta=plasticity_eta,
                          decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
@@ -115,7 +127,7 @@ class SSMN:
     def _setup(self, cfg: SSMNConfig) -> None:
         self.config = cfg
         self._dtype = np.dtype(cfg.dtype)
-        self._c_cfg = _kernels.make_c_config(cfg)
+        self._bind_rule()
         sz = _kernels.sizes(self._c_cfg)
         self._n_params, self._n_state, self._n_cache = sz["n_params"], sz["n_state"], sz["n_cache"]
         _kernels.check_fits(self._n_params, self._dtype.itemsize, "the parameter vector")
@@ -162,7 +174,8 @@ class SSMN:
         c = self.config
         return (f"SSMN(variant={c.variant!r}, input_dim={c.input_dim}, hidden_dim={c.hidden_dim}, "
                 f"output_dim={c.output_dim}, window_size={c.window_size}, n_layers={c.n_layers}, "
-                f"plastic_ratio={c.plastic_ratio}, rule={c.rule!r}, dtype={c.dtype!r})")
+                f"plastic_ratio={c.plastic_ratio}, rule={c.rule!r}, rule_params={c.rule_params}, "
+                f"dtype={c.dtype!r})")
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -204,9 +217,15 @@ class SSMN:
             changes["plasticity_eta"] = eta
         if decay is not None:
             changes["decay_lambda"] = decay
-        cfg = self.config.replace(**changes)
-        self.config = cfg
-        self._c_cfg = _kernels.make_c_config(cfg)
+        self.config = self.config.replace(**changes)
+        self._bind_rule()
+
+    def _bind_rule(self) -> None:
+        from .plugin_manager import get_rule
+        from .rule_binding import RuleBinding
+
+        self._binding = RuleBinding(self.config, get_rule(self.config.rule))
+        self._c_cfg = _kernels.make_c_config(self.config, self._binding)
 
     # ------------------------------------------------------------------ state
     @property
@@ -287,7 +306,8 @@ class SSMN:
             t1 = min(T, t0 + chunk)
             xs = np.ascontiguousarray(X[:, t0:t1])
             ys = np.empty((B, t1 - t0, self.config.output_dim), self._dtype)
-            _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B, t1 - t0)
+            _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B, t1 - t0,
+                             self._binding)
             Y[:, t0:t1] = ys
         out = Y[0] if single else Y
         return (out, st) if return_state else out
@@ -320,10 +340,15 @@ class SSMN:
             bufs = (key, y, cache, _kernels.step_pointers(y, cache, live.data, live.steps, self._params))
             self._step_buffers = bufs
         _, y, _, ptrs = bufs
+        external = self._binding.kind != "builtin"
+        if external:  # a plugin rule may fail mid-step: keep what to restore
+            saved = (live.data.copy(), live.steps.copy())
         status = _kernels.forward_ptrs(self._c_cfg, ptrs, arr, B)
+        if status != 0 and external:
+            live.data[...], live.steps[...] = saved
         if status == _kernels.STATUS_NONFINITE:
             _validate_real_array(arr, "x", self._dtype)  # raises, naming the position
-        _kernels.check_status(status, "ssmn_forward")
+        _kernels.check_status(status, "ssmn_forward", self._binding)
         self._live = live
         return y[0].copy() if arr.ndim == 1 else y.copy()
 
@@ -351,6 +376,7 @@ class SSMN:
         """
         if loss not in LOSSES:
             raise InputError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        self._binding.require_gradient()
         X, single = self._check_input(X)
         B, T, _ = X.shape
         if T < 1:
@@ -364,14 +390,14 @@ class SSMN:
                             "the training cache and workspace")
         cache = self._scratch("cache", B * T * sz["n_cache"])
         Y = np.empty((B, T, self.config.output_dim), self._dtype)
-        _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T)
+        _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
         value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
         dY = np.ascontiguousarray(dY, dtype=self._dtype)
         grad = np.zeros(self._n_params, self._dtype)
         dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
         work = self._scratch("work", sz["n_work"])
         _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
-                          self._params, B, T)
+                          self._params, B, T, self._binding)
         out = [value, grad]
         if return_state:
             out.append(st)

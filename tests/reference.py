@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ssmn_rl.layout import parameter_shapes, state_shapes, unflatten
+from ssmn_rl.plugin_manager import get_rule
 
 
-def hebbian(W, pre, post, eta, decay, clip):
-    """W (H,H) post x pre; returns clip((1 - decay) W + eta post pre^T)."""
-    return np.clip((1.0 - decay) * W + eta * np.outer(post, pre), -clip, clip)
+def plastic_update(cfg, W, pre, post):
+    """The configured rule's NumPy reference on one stream, then the clip every rule gets."""
+    rule = get_rule(cfg.rule)
+    new = rule.update(W[None], pre[None], post[None], cfg.plasticity_eta, cfg.decay_lambda,
+                      **cfg.rule_params)[0]
+    return np.clip(new, -cfg.clip, cfg.clip)
 
 
 def reference_forward(cfg, theta, X, state_data=None, steps=None):
@@ -41,7 +45,7 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
                 z = np.maximum(p[f"static{i}.W"] @ z + p[f"static{i}.b"], 0)
             for j in range(P):
                 h = np.maximum(p[f"plastic{j}.W"] @ z + p[f"plastic{j}.b"], 0)
-                new = hebbian(Wf[j], z, h, cfg.plasticity_eta, cfg.decay_lambda, cfg.clip)
+                new = plastic_update(cfg, Wf[j], z, h)
                 st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))
                 Wf[j] = new
                 z = h + cfg.alpha * np.tanh(Wf[j] @ h)

@@ -21,7 +21,11 @@ from conftest import make_model
     ({"plasticity_eta": float("nan")}, r"plasticity_eta must be in"),
     ({"clip": 0.0}, r"clip must be in \(0.0, inf\)"),
     ({"dtype": "float16"}, r"dtype must be one of \['float32', 'float64'\], got 'float16'"),
-    ({"rule": "nope"}, r"rule must be one of \['hebbian'\], got 'nope'"),
+    ({"rule": "nope"}, r"unknown rule 'nope'; available: \['delta', 'hebbian', 'importance', 'oja'\]"),
+    ({"rule": "delta", "rule_params": {"eps": 0.0}}, r"rule_params\['eps'\] of rule 'delta' must be in \(0.0, 1.0\], got 0.0"),
+    ({"rule": "oja", "rule_params": {"beta": 1.0}}, r"rule 'oja' has no parameter\(s\) \['beta'\]"),
+    ({"rule": "importance", "rule_params": {"sharpness": "x"}}, r"rule_params\['sharpness'\] of rule 'importance' must be a finite real"),
+    ({"rule_backend": "gpu"}, r"rule_backend must be one of \['auto', 'c', 'numpy'\], got 'gpu'"),
     ({"n_layers": 1, "plastic_ratio": 0.5}, r"n_layers must be >= 2"),
     ({"seed": -1}, r"seed must be a non-negative integer"),
 ])
@@ -33,7 +37,7 @@ def test_bad_config_is_refused(kw, match):
 
 
 def test_unknown_variant_lists_available():
-    with pytest.raises(ConfigError, match=r"variant must be one of \['standard', 'custom_split'\], got 'big'"):
+    with pytest.raises(ConfigError, match=r"unknown variant 'big'; available: \['custom_split', 'standard'\]"):
         SSMN("big", input_dim=1, output_dim=1)
 
 

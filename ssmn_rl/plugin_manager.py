@@ -1,0 +1,201 @@
+"""The plugin manager: loads built-in and third-party plugins and keeps the rule/variant registry.
+
+Built-in plugins (modules of ``ssmn_rl.plugins``) are registered through the same call as the
+third-party modules named in the ``ssmn_rl`` entry-point group. Setting the environment variable
+``SSMN_RL_DISABLE_PLUGIN_AUTOLOAD=1`` skips the entry points. A plugin that fails to import, whose
+hooks do not match the specifications, that raises, or that registers something invalid is left
+out with a :class:`PluginWarning` naming it and its distribution; every other plugin still works,
+and the failure stays listed in ``registry().failures`` (and in ``ssmn-rl plugins``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import os
+import threading
+import warnings
+
+import pluggy
+
+from . import hookspec
+from .errors import ConfigError
+from .rules import PlasticityRule, validate_rule
+from .variants import ModelVariant, validate_variant
+
+ENTRY_POINT_GROUP = "ssmn_rl"
+DISABLE_AUTOLOAD_ENV = "SSMN_RL_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_PLUGINS = (
+    "ssmn_rl.plugins.variant_standard",
+    "ssmn_rl.plugins.variant_custom_split",
+    "ssmn_rl.plugins.rule_hebbian",
+    "ssmn_rl.plugins.rule_importance",
+    "ssmn_rl.plugins.rule_oja",
+    "ssmn_rl.plugins.rule_delta",
+)
+
+
+class PluginWarning(UserWarning):
+    """A plugin could not be loaded or registered something invalid; it was skipped."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginSource:
+    """Where a registered item came from."""
+
+    plugin: str
+    distribution: str
+    version: str
+    builtin: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    distribution: str
+    version: str
+    error: str
+
+    def message(self) -> str:
+        return (f"plugin {self.plugin!r} from distribution {self.distribution} {self.version} was "
+                f"skipped: {self.error}")
+
+
+@dataclasses.dataclass
+class Registry:
+    rules: dict = dataclasses.field(default_factory=dict)      # name -> (PlasticityRule, PluginSource)
+    variants: dict = dataclasses.field(default_factory=dict)   # name -> (ModelVariant, PluginSource)
+    failures: list = dataclasses.field(default_factory=list)   # [PluginFailure]
+    manager: pluggy.PluginManager | None = None
+
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def _fail(reg: Registry, src: PluginSource, error: str) -> None:
+    f = PluginFailure(src.plugin, src.distribution, src.version, error)
+    reg.failures.append(f)
+    warnings.warn(f.message(), PluginWarning, stacklevel=3)
+
+
+def _collect(reg: Registry, hook_name: str, kind: str, check, target: dict, sources: dict) -> None:
+    caller = getattr(reg.manager.hook, hook_name)
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        src = sources[impl.plugin_name]
+        try:
+            items = impl.function()
+            if not isinstance(items, (list, tuple)):
+                raise TypeError(f"{hook_name}() must return a list, got {type(items).__name__}")
+            checked = [check(item) for item in items]
+        except Exception as e:  # a broken plugin must not take the others down
+            _fail(reg, src, f"{hook_name}() failed: {type(e).__name__}: {e}")
+            continue
+        for item in checked:
+            if item.name in target:
+                other = target[item.name][1]
+                _fail(reg, src, f"{kind} {item.name!r} is already registered by plugin "
+                                f"{other.plugin!r} ({other.distribution})")
+                continue
+            target[item.name] = (item, src)
+
+
+def _register(reg: Registry, module, src: PluginSource, sources: dict) -> None:
+    pm = reg.manager
+    try:
+        pm.register(module, name=src.plugin)
+        pm.check_pending()
+    except Exception as e:
+        if pm.is_registered(module):
+            pm.unregister(module)
+        _fail(reg, src, f"invalid plugin: {type(e).__name__}: {e}")
+        return
+    sources[src.plugin] = src
+
+
+def load_registry() -> Registry:
+    """Build a fresh registry: built-in plugins, then the entry points (unless disabled)."""
+    from . import __version__
+
+    reg = Registry(manager=pluggy.PluginManager("ssmn_rl"))
+    reg.manager.add_hookspecs(hookspec)
+    sources: dict = {}
+    for modname in BUILTIN_PLUGINS:
+        _register(reg, importlib.import_module(modname),
+                  PluginSource(modname.rsplit(".", 1)[-1], "ssmn_rl", __version__, True), sources)
+    if os.environ.get(DISABLE_AUTOLOAD_ENV, "") in ("", "0"):
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else "unknown"
+            version = ep.dist.version if ep.dist is not None else "?"
+            src = PluginSource(ep.name, dist, version, False)
+            if ep.name in sources:
+                _fail(reg, src, f"plugin name {ep.name!r} is already taken")
+                continue
+            try:
+                module = ep.load()
+            except Exception as e:
+                _fail(reg, src, f"import failed: {type(e).__name__}: {e}")
+                continue
+            _register(reg, module, src, sources)
+    _collect(reg, "ssmn_rl_register_variants", "variant", validate_variant, reg.variants, sources)
+    _collect(reg, "ssmn_rl_register_rules", "rule", validate_rule, reg.rules, sources)
+    return reg
+
+
+def registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = load_registry()
+        return _registry
+
+
+def reload_plugins() -> Registry:
+    """Forget the loaded plugins and load them again (after installing a plugin at run time)."""
+    global _registry
+    with _lock:
+        _registry = None
+    return registry()
+
+
+def _unknown(kind: str, name, available) -> ConfigError:
+    failed = registry().failures
+    extra = ""
+    if failed:
+        extra = " Plugins that failed to load: " + "; ".join(f.message() for f in failed)
+    return ConfigError(f"unknown {kind} {name!r}; available: {sorted(available)}.{extra}")
+
+
+def get_rule(name: str) -> PlasticityRule:
+    rules = registry().rules
+    if name not in rules:
+        raise _unknown("rule", name, rules)
+    return rules[name][0]
+
+
+def get_variant(name: str) -> ModelVariant:
+    variants = registry().variants
+    if name not in variants:
+        raise _unknown("variant", name, variants)
+    return variants[name][0]
+
+
+def _row(item, src: PluginSource, **extra) -> dict:
+    return {"name": item.name, "plugin": src.plugin, "distribution": src.distribution,
+            "version": src.version, "builtin": src.builtin, "doc": item.doc, **extra}
+
+
+def list_rules() -> list[dict]:
+    """Registered plasticity rules with their source package, version and parameters."""
+    out = []
+    for rule, src in registry().rules.values():
+        kernel = "C (core)" if rule.c_rule_id is not None else ("C (plugin)" if rule.c_source else "NumPy")
+        out.append(_row(rule, src, kernel=kernel, gradient=rule.vjp is not None or rule.c_rule_id is not None,
+                        params={k: p.default for k, p in rule.params.items()}))
+    return out
+
+
+def list_variants() -> list[dict]:
+    """Registered model variants with their source package and version."""
+    return [_row(v, src) for v, src in registry().variants.values()]

@@ -1,0 +1,118 @@
+"""How a model's plasticity rule runs inside the C core.
+
+Three ways, chosen from the rule and ``rule_backend``: a built-in C rule (an id in the config),
+a third-party rule's C source compiled by cffi (function pointers), or the rule's NumPy functions
+called back from the kernel once per stream and step (cffi callbacks; slower, same results).
+An exception raised inside a NumPy rule is kept and re-raised after the kernel returns.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._ssmn_native import ffi
+from .custom_rules import compile_rule
+from .errors import ConfigError, SSMNError
+
+EXTERNAL_RULE_ID = 100
+_UPDATE_SIG = "int(void *, void *, const void *, const void *, int64_t)"
+_VJP_SIG = "int(void *, void *, void *, void *, const void *, const void *, const void *, int64_t)"
+
+
+class RuleError(SSMNError, RuntimeError):
+    """A plugin rule's update or vjp raised, returned an error, or produced NaN/inf."""
+
+
+class RuleBinding:
+    """Fills the rule fields of a C config and keeps alive what the pointers refer to."""
+
+    def __init__(self, cfg, rule):
+        self.rule = rule
+        self.cfg = cfg
+        self.dtype = np.dtype(cfg.dtype)
+        self.error: BaseException | None = None
+        backend = cfg.rule_backend
+        if backend == "numpy" or (backend == "auto" and rule.c_rule_id is None and not rule.c_source):
+            self.kind = "numpy"
+        elif rule.c_rule_id is not None:
+            self.kind = "builtin"
+        else:
+            self.kind = "compiled"
+        self._keep = []
+
+    @property
+    def has_gradient(self) -> bool:
+        return self.kind == "builtin" or self.rule.vjp is not None
+
+    def fill(self, c_cfg) -> None:
+        cfg, rule = self.cfg, self.rule
+        values = list(cfg.rule_params.values())
+        for i in range(4):
+            c_cfg.rule_params[i] = values[i] if i < len(values) else 0.0
+        c_cfg.rule_ctx = c_cfg.rule_update = c_cfg.rule_vjp = ffi.NULL
+        if self.kind == "builtin":
+            c_cfg.rule = rule.c_rule_id
+            return
+        c_cfg.rule = EXTERNAL_RULE_ID
+        if self.kind == "compiled":
+            rffi, rlib = compile_rule(rule.name, rule.c_source, rule.vjp is not None)
+            ctx = ffi.new("double[]", [cfg.plasticity_eta, cfg.decay_lambda, *values])
+            suf = "f32" if self.dtype == np.float32 else "f64"
+
+            def addr(fname):
+                return ffi.cast("void *", int(rffi.cast("uintptr_t", rffi.addressof(rlib, f"{fname}_{suf}"))))
+
+            self._keep = [ctx, rlib]
+            c_cfg.rule_ctx = ctx
+            c_cfg.rule_update = addr("update")
+            c_cfg.rule_vjp = addr("vjp") if rule.vjp is not None else ffi.NULL
+            return
+        upd = ffi.callback(_UPDATE_SIG, self._update, onerror=self._onerror)
+        vjp = ffi.callback(_VJP_SIG, self._vjp, onerror=self._onerror) if rule.vjp is not None else ffi.NULL
+        self._keep = [upd, vjp]
+        c_cfg.rule_update = ffi.cast("void *", upd)
+        c_cfg.rule_vjp = ffi.cast("void *", vjp) if rule.vjp is not None else ffi.NULL
+
+    # ---------------------------------------------------------------- NumPy callbacks
+    def _view(self, ptr, shape) -> np.ndarray:
+        n = int(np.prod(shape))
+        return np.frombuffer(ffi.buffer(ffi.cast("char *", ptr), n * self.dtype.itemsize),
+                             dtype=self.dtype).reshape(shape)
+
+    def _args(self):
+        return self.cfg.plasticity_eta, self.cfg.decay_lambda
+
+    def _update(self, ctx, W, pre, post, H):
+        Wv = self._view(W, (1, H, H))
+        out = self.rule.update(Wv.copy(), self._view(pre, (1, H)).copy(), self._view(post, (1, H)).copy(),
+                               *self._args(), **self.cfg.rule_params)
+        Wv[...] = np.asarray(out).reshape(1, H, H)
+        return 0
+
+    def _vjp(self, ctx, G, dpre, dpost, W, pre, post, H):
+        Gv = self._view(G, (1, H, H))
+        dW, dp, dq = self.rule.vjp(Gv.copy(), self._view(W, (1, H, H)).copy(), self._view(pre, (1, H)).copy(),
+                                   self._view(post, (1, H)).copy(), *self._args(), **self.cfg.rule_params)
+        Gv[...] = np.asarray(dW).reshape(1, H, H)
+        self._view(dpre, (1, H))[...] += np.asarray(dp).reshape(1, H)
+        self._view(dpost, (1, H))[...] += np.asarray(dq).reshape(1, H)
+        return 0
+
+    def _onerror(self, exc_type, exc_value, tb):
+        if self.error is None:
+            self.error = exc_value if exc_value is not None else exc_type()
+        return 1
+
+    def raise_pending(self, status_failed: bool) -> None:
+        """Re-raise what a NumPy rule raised during the last kernel call (clears it)."""
+        err, self.error = self.error, None
+        if err is not None:
+            raise RuleError(f"plasticity rule {self.rule.name!r} raised {type(err).__name__}: {err}") from err
+        if status_failed:
+            raise RuleError(f"plasticity rule {self.rule.name!r} failed or produced NaN/inf "
+                            "(its update or vjp returned an error)")
+
+    def require_gradient(self) -> None:
+        if not self.has_gradient:
+            raise ConfigError(f"rule {self.rule.name!r} has no vjp, so the model cannot be trained by "
+                              "gradient. HINT: add a vjp to the rule, or train without gradients "
+                              "(evolution strategies).")
