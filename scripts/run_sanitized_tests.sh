@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 venv="$(mktemp -d)/venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
-SSMN_SANITIZE=1 "$venv/bin/pip" install -q -e ".[test]"
+SSMN_SANITIZE=1 "$venv/bin/pip" install -q -e ".[test]" -e plugins/examples/ssmn-rule-bcm
 # Python itself is not instrumented: preload the runtimes; leak checking would flag the interpreter.
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1

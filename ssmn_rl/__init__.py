@@ -4,9 +4,13 @@ from .config import SSMNConfig, split_layers
 from .errors import (ConfigError, InputError, KernelError, ModelFileError, SizeError, SSMNError,
                      StateError)
 from .model import SSMN
+from .plugin_manager import list_rules, list_variants, reload_plugins
+from .rules import PlasticityRule, RuleParam
 from .state import SSMNState
+from .variants import ModelVariant
 from . import envs as _envs  # registers the ssmn/ Gymnasium environments
 
 __version__ = "0.1.0"
-__all__ = ["SSMN", "SSMNConfig", "SSMNState", "split_layers", "SSMNError", "ConfigError",
+__all__ = ["SSMN", "SSMNConfig", "SSMNState", "split_layers", "list_rules", "list_variants",
+           "reload_plugins", "PlasticityRule", "RuleParam", "ModelVariant", "SSMNError", "ConfigError",
            "InputError", "StateError", "ModelFileError", "SizeError", "KernelError", "__version__"]

@@ -115,6 +115,27 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_plugins(args) -> int:
+    from .plugin_manager import list_rules, list_variants, registry
+
+    def table(rows, cols):
+        widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
+        lines += ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)).rstrip() for r in rows]
+        return "\n".join(lines)
+
+    print("Variants")
+    print(table(list_variants(), ["name", "distribution", "version", "plugin", "doc"]))
+    print("\nPlasticity rules")
+    print(table(list_rules(), ["name", "distribution", "version", "plugin", "kernel", "gradient", "params"]))
+    failures = registry().failures
+    if failures:
+        print("\nPlugins that failed to load (everything else works):")
+        for f in failures:
+            print("  " + f.message())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ssmn-rl", description="Sparse-Stream Memory Networks.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -132,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="seed of parameters and data")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_recall)
+    pl = sub.add_parser("plugins", help="list registered variants and plasticity rules, and where they come from")
+    pl.set_defaults(func=cmd_plugins)
     i = sub.add_parser("info", help="show the build, or summarise a model file",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     i.add_argument("model", nargs="?", default=None, help="path of a saved model")

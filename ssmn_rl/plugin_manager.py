@@ -81,15 +81,19 @@ def _fail(reg: Registry, src: PluginSource, error: str) -> None:
 
 def _collect(reg: Registry, hook_name: str, kind: str, check, target: dict, sources: dict) -> None:
     caller = getattr(reg.manager.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):  # registration order
+    for impl in caller.get_hookimpls():  # registration order: built-ins first
         src = sources[impl.plugin_name]
         try:
             items = impl.function()
+        except Exception as e:  # a broken plugin must not take the others down
+            _fail(reg, src, f"{hook_name}() failed: {type(e).__name__}: {e}")
+            continue
+        try:
             if not isinstance(items, (list, tuple)):
                 raise TypeError(f"{hook_name}() must return a list, got {type(items).__name__}")
             checked = [check(item) for item in items]
-        except Exception as e:  # a broken plugin must not take the others down
-            _fail(reg, src, f"{hook_name}() failed: {type(e).__name__}: {e}")
+        except (TypeError, ValueError) as e:
+            _fail(reg, src, f"registered an invalid {kind}: {e}")
             continue
         for item in checked:
             if item.name in target:

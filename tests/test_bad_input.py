@@ -21,7 +21,7 @@ from conftest import make_model
     ({"plasticity_eta": float("nan")}, r"plasticity_eta must be in"),
     ({"clip": 0.0}, r"clip must be in \(0.0, inf\)"),
     ({"dtype": "float16"}, r"dtype must be one of \['float32', 'float64'\], got 'float16'"),
-    ({"rule": "nope"}, r"unknown rule 'nope'; available: \['delta', 'hebbian', 'importance', 'oja'\]"),
+    ({"rule": "nope"}, r"unknown rule 'nope'; available: \[.*'delta', 'hebbian', 'importance', 'oja'.*\]"),
     ({"rule": "delta", "rule_params": {"eps": 0.0}}, r"rule_params\['eps'\] of rule 'delta' must be in \(0.0, 1.0\], got 0.0"),
     ({"rule": "oja", "rule_params": {"beta": 1.0}}, r"rule 'oja' has no parameter\(s\) \['beta'\]"),
     ({"rule": "importance", "rule_params": {"sharpness": "x"}}, r"rule_params\['sharpness'\] of rule 'importance' must be a finite real"),

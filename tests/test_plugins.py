@@ -1,0 +1,240 @@
+"""The plugin system: built-ins and the out-of-tree distribution are registered through the same
+call, third-party rules train, and broken plugins are named and isolated."""
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import ssmn_rl
+from ssmn_rl import SSMN, ConfigError, PlasticityRule
+from ssmn_rl import plugin_manager as pmod
+from ssmn_rl.hookspec import hookimpl
+from ssmn_rl.optim import Adam
+from ssmn_rl.rule_binding import RuleError
+
+try:
+    import ssmn_rule_bcm  # noqa: F401
+except ImportError:  # the README's test command installs it
+    pytest.fail("the example plugin is not installed. HINT: pip install -e plugins/examples/ssmn-rule-bcm",
+                pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    pmod.reload_plugins()
+    yield
+    pmod.reload_plugins()
+
+
+def _small(rule, **kw):
+    cfg = dict(input_dim=3, hidden_dim=6, output_dim=2, window_size=3, n_layers=2, plastic_ratio=0.5,
+               rule=rule, seed=0)
+    cfg.update(kw)
+    return SSMN("custom_split", **cfg)
+
+
+def test_builtins_and_out_of_tree_plugin_are_listed_with_their_distribution():
+    rules = {r["name"]: r for r in ssmn_rl.list_rules()}
+    assert {"hebbian", "importance", "oja", "delta", "bcm", "antihebbian"} <= set(rules)
+    assert rules["hebbian"]["distribution"] == "ssmn_rl" and rules["hebbian"]["builtin"]
+    assert rules["bcm"]["distribution"] == "ssmn-rule-bcm" and rules["bcm"]["version"] == "0.1.0"
+    assert rules["bcm"]["kernel"] == "C (plugin)" and rules["antihebbian"]["kernel"] == "NumPy"
+    assert {v["name"] for v in ssmn_rl.list_variants()} >= {"standard", "custom_split"}
+
+
+def test_cli_plugins_lists_everything():
+    out = subprocess.run([sys.executable, "-m", "ssmn_rl.cli", "plugins"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "bcm" in out and "ssmn-rule-bcm" in out and "antihebbian" in out and "custom_split" in out
+
+
+def test_every_variant_takes_any_rule_by_name():
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    for rule in ["hebbian", "importance", "oja", "delta", "bcm", "antihebbian"]:
+        for variant, ratio in [("standard", 0.2), ("custom_split", 0.5)]:
+            m = SSMN(variant, input_dim=3, output_dim=2, hidden_dim=6, n_layers=5, plastic_ratio=ratio,
+                     rule=rule, seed=0)
+            assert np.isfinite(m.forward(X)).all()
+
+
+def test_out_of_tree_rule_compiled_c_equals_its_numpy_code():
+    X = np.random.default_rng(1).standard_normal((2, 12, 3))
+    a = _small("bcm", dtype="float64")
+    b = _small("bcm", dtype="float64", rule_backend="numpy")
+    assert a._binding.kind == "compiled" and b._binding.kind == "numpy"
+    np.testing.assert_allclose(a.forward(X), b.forward(X), atol=1e-12, rtol=0)
+    ga = a.value_and_grad(X, np.zeros((2, 12, 2)))[1]
+    gb = b.value_and_grad(X, np.zeros((2, 12, 2)))[1]
+    np.testing.assert_allclose(ga, gb, atol=1e-12, rtol=0)
+
+
+def test_out_of_tree_rule_gradient_matches_finite_differences():
+    m = _small("bcm", dtype="float64", plasticity_eta=0.5, rule_params={"theta": 0.3})
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((1, 7, 3)), rng.standard_normal((1, 7, 2))
+    theta = m.get_parameters()
+    g = m.value_and_grad(X, Y)[1]
+    for i in rng.choice(theta.size, 20, replace=False):
+        tp, tm = theta.copy(), theta.copy()
+        tp[i] += 1e-6
+        tm[i] -= 1e-6
+        m.set_parameters(tp)
+        lp = m.value_and_grad(X, Y)[0]
+        m.set_parameters(tm)
+        lm = m.value_and_grad(X, Y)[0]
+        assert abs(g[i] - (lp - lm) / 2e-6) <= 1e-6 * max(np.abs(g).max(), 1e-8)
+    m.set_parameters(theta)
+
+
+def test_out_of_tree_rule_trains_by_gradient_to_a_lower_loss():
+    rng = np.random.default_rng(3)
+    m = _small("bcm", hidden_dim=12, plasticity_eta=0.2)
+    X = rng.standard_normal((8, 20, 3))
+    Y = np.cumsum(X[..., :2], axis=1) * 0.2
+    opt = Adam(m.n_parameters, lr=5e-3)
+    first = m.value_and_grad(X, Y)[0]
+    for _ in range(60):
+        loss, g = m.value_and_grad(X, Y)
+        m.set_parameters(opt.step(m.get_parameters(), g))
+    assert loss < 0.7 * first
+
+
+def test_numpy_rule_without_vjp_infers_and_trains_without_gradients():
+    rng = np.random.default_rng(4)
+    m = _small("antihebbian", plasticity_eta=0.1)
+    X = rng.standard_normal((4, 10, 3))
+    Y = X[..., :2] * 0.5
+    with pytest.raises(ConfigError, match=r"rule 'antihebbian' has no vjp.*HINT"):
+        m.value_and_grad(X, Y)
+
+    def loss(theta):
+        m.set_parameters(theta)
+        return float(np.mean((m.forward(X) - Y) ** 2))
+
+    theta = m.get_parameters()
+    best = first = loss(theta)
+    for _ in range(60):  # a plain (1+1) evolution strategy
+        cand = theta + rng.standard_normal(theta.size).astype(theta.dtype) * 0.02
+        c = loss(cand)
+        if c < best:
+            theta, best = cand, c
+    assert best < 0.9 * first
+
+
+def test_rule_params_out_of_range_are_refused_at_construction():
+    with pytest.raises(ConfigError, match=r"rule_params\['theta'\] of rule 'bcm' must be in \[0.0, 100.0\], got -1.0"):
+        _small("bcm", rule_params={"theta": -1.0})
+
+
+def test_unknown_names_list_the_available_ones():
+    with pytest.raises(ConfigError, match=r"unknown rule 'bcn'; available: \['antihebbian', 'bcm', 'delta'"):
+        _small("bcn")
+    with pytest.raises(ConfigError, match=r"unknown variant 'text'; available: \['custom_split', 'standard'\]"):
+        SSMN("text", input_dim=1, output_dim=1)
+
+
+def test_disabling_autoload_keeps_only_builtins(monkeypatch):
+    monkeypatch.setenv(pmod.DISABLE_AUTOLOAD_ENV, "1")
+    pmod.reload_plugins()
+    names = {r["name"] for r in ssmn_rl.list_rules()}
+    assert names == {"hebbian", "importance", "oja", "delta"}
+
+
+# ----------------------------------------------------------------------------- broken plugins
+class _Dist:
+    def __init__(self, name):
+        self.name, self.version = name, "9.9"
+
+
+class _EntryPoint:
+    def __init__(self, name, dist, loader):
+        self.name, self.dist, self._loader = name, _Dist(dist), loader
+
+    def load(self):
+        return self._loader()
+
+
+def _module(name, **hooks):
+    mod = types.ModuleType(name)
+    for k, v in hooks.items():
+        setattr(mod, k, hookimpl(v) if k.startswith("ssmn_rl_") else v)
+    return mod
+
+
+def _raise_import():
+    raise ImportError("No module named 'missing_dependency'")
+
+
+def _good_rule():
+    from ssmn_rl.plugins.rule_hebbian import update, vjp
+    return PlasticityRule(name="goodrule", update=update, vjp=vjp)
+
+
+BROKEN = [
+    ("import_fails", "broken-import", _raise_import, r"import failed: ImportError: No module named 'missing_dependency'"),
+    ("not_a_rule", "broken-type", lambda: _module("m1", ssmn_rl_register_rules=lambda: ["oops"]),
+     r"registered an invalid rule: expected a ssmn_rl.rules.PlasticityRule, got str"),
+    ("hook_raises", "broken-raise", lambda: _module("m2", ssmn_rl_register_rules=lambda: 1 / 0),
+     r"ssmn_rl_register_rules\(\) failed: ZeroDivisionError"),
+    ("steals_hebbian", "broken-dup", lambda: _module("m3", ssmn_rl_register_rules=lambda: [
+        PlasticityRule(name="hebbian", update=lambda *a: a[0])]),
+     r"rule 'hebbian' is already registered by plugin 'rule_hebbian' \(ssmn_rl\)"),
+    ("bad_hook_name", "broken-spec", lambda: _module("m4", ssmn_rl_register_rule=lambda: []),
+     r"invalid plugin: PluginValidationError"),
+    ("bad_rule_name", "broken-name", lambda: _module("m5", ssmn_rl_register_rules=lambda: [
+        PlasticityRule(name="not valid", update=lambda *a: a[0])]),
+     r"registered an invalid rule: rule name must be an identifier string, got 'not valid'"),
+]
+
+
+@pytest.mark.parametrize("name,dist,loader,pattern", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_plugin_is_named_and_the_rest_still_work(monkeypatch, name, dist, loader, pattern):
+    good = _EntryPoint("goodplugin", "good-dist", lambda: _module("good", ssmn_rl_register_rules=lambda: [_good_rule()]))
+    eps = [_EntryPoint(name, dist, loader), good]
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points", lambda group: eps if group == "ssmn_rl" else [])
+    with pytest.warns(pmod.PluginWarning, match=rf"plugin '{name}' from distribution {dist} 9.9 was skipped: {pattern}"):
+        reg = pmod.reload_plugins()
+    assert [f.plugin for f in reg.failures] == [name]
+    names = {r["name"] for r in ssmn_rl.list_rules()}
+    assert {"hebbian", "importance", "oja", "delta", "goodrule"} <= names
+    X = np.ones((4, 3))
+    assert np.isfinite(_small("goodrule").forward(X)).all()
+    assert np.isfinite(_small("oja").forward(X)).all()
+    with pytest.raises(ConfigError, match=rf"Plugins that failed to load: plugin '{name}'"):
+        _small("nonexistent")
+
+
+def test_failing_numpy_rule_raises_and_leaves_the_live_state_untouched(monkeypatch):
+    calls = {"n": 0}
+
+    def flaky(W, pre, post, eta, decay):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise FloatingPointError("rule blew up")
+        return W + eta * post[:, :, None] * pre[:, None, :]
+
+    mod = _module("flaky", ssmn_rl_register_rules=lambda: [PlasticityRule(name="flaky", update=flaky)])
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
+                        lambda group: [_EntryPoint("flaky", "flaky-dist", lambda: mod)] if group == "ssmn_rl" else [])
+    pmod.reload_plugins()
+    m = _small("flaky")
+    for _ in range(3):
+        m.forward_step(np.ones(3))
+    before = m.state
+    with pytest.raises(RuleError, match=r"plasticity rule 'flaky' raised FloatingPointError: rule blew up"):
+        m.forward_step(np.ones(3))
+    assert m.state == before
+
+
+def test_c_source_that_does_not_compile_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSMN_RL_CACHE", str(tmp_path))
+    from ssmn_rl.plugins.rule_hebbian import update
+    bad = PlasticityRule(name="badc", update=update, c_source="int SSMN_RULE(update)(void *ctx) { return x; }")
+    mod = _module("badc", ssmn_rl_register_rules=lambda: [bad])
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
+                        lambda group: [_EntryPoint("badc", "badc-dist", lambda: mod)] if group == "ssmn_rl" else [])
+    pmod.reload_plugins()
+    with pytest.raises(ConfigError, match=r"C source of rule 'badc' failed to compile"):
+        _small("badc")
