@@ -4,7 +4,8 @@ from .config import SSMNConfig, split_layers
 from .errors import (ConfigError, InputError, KernelError, ModelFileError, SizeError, SSMNError,
                      StateError)
 from .model import SSMN
-from .plugin_manager import list_rules, list_variants, reload_plugins
+from .plugin_manager import (list_rules, list_variants, register_plugin, reload_plugins,
+                             unregister_plugin)
 from .rules import PlasticityRule, RuleParam
 from .state import SSMNState
 from .variants import ModelVariant
@@ -12,5 +13,5 @@ from . import envs as _envs  # registers the ssmn/ Gymnasium environments
 
 __version__ = "0.1.0"
 __all__ = ["SSMN", "SSMNConfig", "SSMNState", "split_layers", "list_rules", "list_variants",
-           "reload_plugins", "PlasticityRule", "RuleParam", "ModelVariant", "SSMNError", "ConfigError",
+           "reload_plugins", "register_plugin", "unregister_plugin", "PlasticityRule", "RuleParam", "ModelVariant", "SSMNError", "ConfigError",
            "InputError", "StateError", "ModelFileError", "SizeError", "KernelError", "__version__"]

@@ -361,8 +361,12 @@ class SSMN:
         ----------
         X : (T, D_in) or (B, T, D_in)
         Y_target : same leading shape; (…, D_out) floats for "mse", (…,) class ids for
-            "cross_entropy" (softmax over the D_out outputs).
-        loss : {"mse", "cross_entropy"}
+            "cross_entropy" (softmax over the D_out outputs); ignored (may be None) when `loss`
+            is a callable.
+        loss : {"mse", "cross_entropy"} or callable
+            A callable gets the outputs Y (B, T, D_out) and returns ``(loss_value, dL/dY)`` with
+            dL/dY of the same shape: any differentiable objective (e.g. a PPO loss over policy
+            logits and a value head) trains through the same exact backward pass.
         state : starting state (fresh if None); not modified.
         mask : (T,) or (B, T) non-negative step weights (default all ones).
 
@@ -374,14 +378,15 @@ class SSMN:
         dstate : ndarray (B, n_state) gradient with respect to the starting state, if
             ``return_state_grad``
         """
-        if loss not in LOSSES:
-            raise InputError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        custom = callable(loss)
+        if not custom and loss not in LOSSES:
+            raise InputError(f"loss must be one of {list(LOSSES)} or a callable, got {loss!r}")
         self._binding.require_gradient()
         X, single = self._check_input(X)
         B, T, _ = X.shape
         if T < 1:
             raise InputError(f"X must have at least one time step, got shape {X.shape}")
-        target = self._check_target(Y_target, loss, B, T, single)
+        target = None if custom else self._check_target(Y_target, loss, B, T, single)
         m = self._check_mask(mask, B, T, single)
         st0 = self._start_state(state, B)
         st = st0.copy()
@@ -391,8 +396,15 @@ class SSMN:
         cache = self._scratch("cache", B * T * sz["n_cache"])
         Y = np.empty((B, T, self.config.output_dim), self._dtype)
         _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
-        value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
-        dY = np.ascontiguousarray(dY, dtype=self._dtype)
+        if custom:
+            value, dY = self._custom_loss(loss, Y[0] if single else Y)
+            dY = np.asarray(dY)[None] if single else np.asarray(dY)
+            if dY.shape != Y.shape:
+                raise InputError(f"the loss callable must return dL/dY of shape {Y.shape[1:] if single else Y.shape}, "
+                                 f"got {dY.shape[1:] if single else dY.shape}")
+        else:
+            value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
+        dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
         grad = np.zeros(self._n_params, self._dtype)
         dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
         work = self._scratch("work", sz["n_work"])
@@ -404,6 +416,16 @@ class SSMN:
         if return_state_grad:
             out.append(dstate)
         return tuple(out)
+
+    @staticmethod
+    def _custom_loss(loss, Y):
+        out = loss(Y.copy())
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise InputError(f"the loss callable must return (loss_value, dL/dY), got {type(out).__name__}")
+        value = float(out[0])
+        if not np.isfinite(value):
+            raise InputError(f"the loss callable returned a non-finite loss {value}")
+        return value, out[1]
 
     def _check_target(self, Y, loss: str, B: int, T: int, single: bool) -> np.ndarray:
         if loss == "mse":

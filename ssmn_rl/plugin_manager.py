@@ -69,8 +69,9 @@ class Registry:
     manager: pluggy.PluginManager | None = None
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _registry: Registry | None = None
+_runtime_plugins: list = []  # (plugin object, name) added with register_plugin()
 
 
 def _fail(reg: Registry, src: PluginSource, error: str) -> None:
@@ -141,6 +142,8 @@ def load_registry() -> Registry:
                 _fail(reg, src, f"import failed: {type(e).__name__}: {e}")
                 continue
             _register(reg, module, src, sources)
+    for obj, name in _runtime_plugins:
+        _register(reg, obj, PluginSource(name, "<runtime>", "-", False), sources)
     _collect(reg, "ssmn_rl_register_variants", "variant", validate_variant, reg.variants, sources)
     _collect(reg, "ssmn_rl_register_rules", "rule", validate_rule, reg.rules, sources)
     return reg
@@ -161,6 +164,22 @@ def reload_plugins() -> Registry:
     with _lock:
         _registry = None
     return registry()
+
+
+def register_plugin(plugin, name: str | None = None) -> Registry:
+    """Register a plugin object or module at run time (a notebook, a script) and reload the
+    registry. Packages should use the ``ssmn_rl`` entry-point group instead."""
+    name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    with _lock:
+        _runtime_plugins.append((plugin, name))
+    return reload_plugins()
+
+
+def unregister_plugin(name: str) -> Registry:
+    """Remove a plugin added with register_plugin() and reload the registry."""
+    with _lock:
+        _runtime_plugins[:] = [(o, n) for o, n in _runtime_plugins if n != name]
+    return reload_plugins()
 
 
 def _unknown(kind: str, name, available) -> ConfigError:

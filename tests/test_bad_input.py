@@ -107,7 +107,7 @@ def test_bad_targets_and_masks():
         m.value_and_grad(X, np.array([0, 1, 5, 0]), loss="cross_entropy")
     with pytest.raises(InputError, match=r"integer class ids"):
         m.value_and_grad(X, np.zeros(4), loss="cross_entropy")
-    with pytest.raises(InputError, match=r"loss must be one of \['mse', 'cross_entropy'\], got 'l1'"):
+    with pytest.raises(InputError, match=r"loss must be one of \['mse', 'cross_entropy'\] or a callable, got 'l1'"):
         m.value_and_grad(X, np.zeros((4, 2)), loss="l1")
     with pytest.raises(InputError, match=r"mask weights must be >= 0"):
         m.value_and_grad(X, np.zeros((4, 2)), mask=-np.ones(4))

@@ -100,3 +100,28 @@ def test_bench_kernels_quick_without_torch(tmp_path):
     assert all(r["torch_cell_fb_tok_s"] is None for r in report["batched"]["rows"])
     assert all(r["sdpa"] is None for r in report["headline"]["rows"])
     assert "skipped (no torch)" in stdout
+
+
+def _run_script(name, args, tmp_path) -> dict:
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "|" in proc.stdout  # printed a table
+    return json.loads(out.read_text())
+
+
+def test_bench_rules_quick(tmp_path):
+    report = _run_script("bench_rules", ["--quick"], tmp_path)
+    rules = {r["rule"]: r for r in report["rows"]}
+    assert {"hebbian", "importance", "oja", "delta"} <= set(rules)
+    for r in rules.values():
+        _positive(r["numpy_us"], f"{r['rule']} numpy_us")
+        if r["c_us"] is not None:
+            _positive(r["c_us"], f"{r['rule']} c_us")
+    assert all(math.isfinite(x) for x in _numbers(report))
+
+
+def test_bench_envs_small(tmp_path):
+    report = _run_script("bench_envs", ["--episodes", "3", "--steps", "500", "--repeats", "1"], tmp_path)
+    assert all(math.isfinite(x) for x in _numbers(report))

@@ -131,3 +131,19 @@ def test_float64_input_to_float32_model_is_converted(rng):
 def test_empty_sequence_gives_empty_output():
     m = make_model()
     assert m.forward(np.zeros((0, 3))).shape == (0, 2)
+
+
+def test_value_and_grad_with_a_loss_callable_equals_builtin_mse(rng):
+    m = make_model()
+    X, T = rng.standard_normal((2, 6, 3)), rng.standard_normal((2, 6, 2))
+
+    def my_mse(Y):
+        d = Y - T
+        return float(np.mean(d ** 2)), 2 * d / d.size
+
+    l1, g1 = m.value_and_grad(X, T)
+    l2, g2 = m.value_and_grad(X, None, loss=my_mse)
+    assert l1 == pytest.approx(l2)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-14)
+    with pytest.raises(Exception, match=r"must return dL/dY of shape"):
+        m.value_and_grad(X, None, loss=lambda Y: (0.0, np.zeros(3)))
