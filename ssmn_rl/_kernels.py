@@ -117,13 +117,13 @@ def step_pointers(y, cache, state, steps, params) -> tuple:
     """C pointers of the buffers a streaming model reuses every step (kept alive with the arrays)."""
     ct = _SUFFIX[params.dtype][1]
     return (_ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"), _ptr(params, ct),
-            getattr(lib, f"ssmn_forward_{_SUFFIX[params.dtype][0]}"), ct)
+            getattr(lib, f"ssmn_forward_{_SUFFIX[params.dtype][0]}"), ct.replace(" *", "[]"))
 
 
 def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
     """One step for B streams through pointers from step_pointers(); returns the status code."""
-    y, cache, state, steps, params, fn, ct = ptrs
-    return fn(c_cfg, y, cache, state, steps, ffi.cast(ct, ffi.from_buffer(x)), params, B, 1)
+    y, cache, state, steps, params, fn, array_type = ptrs
+    return fn(c_cfg, y, cache, state, steps, ffi.from_buffer(array_type, x), params, B, 1)
 
 
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,

@@ -331,15 +331,16 @@ class SSMN:
         if live.batch_size != B:
             raise StateError(f"the live state holds {live.batch_size} streams but x has {B}. "
                              f"HINT: call reset(batch_size={B}) first.")
-        key = (self._params, live.data, live.steps, self._c_cfg)
         bufs = self._step_buffers
-        if bufs is None or any(a is not b for a, b in zip(bufs[0], key)):
+        if (bufs is None or bufs[0] is not self._params or bufs[1] is not live.data
+                or bufs[2] is not self._c_cfg):
             y = np.empty((B, self.config.output_dim), self._dtype)
             cache = np.empty(B * self._n_cache, self._dtype)
             # the arrays stay referenced here for as long as their raw pointers are used
-            bufs = (key, y, cache, _kernels.step_pointers(y, cache, live.data, live.steps, self._params))
+            bufs = (self._params, live.data, self._c_cfg, live.steps, y, cache,
+                    _kernels.step_pointers(y, cache, live.data, live.steps, self._params))
             self._step_buffers = bufs
-        _, y, _, ptrs = bufs
+        y, ptrs = bufs[4], bufs[6]
         external = self._binding.kind != "builtin"
         if external:  # a plugin rule may fail mid-step: keep what to restore
             saved = (live.data.copy(), live.steps.copy())
