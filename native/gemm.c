@@ -19,12 +19,27 @@ static inline FN(rvec) FN(vload)(const real *p) {
     return v;
 }
 
+typedef real FN(hvec) __attribute__((vector_size(32)));
+typedef real FN(qvec) __attribute__((vector_size(16)));
+
+/* Horizontal sum as a tree (64 -> 32 -> 16 bytes, then the last lanes): a few dependent adds
+ * instead of a chain of GEMM_VL scalar ones. */
 static inline real FN(vsum)(FN(rvec) v) {
-    real lanes[GEMM_VL];
-    memcpy(lanes, &v, sizeof lanes);
-    real s = 0;
-    for (int i = 0; i < GEMM_VL; i++) s += lanes[i];
-    return s;
+    FN(hvec) lo, hi;
+    memcpy(&lo, &v, sizeof lo);
+    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    FN(hvec) h = lo + hi;
+    FN(qvec) a, b;
+    memcpy(&a, &h, sizeof a);
+    memcpy(&b, (const char *)&h + sizeof a, sizeof b);
+    FN(qvec) q = a + b;
+    real l[sizeof(FN(qvec)) / sizeof(real)];
+    memcpy(l, &q, sizeof l);
+#if defined(SSMN_REAL_F32)
+    return (l[0] + l[2]) + (l[1] + l[3]);
+#else
+    return l[0] + l[1];
+#endif
 }
 
 /* sum_k a[k] b[k] */

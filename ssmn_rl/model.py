@@ -19,7 +19,7 @@ from .losses import LOSSES, cross_entropy, mse
 from .state import SSMNState, check_state
 
 #: Inference processes long sequences in time chunks whose activation cache stays under this size.
-_CHUNK_CACHE_BYTES = 64 << 20
+_CHUNK_CACHE_BYTES = 16 << 20
 #: Scratch buffers up to this size are kept per thread and reused across calls.
 _POOL_MAX_BYTES = 1 << 30
 
