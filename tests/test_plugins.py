@@ -1,5 +1,6 @@
 """The plugin system: built-ins and the out-of-tree distribution are registered through the same
 call, third-party rules train, and broken plugins are named and isolated."""
+import os
 import subprocess
 import sys
 import types
@@ -238,3 +239,21 @@ def test_c_source_that_does_not_compile_is_a_clear_error(monkeypatch, tmp_path):
     pmod.reload_plugins()
     with pytest.raises(ConfigError, match=r"C source of rule 'badc' failed to compile"):
         _small("badc")
+
+
+def test_compiled_rule_is_cached_and_reused_by_a_new_process(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSMN_RL_CACHE", str(tmp_path))
+    from ssmn_rl import custom_rules
+
+    custom_rules._loaded.clear()
+    _small("bcm").forward(np.ones((3, 3)))
+    built = list((tmp_path / "rules").glob("*/*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    code = ("import numpy as np, ssmn_rl; m = ssmn_rl.SSMN('custom_split', input_dim=3, output_dim=2, "
+            "plastic_ratio=0.5, n_layers=2, rule='bcm'); m.forward(np.ones((3, 3))); "
+            "from ssmn_rl import custom_rules; print(len(custom_rules._loaded))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SSMN_RL_CACHE": str(tmp_path)})
+    assert out.stdout.strip() == "1"
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "rules").glob("*/*.so")] == [stamp]
