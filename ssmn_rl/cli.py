@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="seed of parameters and data")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_recall)
+    from .agents.cli import add_subcommands as add_agent_subcommands
+
+    add_agent_subcommands(sub)
     pl = sub.add_parser("plugins", help="list registered variants and plasticity rules, and where they come from")
     pl.set_defaults(func=cmd_plugins)
     i = sub.add_parser("info", help="show the build, or summarise a model file",

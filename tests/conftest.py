@@ -16,3 +16,15 @@ def make_model(variant="custom_split", *, dtype="float64", seed=0, **kw):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray instance shared by every test that needs Ray (started on first use)."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install ray)")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()

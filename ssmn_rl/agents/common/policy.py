@@ -15,8 +15,14 @@ from ...model import SSMN
 from .normalize import RunningMeanStd
 from .spaces import ObservationEncoder, make_distribution
 
-#: SSMN settings used unless ``policy_kwargs`` overrides them: a small, fast recurrent policy.
-DEFAULT_POLICY_KWARGS = {"hidden_dim": 32, "window_size": 8, "n_layers": 2}
+#: SSMN settings used unless ``policy_kwargs`` overrides them: one static and one plastic layer of 16
+#: units, a window of 1 (attention then only projects the current step) and fast, short-lived,
+#: subtractive fast weights (eta 1, lambda 0.3, alpha -1), so the plastic layer holds the recent
+#: past and z = h - tanh(W_f h) reads out changes (velocities). Measured with ES on
+#: StatelessCartPole (150k steps, seed 0, 20 evaluation episodes): this setting reaches 500.0;
+#: alpha=+1 reaches 48.7 and window 8 reaches 29.5 (the memory-less best is 45.4).
+DEFAULT_POLICY_KWARGS = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0,
+                         "decay_lambda": 0.3, "alpha": -1.0}
 RESERVED_KWARGS = ("input_dim", "output_dim", "variant", "seed")
 
 

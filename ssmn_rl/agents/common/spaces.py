@@ -80,6 +80,8 @@ class ActionDistribution(ABC):
 
     n_outputs: int
     n_extra: int = 0
+    action_shape: tuple = ()   # shape of one action as stored in buffers
+    continuous = False
 
     def __init__(self, space: spaces.Space):
         self.space = space
@@ -151,6 +153,7 @@ class MultiCategoricalDistribution(ActionDistribution):
         self.n_outputs = int(sum(self.nvec))
         self.parts = [CategoricalDistribution(spaces.Discrete(n)) for n in self.nvec]
         self.offsets = np.cumsum([0] + self.nvec)
+        self.action_shape = (len(self.nvec),)
 
     def _blocks(self, out):
         return [out[:, self.offsets[j]:self.offsets[j + 1]] for j in range(len(self.nvec))]
@@ -179,6 +182,7 @@ class BernoulliDistribution(ActionDistribution):
     def __init__(self, space: spaces.MultiBinary):
         super().__init__(space)
         self.n_outputs = int(np.prod(space.shape))
+        self.action_shape = (self.n_outputs,)
 
     def sample(self, out, extra, rng):
         p = 1.0 / (1.0 + np.exp(-out.astype(np.float64)))
@@ -210,6 +214,8 @@ class DiagGaussianDistribution(ActionDistribution):
     def __init__(self, space: spaces.Box, log_std_init: float = 0.0):
         super().__init__(space)
         self.n_outputs = self.n_extra = int(np.prod(space.shape))
+        self.action_shape = (self.n_outputs,)
+        self.continuous = True
         self.log_std_init = float(log_std_init)
 
     def initial_extra(self):

@@ -1,0 +1,293 @@
+"""Time-series benchmark of SSMNForecaster against standard baselines, on the same splits for every
+model: Mackey-Glass (tau=17, generated here) against an echo-state network (reservoirpy, when
+installed) and ridge regression on lagged values; the sunspots and CO2 series shipped inside
+statsmodels against seasonal-naive, ridge on lags and statsmodels ARIMA / ETS. Prints a table of
+fit time and NRMSE (RMSE / std of the test segment) for 1-step rolling forecasts and h-step-ahead
+recursive forecasts from origins spread over the test segment, and writes it as JSON.
+
+    python scripts/bench_timeseries.py [--quick] [--out bench_results/timeseries.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import Ridge
+
+from ssmn_rl.estimators import SSMNForecaster
+
+
+def mackey_glass(n: int, tau: int = 17, beta=0.2, gamma=0.1, power=10, dt=0.1, sample=1, seed=0):
+    """Mackey-Glass series integrated with 4th-order Runge-Kutta (history held constant within a
+    step), sampled every `sample` time units after a transient of 1000 units."""
+    rng = np.random.default_rng(seed)
+    hist_len = int(round(tau / dt))
+    per = int(round(sample / dt))
+    total = (n + 1000) * per
+    x = np.empty(total + hist_len)
+    x[:hist_len] = 1.2 + 0.01 * rng.standard_normal(hist_len)
+    f = lambda xt, xd: beta * xd / (1 + xd ** power) - gamma * xt
+    for i in range(hist_len, total + hist_len - 1 + 1):
+        if i == total + hist_len:
+            break
+        xt, xd = x[i - 1], x[i - 1 - hist_len + 1]
+        k1 = f(xt, xd)
+        k2 = f(xt + dt / 2 * k1, xd)
+        k3 = f(xt + dt / 2 * k2, xd)
+        k4 = f(xt + dt * k3, xd)
+        x[i] = xt + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x[hist_len + 1000 * per::per][:n]
+
+
+def nrmse(pred, true, scale):
+    return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)) / scale)
+
+
+# ---------------------------------------------------------------------------------- models
+# Each model: fit(train) -> object; one_step(obj, test) -> (n_test,); multi(obj, test, h, origins)
+# -> (n_origins, h): forecasts of test[o : o + h] having seen train and test[:o].
+
+class SSMNModel:
+    def __init__(self, **kw):
+        self.kw = kw
+
+    def fit(self, train):
+        self.f = SSMNForecaster(random_state=0, **self.kw).fit(train)
+        return self
+
+    def one_step(self, test):
+        return self.f.predict_stream(test)[:, 0]
+
+    def multi(self, test, h, origins):
+        stride = origins[1] - origins[0] if len(origins) > 1 else 1
+        return self.f.predict_stream(test, horizon=h, stride=stride)[: len(origins)]
+
+
+class LagRidge:
+    def __init__(self, lags, alpha=1e-6):
+        self.lags, self.alpha = lags, alpha
+
+    def _rows(self, y):
+        L = self.lags
+        return np.stack([y[L - 1 - j: len(y) - j] for j in range(L)], axis=1)
+
+    def fit(self, train):
+        self.train = train
+        R = self._rows(train)
+        self.m = Ridge(alpha=self.alpha).fit(R[:-1], train[self.lags:])
+        return self
+
+    def one_step(self, test):
+        full = np.r_[self.train[-self.lags:], test]
+        return self.m.predict(self._rows(full)[:-1])
+
+    def multi(self, test, h, origins):
+        full = np.r_[self.train, test]
+        n0 = len(self.train)
+        out = np.empty((len(origins), h))
+        hist = np.stack([full[n0 + o - self.lags: n0 + o] for o in origins])
+        for j in range(h):
+            p = self.m.predict(hist[:, ::-1])
+            out[:, j] = p
+            hist = np.c_[hist[:, 1:], p]
+        return out
+
+
+class ESN:
+    """reservoirpy echo-state network (100 units, ridge read-out) in generative mode for h steps."""
+
+    def __init__(self, units=100):
+        self.units = units
+
+    def fit(self, train):
+        from reservoirpy.nodes import Reservoir, Ridge as RRidge
+
+        self.train = train
+        self.res = Reservoir(self.units, lr=0.3, sr=1.25, seed=0)
+        self.ro = RRidge(ridge=1e-6)
+        X = train[:-1, None]
+        S = self.res.run(X)
+        self.ro.fit(S[100:], train[1:, None][100:])
+        return self
+
+    def _states_after(self, series):
+        self.res.reset()
+        return self.res.run(series[:, None])
+
+    def one_step(self, test):
+        full = np.r_[self.train, test]
+        S = self._states_after(full[:-1])
+        return self.ro.run(S[len(self.train) - 1:])[:, 0]
+
+    def multi(self, test, h, origins):
+        import copy
+
+        full = np.r_[self.train, test]
+        n0 = len(self.train)
+        self.res.reset()
+        last = self.res.run(full[: n0, None])[-1:]
+        pos, out = n0, np.empty((len(origins), h))
+        for r, o in enumerate(origins):
+            if n0 + o > pos:
+                last = self.res.run(full[pos: n0 + o, None])[-1:]
+                pos = n0 + o
+            gen = copy.deepcopy(self.res)  # generative run from a copy: the teacher run goes on
+            y = float(self.ro.run(last)[0, 0])
+            out[r, 0] = y
+            for j in range(1, h):
+                y = float(self.ro.run(gen.run(np.array([[y]])))[0, 0])
+                out[r, j] = y
+        return out
+
+
+class SeasonalNaive:
+    def __init__(self, season):
+        self.s = season
+
+    def fit(self, train):
+        self.train = train
+        return self
+
+    def one_step(self, test):
+        full = np.r_[self.train, test]
+        n0 = len(self.train)
+        return full[n0 - self.s: n0 - self.s + len(test)]
+
+    def multi(self, test, h, origins):
+        full = np.r_[self.train, test]
+        n0 = len(self.train)
+        return np.stack([[full[n0 + o + j - self.s * (1 + j // self.s)] for j in range(h)] for o in origins])
+
+
+class StatsmodelsModel:
+    def __init__(self, kind, **kw):
+        self.kind, self.kw = kind, kw
+
+    def fit(self, train):
+        self.train = train
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "arima":
+                from statsmodels.tsa.arima.model import ARIMA
+                self.res = ARIMA(train, **self.kw).fit()
+            else:
+                from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+                self.res = ETSModel(train, **self.kw).fit(disp=False)
+        return self
+
+    def _applied(self, series):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "arima":
+                return self.res.apply(series)
+            from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+            return ETSModel(series, **self.kw).smooth(self.res.params)
+
+    def one_step(self, test):
+        full = np.r_[self.train, test]
+        pred = self._applied(full).fittedvalues
+        return np.asarray(pred)[len(self.train):]
+
+    def multi(self, test, h, origins):
+        full = np.r_[self.train, test]
+        n0 = len(self.train)
+        return np.stack([np.asarray(self._applied(full[: n0 + o]).forecast(h)) for o in origins])
+
+
+# ---------------------------------------------------------------------------------- series
+def load_series(quick: bool):
+    out = {}
+    n_mg = 3000 if quick else 12000
+    mg = mackey_glass(n_mg)
+    n_train = 2000 if quick else 10000
+    out["mackey_glass"] = dict(series=mg, n_train=n_train, h=50, season=None)
+    try:
+        import statsmodels.api as sm
+    except ImportError:
+        return out
+    sun = sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(float)
+    out["sunspots"] = dict(series=sun, n_train=len(sun) - 60, h=11, season=11)
+    co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().ffill().to_numpy(float)
+    out["co2"] = dict(series=co2, n_train=len(co2) - 120, h=12, season=12)
+    return out
+
+
+def models_for(name, quick):
+    ms = {
+        "SSMN ridge": SSMNModel(solver="ridge", hidden_dim=64 if quick else 128, lags=8, ridge_alpha=1e-6),
+        "ridge on lags": LagRidge(lags=8 if name == "mackey_glass" else 24),
+    }
+    if name == "mackey_glass":
+        ms["SSMN adam"] = SSMNModel(solver="adam", hidden_dim=32, lags=8, max_iter=10 if quick else 40,
+                                    learning_rate=3e-3)
+        try:
+            import reservoirpy  # noqa: F401
+            ms["ESN (reservoirpy, 100)"] = ESN(100)
+        except ImportError:
+            pass
+    else:
+        season = {"sunspots": 11, "co2": 12}[name]
+        ms["seasonal naive"] = SeasonalNaive(season)
+        ms["ARIMA"] = StatsmodelsModel("arima", order=(2, 1, 1) if name == "co2" else (3, 0, 1))
+        ms["ETS"] = StatsmodelsModel("ets", error="add", trend="add",
+                                     **({"seasonal": "add", "seasonal_periods": 12} if name == "co2" else {}))
+    return ms
+
+
+def run(quick: bool) -> dict:
+    rows = []
+    for name, spec in load_series(quick).items():
+        y, n0, h = spec["series"], spec["n_train"], spec["h"]
+        train, test = y[:n0], y[n0:]
+        scale = float(test.std())
+        origins = np.arange(0, len(test) - h + 1, max(1, (len(test) - h) // (10 if quick else 40)))
+        for label, model in models_for(name, quick).items():
+            t0 = time.perf_counter()
+            try:
+                model.fit(train)
+            except Exception as exc:  # a baseline that cannot run here is reported, not fatal
+                rows.append(dict(series=name, model=label, error=f"{type(exc).__name__}: {exc}"))
+                continue
+            fit_s = time.perf_counter() - t0
+            one = nrmse(model.one_step(test), test, scale)
+            multi = model.multi(test, h, origins)
+            truth = np.stack([test[o:o + h] for o in origins])
+            rows.append(dict(series=name, model=label, n_train=int(n0), n_test=int(len(test)),
+                             horizon=int(h), fit_s=fit_s, nrmse_1=one,
+                             nrmse_h=nrmse(multi[:, -1], truth[:, -1], scale)))
+    return dict(meta=dict(quick=quick, python=platform.python_version(), machine=platform.machine()),
+                rows=rows)
+
+
+def print_table(report):
+    print(f"| {'series':<13} | {'model':<24} | {'fit s':>7} | {'NRMSE 1-step':>12} | {'h':>3} | "
+          f"{'NRMSE h-step':>12} |")
+    print("|" + "|".join("-" * w for w in (15, 26, 9, 14, 5, 14)) + "|")
+    for r in report["rows"]:
+        if "error" in r:
+            print(f"| {r['series']:<13} | {r['model']:<24} | failed: {r['error'][:60]}")
+            continue
+        print(f"| {r['series']:<13} | {r['model']:<24} | {r['fit_s']:7.3f} | {r['nrmse_1']:12.5f} | "
+              f"{r['horizon']:3d} | {r['nrmse_h']:12.5f} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter Mackey-Glass series, fewer origins")
+    ap.add_argument("--out", default="bench_results/timeseries.json")
+    args = ap.parse_args(argv)
+    report = run(args.quick)
+    print_table(report)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

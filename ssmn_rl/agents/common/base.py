@@ -1,0 +1,209 @@
+"""``BaseAgent``: what ES and PPO share: env and policy set-up, ``predict`` with explicit recurrent
+state, the ``learn`` bookkeeping (timestep counters, logger, callbacks, progress bar), and
+``save`` / ``load`` through the agent file format of :mod:`save_util`.
+
+Subclasses implement ``learn``, ``_hyperparameters()`` (JSON-able constructor arguments) and
+``_training_state()`` / ``_set_training_state()`` (everything needed to resume exactly).
+"""
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+
+from ...errors import ConfigError, ModelFileError
+from .callbacks import CallbackList, ProgressBarCallback, to_callback
+from .envs import resolve_env, single_spaces
+from .logger import Logger, read_csv
+from .policy import SSMNPolicy
+from .save_util import load_agent_file, save_agent_file
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    return rng.bit_generator.state
+
+
+def _rng_from_state(state: dict) -> np.random.Generator:
+    bg = getattr(np.random, state["bit_generator"])()
+    bg.state = state
+    return np.random.Generator(bg)
+
+
+class BaseAgent:
+    """Shared machinery; see :class:`~ssmn_rl.agents.ES` and :class:`~ssmn_rl.agents.PPO`."""
+
+    algo_name = "base"
+    value_head = False
+
+    def __init__(self, policy: str = "standard", env=None, *, policy_kwargs: dict | None = None,
+                 env_kwargs: dict | None = None, normalize_obs: bool = True, log_std_init: float = 0.0,
+                 seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
+        if not isinstance(policy, str):
+            raise ConfigError(f"policy must name a registered SSMN variant (str, e.g. 'standard'), got "
+                              f"{type(policy).__name__}. HINT: ssmn_rl.list_variants()")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.verbose = int(verbose)
+        self.tensorboard_log = tensorboard_log
+        self.env_kwargs = dict(env_kwargs or {})
+        if env is None and _spaces is None:
+            raise ConfigError("env is required (a registered id, a gymnasium.Env or a VectorEnv)")
+        if env is not None:
+            self.env_factory, self.env = resolve_env(env, env_kwargs)
+            obs_space, act_space = single_spaces(self.env)
+        else:
+            self.env_factory, self.env = None, None
+            obs_space, act_space = _spaces
+        self.env_id = None if self.env_factory is None else self.env_factory.name
+        self.policy = SSMNPolicy(obs_space, act_space, variant=policy, policy_kwargs=policy_kwargs,
+                                 value_head=self.value_head, normalize_obs=normalize_obs,
+                                 log_std_init=log_std_init, seed=self.seed)
+        self.observation_space, self.action_space = obs_space, act_space
+        self.num_timesteps = 0
+        self._total_timesteps = 0
+        self._iteration = 0
+        self._start_time = time.time()
+        self._timesteps_at_start = 0
+        self.last_episodic_return = None
+        self.logger = Logger(None)
+        self._predict_rng = np.random.default_rng([self.seed, 7])
+
+    # ------------------------------------------------------------------ learn bookkeeping
+    def _setup_learn(self, total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name):
+        if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, (int, np.integer)) or total_timesteps < 0:
+            raise ConfigError(f"total_timesteps must be a non-negative integer, got {total_timesteps!r}")
+        if self.env is None:
+            raise ConfigError("this agent has no env: pass env= to load() or set_env() before learn()")
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+            self._iteration = 0
+            self._total_timesteps = int(total_timesteps)
+        else:
+            self._total_timesteps = int(total_timesteps) + self.num_timesteps
+        self._start_time = time.time()
+        self._timesteps_at_start = self.num_timesteps
+        folder = None
+        if self.tensorboard_log is not None:
+            folder = pathlib.Path(self.tensorboard_log) / tb_log_name if tb_log_name else pathlib.Path(self.tensorboard_log)
+        self.logger = Logger(folder, ("csv", "tensorboard") + (("stdout",) if self.verbose >= 2 else ()))
+        if folder is not None and not reset_num_timesteps and (folder / "progress.csv").is_file():
+            rows = [r for r in read_csv(folder / "progress.csv") if r["global_step"] <= self.num_timesteps]
+            self.logger.rows = [{k: v for k, v in r.items() if v == v} for r in rows]
+            self.logger.keys = list(rows[0].keys()) if rows else []
+        cb = to_callback(callback)
+        if progress_bar:
+            cb = CallbackList([cb, ProgressBarCallback()])
+        cb.init_callback(self)
+        return cb
+
+    def _sps(self) -> float:
+        return (self.num_timesteps - self._timesteps_at_start) / max(time.time() - self._start_time, 1e-9)
+
+    def set_env(self, env, env_kwargs: dict | None = None) -> None:
+        """Attach an environment (e.g. after ``load``); its spaces must match the policy's."""
+        factory, inst = resolve_env(env, env_kwargs)
+        obs_space, act_space = single_spaces(inst)
+        if obs_space != self.observation_space or act_space != self.action_space:
+            raise ConfigError(f"env spaces ({obs_space}, {act_space}) differ from the agent's "
+                              f"({self.observation_space}, {self.action_space})")
+        self.env_factory, self.env = factory, inst
+        self.env_kwargs = dict(env_kwargs or {})
+        self.env_id = None if factory is None else factory.name
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        """Action(s) for `observation` (one, or a batch with a leading env axis) and the next state.
+
+        `state` is the SSMNState returned by the previous call (None: fresh state);
+        `episode_start` (bool per env) resets those streams before the step. The training state of
+        the policy is left untouched."""
+        pol = self.policy
+        batched = pol.is_batched(observation)
+        x = pol.normalize(pol.encode(observation, batched))
+        B = x.shape[0]
+        model = pol.model
+        saved = model.state
+        try:
+            if state is None:
+                model.reset(batch_size=B)
+            else:
+                model.state = state
+            if episode_start is not None:
+                es = np.asarray(episode_start, dtype=bool).reshape(-1)
+                if es.shape != (B,):
+                    raise ConfigError(f"episode_start must hold {B} booleans (one per env), got shape "
+                                      f"{np.shape(episode_start)}")
+                if es.any():
+                    model.reset(mask=es)
+            a, _ = pol.act(x, deterministic, self._predict_rng)
+            new_state = model.state
+        finally:
+            model.state = saved
+        env_a = pol.dist.to_env(a)
+        return (env_a if batched else env_a[0]), new_state
+
+    # ------------------------------------------------------------------ files
+    def _hyperparameters(self) -> dict:
+        """JSON-able constructor arguments of the subclass."""
+        return {}
+
+    def _training_state(self) -> tuple[dict, dict]:
+        """(JSON meta, arrays) needed to resume training exactly."""
+        return {}, {}
+
+    def _set_training_state(self, meta: dict, arrays: dict) -> None:
+        """Inverse of :meth:`_training_state`."""
+
+    def _after_load(self) -> None:
+        """Hook run by :meth:`load` once the saved parameters are in the policy."""
+
+    def save(self, path, checkpoint: bool = False) -> None:
+        """Write the agent to `path` (.npz, non-executable). ``checkpoint=True`` also stores the
+        optimiser, RNG and counter state needed to resume training exactly."""
+        pol = self.policy
+        meta = {"algo": self.algo_name, "policy": pol.config(), "hyperparameters": self._hyperparameters(),
+                "env_id": self.env_id if isinstance(self.env_id, str) else None, "env_kwargs": self.env_kwargs,
+                "num_timesteps": int(self.num_timesteps), "seed": self.seed, "checkpoint": bool(checkpoint)}
+        arrays = {"parameters": pol.get_parameters()}
+        if pol.obs_rms is not None:
+            arrays.update(obs_mean=pol.obs_rms.mean, obs_var=pol.obs_rms.var, obs_count=np.array(pol.obs_rms.count))
+        if checkpoint:
+            tmeta, tarrays = self._training_state()
+            meta["training"] = {**tmeta, "total_timesteps": int(self._total_timesteps),
+                                "iteration": int(self._iteration), "predict_rng": _rng_state(self._predict_rng)}
+            arrays.update({f"train_{k}": v for k, v in tarrays.items()})
+        save_agent_file(path, meta, arrays)
+
+    @classmethod
+    def load(cls, path, env=None, **kwargs):
+        """Rebuild an agent saved by :meth:`save`. `env` (optional for predict-only use) attaches an
+        environment; by default the saved env id is re-made when there is one. Extra keyword
+        arguments override saved hyperparameters (e.g. ``backend``, ``tensorboard_log``)."""
+        meta, arrays = load_agent_file(path)
+        if meta.get("algo") != cls.algo_name:
+            raise ModelFileError(f"{str(path)!r} holds a {meta.get('algo')!r} agent, not {cls.algo_name!r}. "
+                                 f"HINT: load it with ssmn_rl.agents.{str(meta.get('algo')).upper()}.load(path)")
+        from .policy import space_from_dict
+        pc = meta["policy"]
+        if env is None and meta.get("env_id"):
+            env = meta["env_id"]
+        hp = {**meta["hyperparameters"], **kwargs}
+        agent = cls(pc["variant"], env, policy_kwargs=pc["policy_kwargs"], seed=meta["seed"],
+                    normalize_obs=pc["normalize_obs"], log_std_init=pc["log_std_init"],
+                    env_kwargs=meta.get("env_kwargs") if isinstance(env, str) else None,
+                    _spaces=(space_from_dict(pc["observation_space"]), space_from_dict(pc["action_space"])), **hp)
+        agent.policy.set_parameters(arrays["parameters"])
+        if agent.policy.obs_rms is not None:
+            agent.policy.obs_rms.load_state_dict({"mean": arrays["obs_mean"], "var": arrays["obs_var"],
+                                                  "count": float(arrays["obs_count"])})
+        agent.num_timesteps = int(meta["num_timesteps"])
+        agent._after_load()
+        if meta.get("checkpoint"):
+            t = meta["training"]
+            agent._total_timesteps = int(t["total_timesteps"])
+            agent._iteration = int(t["iteration"])
+            agent._predict_rng = _rng_from_state(t["predict_rng"])
+            agent._set_training_state(t, {k[6:]: v for k, v in arrays.items() if k.startswith("train_")})
+        return agent

@@ -1,0 +1,70 @@
+"""Agent files: one ``.npz`` (read with ``allow_pickle=False``) holding numeric arrays and a JSON
+metadata blob (format name and version, algorithm, hyperparameters, policy config, counters, RNG
+states), with a SHA-256 over every array. Written atomically. Live rollout state is not saved."""
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import zipfile
+
+import numpy as np
+
+from ...errors import ModelFileError
+from ...serialization import atomic_write
+
+FORMAT_NAME = "ssmn_rl.agent"
+FORMAT_VERSION = 1
+
+
+def _digest(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(k.encode() + str(a.dtype).encode() + str(a.shape).encode() + a.tobytes())
+    return h.hexdigest()
+
+
+def save_agent_file(path, meta: dict, arrays: dict) -> None:
+    from ... import __version__
+
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    for k, a in arrays.items():
+        if a.dtype == object:
+            raise ModelFileError(f"array {k!r} has dtype object, which the agent format does not store")
+    full = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "library_version": __version__,
+            "sha256": _digest(arrays), **meta}
+    blob = np.frombuffer(json.dumps(full, sort_keys=True).encode(), dtype=np.uint8)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: np.savez(f, __metadata__=blob, **arrays))
+
+
+def load_agent_file(path) -> tuple[dict, dict]:
+    """(metadata, arrays) of an agent file, after checking format, version and checksum."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"agent file {str(path)!r} does not exist or is not a file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, AttributeError) as e:
+        raise ModelFileError(f"{str(path)!r} is not a readable ssmn_rl agent file (truncated or "
+                             f"corrupted?): {type(e).__name__}: {e}") from e
+    blob = arrays.pop("__metadata__", None)
+    if blob is None:
+        raise ModelFileError(f"{str(path)!r} is not an ssmn_rl agent file (no metadata). HINT: a model file "
+                             "written by SSMN.save is read with SSMN.load.")
+    try:
+        meta = json.loads(blob.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{str(path)!r}: metadata is not valid JSON ({e})") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{str(path)!r} is not an ssmn_rl agent file (format "
+                             f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    v = meta.get("format_version")
+    if not isinstance(v, int) or not 1 <= v <= FORMAT_VERSION:
+        raise ModelFileError(f"{str(path)!r} has agent format version {v!r}; this ssmn_rl reads 1..{FORMAT_VERSION}")
+    if _digest(arrays) != meta.get("sha256"):
+        raise ModelFileError(f"{str(path)!r}: checksum mismatch (file corrupted)")
+    return meta, arrays

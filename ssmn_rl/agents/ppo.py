@@ -1,0 +1,271 @@
+"""Recurrent PPO (Schulman et al. 2017) on an SSMN policy, trained by exact BPTT through the C core.
+
+Rollouts carry one SSMN stream per env, reset where ``episode_start`` is true, and store the
+pre-step state where each sequence begins. Minibatches are whole sequences (split at episode
+starts, padded and masked); the clipped surrogate, value and entropy losses are differentiated by
+hand with respect to the SSMN outputs and fed to ``SSMN.value_and_grad``. One SSMN gives both heads:
+its last output is the value, the others parametrise the action distribution (plus a free log-std
+vector for Box actions). GAE, advantage normalisation, global-norm gradient clipping, learning-rate
+and clip-range schedules, optional target-KL early stop. Truncated episodes bootstrap from the
+value of their final observation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..optim import Adam
+from .common.base import BaseAgent, _rng_from_state, _rng_state
+from .common.buffers import RecurrentRolloutBuffer
+from .common.envs import make_vec_env
+from .common.schedules import describe_schedule, make_schedule
+
+
+def _explained_variance(pred, target) -> float:
+    var = np.var(target)
+    return float("nan") if var == 0 else float(1 - np.var(target - pred) / var)
+
+
+class PPO(BaseAgent):
+    """Recurrent proximal policy optimisation with an SSMN actor-critic (Stable-Baselines3-like API).
+
+    Parameters
+    ----------
+    policy : str
+        Registered SSMN variant.
+    env : str, gymnasium.Env or gymnasium.vector.VectorEnv (same-step autoreset)
+    learning_rate : float, "lin_<v>", "const_<v>" or callable(progress_remaining)
+    n_envs : int
+        Envs in the SyncVectorEnv built from an id.
+    n_steps : int
+        Steps per env per rollout (the longest BPTT sequence).
+    batch_size : int
+        Steps per minibatch (whole sequences are packed until this many steps).
+    n_epochs : int
+    gamma, gae_lambda : float
+    clip_range : float, "lin_<v>" or callable
+    ent_coef, vf_coef : float
+    max_grad_norm : float
+        Global-norm gradient clip.
+    normalize_advantage : bool
+    target_kl : float, optional
+        Stop the epoch loop when the approximate KL exceeds 1.5 x this.
+    """
+
+    algo_name = "ppo"
+    value_head = True
+
+    def __init__(self, policy: str = "standard", env=None, *, learning_rate=1e-3, n_envs: int = 8,
+                 n_steps: int = 32, batch_size: int = 256, n_epochs: int = 10, gamma: float = 0.98,
+                 gae_lambda: float = 0.8, clip_range=0.2, ent_coef: float = 0.0, vf_coef: float = 0.5,
+                 max_grad_norm: float = 0.5, normalize_advantage: bool = True, target_kl: float | None = None,
+                 policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
+                 log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
+        for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+        for name, v in (("gamma", gamma), ("gae_lambda", gae_lambda)):
+            if not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ConfigError(f"{name} must be in [0, 1], got {v!r}")
+        for name, v in (("ent_coef", ent_coef), ("vf_coef", vf_coef), ("max_grad_norm", max_grad_norm)):
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"{name} must be a number >= 0, got {v!r}")
+        super().__init__(policy, env, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs,
+                         normalize_obs=normalize_obs, log_std_init=log_std_init, seed=seed,
+                         tensorboard_log=tensorboard_log, verbose=verbose, _spaces=_spaces)
+        self.learning_rate, self.clip_range = learning_rate, clip_range
+        self.lr_schedule = make_schedule(learning_rate, "learning_rate")
+        self.clip_schedule = make_schedule(clip_range, "clip_range")
+        self.n_envs = self.env.num_envs if hasattr(self.env, "num_envs") else n_envs
+        self.n_steps, self.batch_size, self.n_epochs = n_steps, batch_size, n_epochs
+        self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
+        self.ent_coef, self.vf_coef, self.max_grad_norm = float(ent_coef), float(vf_coef), float(max_grad_norm)
+        self.normalize_advantage, self.target_kl = bool(normalize_advantage), target_kl
+        self.optimizer = Adam(self.policy.n_parameters, lr=1.0, max_grad_norm=self.max_grad_norm)
+        self._rng = np.random.default_rng([self.seed, 1])
+        self._venv = None
+        self._last_obs = None
+        self._last_starts = None
+        self._ep_acc = None
+        self._finished = []
+
+    # ------------------------------------------------------------------ rollout
+    def _start_envs(self):
+        if self._venv is None:
+            self._venv = make_vec_env(self.env, self.n_envs, self.env_factory)
+            self.n_envs = self._venv.num_envs
+        if self._last_obs is None:
+            self._last_obs, _ = self._venv.reset(seed=self.seed)
+            self._last_starts = np.ones(self.n_envs, bool)
+            self.policy.model.reset(batch_size=self.n_envs)
+
+    def _collect_rollout(self) -> RecurrentRolloutBuffer:
+        pol, model, dist = self.policy, self.policy.model, self.policy.dist
+        act_shape = dist.action_shape
+        act_dtype = np.float32 if dist.continuous else np.int64
+        buf = RecurrentRolloutBuffer(self.n_steps, self.n_envs, pol.encoder.dim, act_shape, act_dtype)
+        for t in range(self.n_steps):
+            starts = self._last_starts
+            if starts.any():
+                model.reset(mask=starts)
+            if t == 0:
+                s = model.state
+                for i in range(self.n_envs):
+                    buf.seq_states[(i, 0)] = s[i]
+            elif starts.any():
+                s = model.state
+                for i in np.flatnonzero(starts):
+                    buf.seq_states[(int(i), t)] = s[int(i)]
+            raw = pol.encode(self._last_obs, batched=True)
+            if pol.obs_rms is not None:
+                pol.obs_rms.update(raw)
+            x = pol.normalize(raw)
+            a, out = pol.act(x, False, self._rng)
+            logits, values = pol.split(out)
+            logp = dist.log_prob_entropy(logits, pol.extra, a)[0]
+            obs, rew, term, trunc, info = self._venv.step(dist.to_env(a))
+            raw_rew = np.asarray(rew, np.float64)
+            self._track_returns(raw_rew, np.logical_or(term, trunc))
+            rew = raw_rew.copy()
+            for i in np.flatnonzero(np.logical_and(trunc, np.logical_not(term))):
+                final = pol.normalize(pol.encode(info["final_obs"][i], batched=False))
+                y = model.forward(final[None], state=model.state[int(i)])
+                rew[i] += self.gamma * float(y[0, 0, -1])
+            buf.obs[t], buf.actions[t], buf.rewards[t] = x, a.reshape(buf.actions[t].shape), rew
+            buf.values[t], buf.log_probs[t], buf.episode_starts[t] = values, logp, starts
+            self._last_obs, self._last_starts = obs, np.logical_or(term, trunc)
+        self.num_timesteps += self.n_steps * self.n_envs
+        # bootstrap value of the observation after the rollout, from the state a step would start from
+        st = model.state
+        if self._last_starts.any():
+            fresh = model.initial_state(self.n_envs)
+            st.data[self._last_starts] = fresh.data[self._last_starts]
+            st.steps[self._last_starts] = 0
+        x = pol.normalize(pol.encode(self._last_obs, batched=True))
+        last_v = model.forward(x[:, None, :], state=st)[:, 0, -1].astype(np.float64)
+        buf.compute_returns_and_advantage(last_v, self._last_starts.astype(float), self.gamma, self.gae_lambda)
+        return buf
+
+    def _track_returns(self, rew, dones):
+        """Undiscounted episode returns from the raw env rewards (bootstraps excluded)."""
+        if self._ep_acc is None:
+            self._ep_acc = np.zeros(self.n_envs)
+            self._ep_len = np.zeros(self.n_envs, int)
+            self._finished = []
+        self._ep_acc += rew
+        self._ep_len += 1
+        for i in np.flatnonzero(dones):
+            self._finished.append((float(self._ep_acc[i]), int(self._ep_len[i])))
+            self._ep_acc[i], self._ep_len[i] = 0.0, 0
+
+    # ------------------------------------------------------------------ update
+    def _train(self, buf: RecurrentRolloutBuffer, progress_remaining: float) -> dict:
+        pol, model, dist = self.policy, self.policy.model, self.policy.dist
+        self.optimizer.lr = float(self.lr_schedule(progress_remaining))
+        clip = float(self.clip_schedule(progress_remaining))
+        logs = {"pg": [], "vf": [], "ent": [], "kl": [], "clipfrac": []}
+        stop = False
+        for _ in range(self.n_epochs):
+            for mb in buf.minibatches(self.batch_size, self._rng):
+                B, L = mb["mask"].shape
+                m = mb["mask"].reshape(-1)
+                M = max(m.sum(), 1.0)
+                adv = mb["advantages"].reshape(-1)
+                if self.normalize_advantage and m.sum() > 1:
+                    mu = (adv * m).sum() / M
+                    sd = np.sqrt(((adv - mu) ** 2 * m).sum() / M)
+                    adv = (adv - mu) / (sd + 1e-8)
+                ret, old_logp = mb["returns"].reshape(-1), mb["log_probs"].reshape(-1)
+                acts = mb["actions"].reshape((B * L,) + mb["actions"].shape[2:])
+                side = {}
+
+                def loss(Y):
+                    out = Y.reshape(B * L, -1).astype(np.float64)
+                    logits, v = out[:, :-1], out[:, -1]
+                    logp, ent, back = dist.log_prob_entropy(logits, pol.extra, acts)
+                    ratio = np.exp(np.clip(logp - old_logp, -20, 20))
+                    s1, s2 = ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv
+                    pg = -(np.minimum(s1, s2) * m).sum() / M
+                    vf = (((v - ret) ** 2) * m).sum() / M
+                    en = (ent * m).sum() / M
+                    active = ~(((adv > 0) & (ratio > 1 + clip)) | ((adv < 0) & (ratio < 1 - clip)))
+                    g_logp = -adv * ratio * active * m / M
+                    g_ent = -self.ent_coef * m / M
+                    dlogits, dextra = back(g_logp, g_ent)
+                    dv = self.vf_coef * 2.0 * (v - ret) * m / M
+                    side["dextra"] = dextra
+                    lr = logp - old_logp
+                    side["kl"] = float((((np.exp(lr) - 1) - lr) * m).sum() / M)
+                    side["clipfrac"] = float(((np.abs(ratio - 1) > clip) * m).sum() / M)
+                    side["pg"], side["vf"], side["ent"] = pg, vf, en
+                    dY = np.concatenate([dlogits, dv[:, None]], axis=1).reshape(Y.shape)
+                    return pg + self.vf_coef * vf - self.ent_coef * en, dY
+
+                _, g_model = model.value_and_grad(mb["obs"], None, loss=loss, state=mb["state"])
+                grad = np.concatenate([g_model.astype(np.float64), np.asarray(side["dextra"], np.float64)]) \
+                    if pol.extra.size else g_model.astype(np.float64)
+                theta = self.optimizer.step(pol.get_parameters(), grad)
+                pol.set_parameters(theta)
+                for k in logs:
+                    logs[k].append(side[k])
+                if self.target_kl is not None and side["kl"] > 1.5 * self.target_kl:
+                    stop = True
+                    break
+            if stop:
+                break
+        ev = _explained_variance(buf.values.reshape(-1), buf.returns.reshape(-1))
+        return {"losses/policy_loss": np.mean(logs["pg"]), "losses/value_loss": np.mean(logs["vf"]),
+                "losses/entropy": np.mean(logs["ent"]), "losses/approx_kl": np.mean(logs["kl"]),
+                "losses/clipfrac": np.mean(logs["clipfrac"]), "losses/explained_variance": ev,
+                "charts/learning_rate": self.optimizer.lr, "charts/clip_range": clip}
+
+    def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
+              reset_num_timesteps: bool = True, progress_bar: bool = False) -> "PPO":
+        """Alternate rollouts and updates until `total_timesteps` env steps; returns self."""
+        cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
+        if reset_num_timesteps:
+            self._last_obs = None
+        self._ep_acc = None
+        self._start_envs()
+        try:
+            cb.on_training_start()
+            while self.num_timesteps < self._total_timesteps:
+                buf = self._collect_rollout()
+                progress = 1.0 - (self.num_timesteps - self.n_steps * self.n_envs) / max(self._total_timesteps, 1)
+                stats = self._train(buf, max(progress, 0.0))
+                self._iteration += 1
+                if self._finished:
+                    rets = [r for r, _ in self._finished]
+                    self.last_episodic_return = float(np.mean(rets))
+                    self.logger.record("charts/episodic_return", self.last_episodic_return)
+                    self.logger.record("charts/episodic_length", float(np.mean([n for _, n in self._finished])))
+                    self._finished = []
+                for k, v in stats.items():
+                    self.logger.record(k, v)
+                self.logger.record("charts/SPS", self._sps())
+                keep = cb.on_step()
+                if self._iteration % log_interval == 0 or not keep:
+                    self.logger.dump(self.num_timesteps)
+                if not keep:
+                    break
+        finally:
+            cb.on_training_end()
+            self.logger.close()
+        return self
+
+    # ------------------------------------------------------------------ files
+    def _hyperparameters(self) -> dict:
+        lr, cr = describe_schedule(self.lr_schedule), describe_schedule(self.clip_schedule)
+        return {"learning_rate": lr if lr is not None else 1e-3, "clip_range": cr if cr is not None else 0.2,
+                "n_envs": self.n_envs, "n_steps": self.n_steps, "batch_size": self.batch_size,
+                "n_epochs": self.n_epochs, "gamma": self.gamma, "gae_lambda": self.gae_lambda,
+                "ent_coef": self.ent_coef, "vf_coef": self.vf_coef, "max_grad_norm": self.max_grad_norm,
+                "normalize_advantage": self.normalize_advantage, "target_kl": self.target_kl}
+
+    def _training_state(self):
+        return ({"adam_t": int(self.optimizer.t), "rng": _rng_state(self._rng)},
+                {"adam_m": self.optimizer.m, "adam_v": self.optimizer.v})
+
+    def _set_training_state(self, meta, arrays):
+        self.optimizer.load_state_dict({"m": arrays["adam_m"], "v": arrays["adam_v"], "t": meta["adam_t"]})
+        self._rng = _rng_from_state(meta["rng"])

@@ -1,0 +1,257 @@
+"""What SSMNRegressor and SSMNClassifier share: the two input layouts, fitting with either solver,
+``partial_fit`` on a stream, and side-effect-free prediction. Subclasses say how targets are
+encoded (scaled floats or class ids) and how outputs are decoded.
+
+Layouts. A 2-D ``X`` (n_samples, n_features) is one time-ordered stream with a target per row; the
+output for row t depends only on rows <= t (causal). A 3-D ``X`` (n_sequences, T, n_features) is a
+batch of independent sequences with one target per sequence (``target="sequence"``, read at the
+last step) or per step (``target="step"``). ``predict`` runs each stream or sequence from a fresh
+state; ``partial_fit`` on 2-D data continues the stream where the previous fit call ended.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..model import SSMN
+from ._bptt import Problem, stream_segments, train_adam
+from ._data import as_sequences, sequence_mask, validate_X
+from ._params import (MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS, check_registered_names,
+                      model_kwargs)
+from ._readout import fit_ridge
+
+
+class SSMNSupervisedBase(BaseEstimator):
+    """Base class; use :class:`SSMNRegressor` or :class:`SSMNClassifier`."""
+
+    _parameter_constraints: dict = {
+        "target": [StrOptions({"sequence", "step"})],
+        **MODEL_CONSTRAINTS,
+        **SOLVER_CONSTRAINTS,
+    }
+    _loss = "mse"
+
+    def __init__(self, *, target="sequence", variant="standard", hidden_dim=32, window_size=8,
+                 n_layers=3, plastic_ratio=None, rule="hebbian", rule_params=None,
+                 plasticity_eta=0.01, decay_lambda=0.001, alpha=0.3, dtype="float32",
+                 solver="adam", ridge_alpha=1e-3, learning_rate=1e-2, lr_schedule="constant",
+                 max_iter=200, batch_size=16, chunk_length=64, max_grad_norm=1.0,
+                 weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, tol=1e-4, random_state=None, verbose=0):
+        self.target = target
+        self.variant = variant
+        self.hidden_dim = hidden_dim
+        self.window_size = window_size
+        self.n_layers = n_layers
+        self.plastic_ratio = plastic_ratio
+        self.rule = rule
+        self.rule_params = rule_params
+        self.plasticity_eta = plasticity_eta
+        self.decay_lambda = decay_lambda
+        self.alpha = alpha
+        self.dtype = dtype
+        self.solver = solver
+        self.ridge_alpha = ridge_alpha
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.chunk_length = chunk_length
+        self.max_grad_norm = max_grad_norm
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _validate_y_2d_kwargs(self) -> dict:
+        raise NotImplementedError
+
+    def _encode_y(self, y: np.ndarray, first: bool, lead: int) -> np.ndarray:
+        """Targets in model units: (..., n_outputs) floats for "mse", (...) ids for cross-entropy;
+        ``lead`` is the number of leading axes before any outputs axis (2 for per-step targets)."""
+        raise NotImplementedError
+
+    def _n_model_outputs(self) -> int:
+        raise NotImplementedError
+
+    def _ridge_targets(self, target: np.ndarray) -> np.ndarray:
+        return target
+
+    def _decode(self, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ data
+    def _lead(self, X) -> int:
+        return 2 if X.ndim == 3 and self.target == "step" else 1
+
+    def _validate_fit_data(self, X, y, reset: bool):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X, y = validate_X(self, X, reset=reset, y=y, y_kwargs=self._validate_y_2d_kwargs())
+        if X.ndim == 3:
+            y = self._check_y_3d(X, y)
+        elif X.shape[0] < 1:
+            raise ValueError("X must hold at least one sample")
+        return X, y
+
+    def _check_y_3d(self, X, y):
+        y = np.asarray(y)
+        if y.dtype == object and self._loss == "mse":
+            y = y.astype(np.float64)
+        N, T = X.shape[:2]
+        lead = (N,) if self.target == "sequence" else (N, T)
+        if y.shape[:len(lead)] != lead or y.ndim > len(lead) + (self._loss == "mse"):
+            want = "(n_sequences,)" if self.target == "sequence" else "(n_sequences, T)"
+            extra = " or with a trailing n_outputs axis" if self._loss == "mse" else ""
+            raise ValueError(f"with 3-D X of shape {X.shape} and target={self.target!r}, y must have "
+                             f"shape {want}{extra}, got {y.shape}. HINT: target='step' takes one "
+                             "target per time step, target='sequence' one per sequence.")
+        if self._loss == "mse" and not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _layout(self, X, y_enc):
+        """Inputs, targets and step mask as (N, T, ...) arrays in the model's dtype."""
+        mode = "stream" if X.ndim == 2 else self.target
+        Xs = as_sequences(X).astype(self.dtype)
+        N, T = Xs.shape[:2]
+        if mode == "sequence":
+            tgt = np.zeros((N, T) + y_enc.shape[1:], y_enc.dtype)
+            tgt[:, -1] = y_enc
+        else:
+            tgt = y_enc[None] if mode == "stream" else y_enc
+        return mode, Xs, tgt, sequence_mask(N, T, mode == "sequence", self.dtype)
+
+    # ------------------------------------------------------------------ fitting
+    def _new_model(self, n_features: int, rng) -> None:
+        check_registered_names(self)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.model_ = SSMN(self.variant, input_dim=n_features, output_dim=self._n_model_outputs(),
+                           seed=seed, **model_kwargs(self))
+        self._rng = np.random.default_rng(seed)
+
+    def _problem(self, Xs, tgt, mask, mode, stream_segments_allowed=True) -> Problem:
+        if mode == "stream" and stream_segments_allowed:
+            n = Xs.shape[1]
+            n_seg = max(1, min(self.batch_size, n // self.chunk_length))
+            Xs, tgt, mask = stream_segments(Xs[0], tgt[0], mask[0], n_seg)
+            return Problem(Xs, tgt, mask, self._loss, shuffle=False, chunk=self.chunk_length)
+        chunk = Xs.shape[1] if mode == "sequence" else self.chunk_length
+        return Problem(Xs, tgt, mask, self._loss, shuffle=mode != "stream", chunk=chunk)
+
+    def _split_validation(self, mode, Xs, tgt, mask):
+        """Hold out the time-ordered tail: the last rows of a stream or the last sequences."""
+        if mode == "stream":
+            n = Xs.shape[1]
+            n_val = int(round(n * self.validation_fraction))
+            if n_val < 1 or n - n_val < 1:
+                return (Xs, tgt, mask), None
+            val_mask = mask.copy()
+            val_mask[:, : n - n_val] = 0
+            val = Problem(Xs, tgt, val_mask, self._loss, shuffle=False, chunk=n)
+            return (Xs[:, : n - n_val], tgt[:, : n - n_val], mask[:, : n - n_val]), val
+        N = Xs.shape[0]
+        n_val = int(round(N * self.validation_fraction))
+        if n_val < 1 or N - n_val < 1:
+            return (Xs, tgt, mask), None
+        val = Problem(Xs[N - n_val:], tgt[N - n_val:], mask[N - n_val:], self._loss, False, Xs.shape[1])
+        return (Xs[: N - n_val], tgt[: N - n_val], mask[: N - n_val]), val
+
+    def _train(self, X, y_enc, *, n_epochs: int, state0=None, segments=True):
+        mode, Xs, tgt, mask = self._layout(X, y_enc)
+        if self.solver == "ridge" and state0 is None and segments:
+            tgt_f = self._ridge_targets(tgt).astype(np.float64)
+            tgt_f = tgt_f if tgt_f.ndim == 3 else tgt_f[..., None]
+            self.train_loss_ = fit_ridge(self.model_, Xs, tgt_f, mask, self.ridge_alpha)
+            self.n_iter_, self.loss_curve_, self.validation_loss_curve_ = 1, [self.train_loss_], []
+            return mode, None
+        val = None
+        if self.early_stopping and segments:
+            (Xs, tgt, mask), val = self._split_validation(mode, Xs, tgt, mask)
+        prob = self._problem(Xs, tgt, mask, mode, stream_segments_allowed=segments)
+        result, self.optimizer_ = train_adam(self.model_, self, prob, self._rng, n_epochs=n_epochs,
+                                             validation=val, optimizer=getattr(self, "optimizer_", None),
+                                             state0=state0, desc=type(self).__name__)
+        self.n_iter_ = getattr(self, "n_iter_", 0) + result.n_iter  # partial_fit accumulates
+        self.loss_curve_ = getattr(self, "loss_curve_", []) + result.loss_curve
+        self.validation_loss_curve_ = result.validation_curve
+        self.train_loss_ = result.loss_curve[-1]
+        return mode, result.final_state
+
+    def _finish_stream(self, mode, X):
+        """After a fit: the state at the end of the training stream, where partial_fit continues."""
+        self.fit_mode_ = mode
+        self.stream_state_ = (self.model_.forward(X, return_state=True)[1] if mode == "stream" else None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network on a stream (2-D X) or on a batch of sequences (3-D X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_sequences, T, n_features)
+            One time-ordered stream, or independent sequences.
+        y : array-like
+            Per row of a stream; per sequence (``target="sequence"``) or per step
+            (``target="step"``, shape (n_sequences, T)) for 3-D X.
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = self._validate_fit_data(X, y, reset=True)
+        for attr in ("optimizer_", "n_iter_", "loss_curve_"):  # a new fit starts over
+            self.__dict__.pop(attr, None)
+        y_enc = self._encode_y(y, first=True, lead=self._lead(X))
+        self._new_model(X.shape[-1], check_random_state(self.random_state))
+        mode, _ = self._train(X, y_enc, n_epochs=self.max_iter)
+        self._finish_stream(mode, X)
+        return self
+
+    def _partial_fit(self, X, y):
+        first = not hasattr(self, "model_")
+        X, y = self._validate_fit_data(X, y, reset=first)
+        if first:
+            self._partial_fit_first(X, y)
+            self._new_model(X.shape[-1], check_random_state(self.random_state))
+            self.fit_mode_ = "stream" if X.ndim == 2 else self.target
+            self.stream_state_ = None
+        elif (X.ndim == 2) != (self.fit_mode_ == "stream"):
+            raise ValueError(f"partial_fit got {X.ndim}-D X but the model was fitted on "
+                             f"{'a 2-D stream' if self.fit_mode_ == 'stream' else '3-D sequences'}. "
+                             "HINT: keep the same layout across calls.")
+        y_enc = self._encode_y(y, first=False, lead=self._lead(X))
+        mode, end_state = self._train(X, y_enc, n_epochs=1, state0=self.stream_state_ if X.ndim == 2 else None,
+                                      segments=False)
+        if mode == "stream":
+            self.stream_state_ = end_state
+        return self
+
+    def _partial_fit_first(self, X, y):
+        self._encode_y(y, first=True, lead=self._lead(X))
+
+    # ------------------------------------------------------------------ prediction
+    def _raw_predict(self, X) -> np.ndarray:
+        """Model outputs: (n, D) for a stream, (N, D) per sequence, (N, T, D) per step."""
+        check_is_fitted(self)
+        X, _ = validate_X(self, X, reset=False)
+        if X.ndim == 2 and self.fit_mode_ != "stream":
+            raise ValueError(f"{type(self).__name__} was fitted on 3-D sequences (n_sequences, T, "
+                             f"n_features) but got 2-D X of shape {X.shape}. HINT: pass X[None] for "
+                             "a single sequence.")
+        Y = self.model_.forward(X.astype(self.dtype, copy=False)).astype(np.float64)
+        if X.ndim == 3 and self.fit_mode_ == "sequence":
+            return Y[:, -1]
+        return Y

@@ -1,0 +1,103 @@
+"""SSMNTransformer: an untrained (randomly initialised) SSMN used as a reservoir; ``transform``
+streams X through it and returns the last hidden layer as features, for use in Pipelines."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..model import SSMN
+from ._data import validate_X
+from ._params import MODEL_CONSTRAINTS, check_registered_names, model_kwargs
+from ._readout import feature_model
+
+
+class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Reservoir-style SSMN features.
+
+    ``fit`` draws the network's weights (nothing is trained); ``transform`` runs X from a fresh
+    state and returns the network's last hidden layer (``hidden_dim`` features; see
+    ``ssmn_rl.estimators._readout`` for how they are read out). A 2-D ``X`` (n_samples, n_features)
+    is one time-ordered stream and gives one feature row per input row (causal). A 3-D ``X``
+    (n_sequences, T, n_features) gives the features of the last step of each sequence,
+    (n_sequences, hidden_dim), so that a sequence becomes one row for the next Pipeline step.
+
+    Parameters
+    ----------
+    variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, plasticity_eta, \
+decay_lambda, alpha, dtype
+        The network, as in :class:`SSMNRegressor`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights: the same value gives the same features.
+    verbose : int, default=0
+        Accepted for symmetry with the other estimators; a fit has no epochs to report.
+
+    Attributes
+    ----------
+    model_ : ssmn_rl.SSMN
+        The network whose outputs are its last hidden layer.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from ssmn_rl.estimators import SSMNTransformer
+    >>> X = np.sin(np.linspace(0, 20, 300))[:, None]
+    >>> pipe = make_pipeline(SSMNTransformer(hidden_dim=16, random_state=0), Ridge(alpha=1e-3))
+    >>> pipe.fit(X[:-1], X[1:, 0]).predict(X[:4]).shape
+    (4,)
+    """
+
+    _parameter_constraints: dict = dict(MODEL_CONSTRAINTS)
+
+    def __init__(self, *, variant="standard", hidden_dim=32, window_size=8, n_layers=3,
+                 plastic_ratio=None, rule="hebbian", rule_params=None, plasticity_eta=0.01,
+                 decay_lambda=0.001, alpha=0.3, dtype="float32", random_state=None, verbose=0):
+        self.variant = variant
+        self.hidden_dim = hidden_dim
+        self.window_size = window_size
+        self.n_layers = n_layers
+        self.plastic_ratio = plastic_ratio
+        self.rule = rule
+        self.rule_params = rule_params
+        self.plasticity_eta = plasticity_eta
+        self.decay_lambda = decay_lambda
+        self.alpha = alpha
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Draw the network for ``X``'s number of features; ``y`` is ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        X, _ = validate_X(self, X, reset=True)
+        check_registered_names(self)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        net = SSMN(self.variant, input_dim=X.shape[-1], output_dim=1, seed=seed, **model_kwargs(self))
+        self.model_ = feature_model(net)
+        self._n_features_out = self.hidden_dim
+        return self
+
+    def transform(self, X):
+        """Features (n_samples, hidden_dim) per row of a stream, or (n_sequences, hidden_dim) at
+        the last step of each sequence; float64; the fitted model is not changed."""
+        check_is_fitted(self)
+        X, _ = validate_X(self, X, reset=False)
+        Z = self.model_.forward(X.astype(self.dtype, copy=False)).astype(np.float64)
+        return Z[:, -1] if X.ndim == 3 else Z

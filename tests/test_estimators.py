@@ -1,0 +1,299 @@
+"""The scikit-learn estimators: the common estimator checks, Pipelines and grid searches
+(joblib processes and Ray), the stream and sequence layouts, partial_fit, side-effect-free
+prediction, forecasting, repeatability and persistence."""
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from ssmn_rl.errors import ConfigError
+from ssmn_rl.estimators import SSMNClassifier, SSMNForecaster, SSMNRegressor, SSMNTransformer
+
+ROWS_NOT_INDEPENDENT = ("rows of a 2-D X are one time-ordered stream: the output for a row depends "
+                        "on the rows before it, so reordering or subsetting rows changes it")
+EXPECTED = {"check_methods_sample_order_invariance": ROWS_NOT_INDEPENDENT,
+            "check_methods_subset_invariance": ROWS_NOT_INDEPENDENT}
+
+
+@parametrize_with_checks([SSMNRegressor(random_state=0), SSMNClassifier(random_state=0),
+                          SSMNTransformer(random_state=0)],
+                         expected_failed_checks=lambda est: EXPECTED)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
+
+
+# The forecaster's API is fit(y, X=None) / predict(horizon, X=None): the data-driven common
+# checks, which call fit(X, y) and predict(X), do not apply to it; the API checks do.
+FORECASTER_API_CHECKS = ["check_estimator_cloneable", "check_estimator_repr",
+                         "check_no_attributes_set_in_init", "check_get_params_invariance",
+                         "check_set_params", "check_do_not_raise_errors_in_init_or_set_params",
+                         "check_parameters_default_constructible", "check_estimator_tags_renamed",
+                         "check_valid_tag_types", "check_mixin_order"]
+
+
+@pytest.mark.parametrize("name", FORECASTER_API_CHECKS)
+def test_forecaster_api_checks(name):
+    getattr(estimator_checks, name)("SSMNForecaster", SSMNForecaster(random_state=0))
+
+
+def _stream(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = X[:, 0] + 0.5 * np.r_[0.0, X[:-1, 1]]  # needs the previous row: memory matters
+    return X, y
+
+
+def test_pipeline_grid_search_over_plastic_ratio_and_window_size():
+    X, y = _stream(240)
+    pipe = make_pipeline(StandardScaler(), SSMNRegressor(variant="custom_split", max_iter=20,
+                                                         hidden_dim=16, random_state=0))
+    grid = {"ssmnregressor__plastic_ratio": [0.0, 0.5], "ssmnregressor__window_size": [2, 8]}
+    search = GridSearchCV(pipe, grid, cv=TimeSeriesSplit(n_splits=2), n_jobs=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.predict(X).shape == (240,)
+
+
+def test_grid_search_on_a_local_ray_instance(local_ray):
+    from ray.util.joblib import register_ray
+
+    X, y = _stream(200)
+    register_ray()
+    search = GridSearchCV(SSMNRegressor(variant="custom_split", solver="ridge", random_state=0),
+                          {"plastic_ratio": [0.2, 0.5], "window_size": [4, 8]},
+                          cv=TimeSeriesSplit(n_splits=2), n_jobs=2)
+    with joblib.parallel_backend("ray"):
+        search.fit(X, y)
+    local = GridSearchCV(SSMNRegressor(variant="custom_split", solver="ridge", random_state=0),
+                         {"plastic_ratio": [0.2, 0.5], "window_size": [4, 8]},
+                         cv=TimeSeriesSplit(n_splits=2), n_jobs=1).fit(X, y)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               local.cv_results_["mean_test_score"], rtol=1e-6)
+
+
+def test_stream_prediction_is_causal_and_has_no_side_effects():
+    X, y = _stream()
+    reg = SSMNRegressor(max_iter=30, random_state=0).fit(X, y)
+    params = reg.model_.get_parameters()
+    full = reg.predict(X)
+    np.testing.assert_allclose(reg.predict(X[:100]), full[:100], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(reg.model_.get_parameters(), params)
+    np.testing.assert_array_equal(reg.predict(X), full)
+
+
+def test_memory_recalls_the_previous_row():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 2))
+    y = np.r_[0.0, X[:-1, 1]]  # the previous row's second feature: only memory can give it
+    reg = SSMNRegressor(window_size=2, random_state=0).fit(X[:500], y[:500])
+    linear = Ridge().fit(X[:500], y[:500])
+    assert linear.score(X[500:], y[500:]) < 0.1
+    assert reg.score(X[500:], y[500:]) > 0.3
+
+
+def test_partial_fit_continues_the_stream():
+    X, y = _stream(400)
+    reg = SSMNRegressor(random_state=0, learning_rate=3e-3)
+    for start in range(0, 400, 50):
+        reg.partial_fit(X[start:start + 50], y[start:start + 50])
+    assert reg.n_iter_ == 8 and reg.stream_state_ is not None
+    assert reg.stream_state_.tensors["keys"].any()  # a carried window, not a fresh state
+    assert reg.score(X, y) > 0.3
+    clf = SSMNClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:50], y[:50] > 0)
+    clf.partial_fit(X[:50], y[:50] > 0, classes=[False, True]).partial_fit(X[50:100], y[50:100] > 0)
+    assert set(clf.predict(X)) <= {False, True}
+
+
+def test_partial_fit_after_fit_keeps_learning():
+    X, y = _stream(300)
+    reg = SSMNRegressor(max_iter=5, random_state=0).fit(X, y)
+    before = reg.model_.get_parameters()
+    reg.partial_fit(X[:60], y[:60])
+    assert reg.n_iter_ == 6 and not np.array_equal(before, reg.model_.get_parameters())
+
+
+def _digit_sequences():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.images / 16.0, digits.target  # (n, 8, 8): 8 steps of 8 pixels
+
+
+@pytest.mark.slow
+def test_digits_read_row_by_row():
+    X, y = _digit_sequences()
+    clf = SSMNClassifier(hidden_dim=64, max_iter=40, random_state=0, lr_schedule="cosine")
+    clf.fit(X[:1200], y[:1200])
+    assert clf.score(X[1200:], y[1200:]) > 0.7  # measured 0.772 (flat logistic regression: see README)
+
+
+def test_sequence_and_step_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 10, 1))
+    running = np.cumsum(X[:, :, 0], axis=1)
+    clf = SSMNClassifier(hidden_dim=16, max_iter=60, random_state=0).fit(X, running[:, -1] > 0)
+    assert clf.predict(X).shape == (80,) and clf.predict_proba(X).shape == (80, 2)
+    assert clf.score(X, running[:, -1] > 0) > 0.8
+    reg = SSMNRegressor(target="step", hidden_dim=16, max_iter=60, random_state=0).fit(X, running)
+    assert reg.predict(X).shape == (80, 10)
+    assert reg.score(X, running) > 0.5
+    with pytest.raises(ValueError, match="target='step'"):
+        SSMNRegressor(target="step", max_iter=1).fit(X, running[:, -1])
+    with pytest.raises(ValueError, match="fitted on 3-D sequences"):
+        clf.predict(X[0])
+
+
+def test_early_stopping_uses_the_time_ordered_tail_and_keeps_the_best():
+    X, y = _stream(400)
+    reg = SSMNRegressor(early_stopping=True, validation_fraction=0.2, max_iter=40,
+                        random_state=0).fit(X, y)
+    curve = reg.validation_loss_curve_
+    assert len(curve) == reg.n_iter_ and len(reg.loss_curve_) == reg.n_iter_
+    from ssmn_rl.estimators._bptt import Problem, evaluate
+
+    Xs = X[None].astype("float32")
+    tgt = ((y - reg.y_mean_) / reg.y_scale_)[None, :, None]
+    mask = np.zeros((1, 400), "float32")
+    mask[:, 320:] = 1
+    assert evaluate(reg.model_, Problem(Xs, tgt, mask, "mse", False, 400)) == pytest.approx(min(curve), rel=1e-4)
+
+
+@pytest.mark.parametrize("variant, rule, ratio", [("standard", "oja", None), ("custom_split", "delta", 0.5),
+                                                  ("custom_split", "importance", 0.5)])
+def test_any_registered_variant_and_rule(variant, rule, ratio):
+    X, y = _stream(120)
+    reg = SSMNRegressor(variant=variant, rule=rule, plastic_ratio=ratio, max_iter=3, random_state=0)
+    reg.fit(X, y)
+    assert reg.model_.config.rule == rule and reg.model_.config.variant == variant
+
+
+def test_unknown_names_are_refused_with_the_registered_ones():
+    X, y = _stream(50)
+    with pytest.raises(ConfigError, match="rule must be one of .*hebbian"):
+        SSMNRegressor(rule="nope").fit(X, y)
+    with pytest.raises(ConfigError, match="variant must be one of .*standard"):
+        SSMNTransformer(variant="nope").fit(X)
+
+
+@pytest.mark.parametrize("solver", ["adam", "ridge"])
+def test_random_state_makes_fits_repeatable(solver):
+    X, y = _stream(200)
+    a = SSMNRegressor(solver=solver, max_iter=10, random_state=3).fit(X, y).predict(X)
+    b = SSMNRegressor(solver=solver, max_iter=10, random_state=3).fit(X, y).predict(X)
+    c = SSMNRegressor(solver=solver, max_iter=10, random_state=4).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_verbose_reports_the_loss(capsys):
+    X, y = _stream(100)
+    SSMNRegressor(max_iter=3, verbose=1, random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    assert "loss" in err and "SSMNRegressor" in err
+
+
+def test_gradient_clipping_and_cosine_schedule_change_the_fit():
+    X, y = _stream(200)
+    base = dict(max_iter=5, random_state=0, tol=0)
+    ref = SSMNRegressor(**base).fit(X, y).predict(X)
+    clipped = SSMNRegressor(max_grad_norm=1e-3, **base).fit(X, y).predict(X)
+    cosine = SSMNRegressor(lr_schedule="cosine", **base).fit(X, y).predict(X)
+    assert not np.allclose(ref, clipped) and not np.allclose(ref, cosine)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SSMNRegressor(max_iter=5, random_state=0),
+    lambda: SSMNClassifier(max_iter=5, random_state=0),
+    lambda: SSMNTransformer(random_state=0),
+])
+def test_pickle_joblib_and_clone_round_trips(make, tmp_path):
+    X, y = _stream(120)
+    est = make()
+    est.fit(X, y > 0 if isinstance(est, SSMNClassifier) else y)
+    out = est.transform(X) if isinstance(est, SSMNTransformer) else est.predict(X)
+    again = pickle.loads(pickle.dumps(est))
+    joblib.dump(est, tmp_path / "est.joblib")
+    loaded = joblib.load(tmp_path / "est.joblib")
+    for e in (again, loaded):
+        np.testing.assert_array_equal(e.transform(X) if isinstance(e, SSMNTransformer) else e.predict(X), out)
+    fresh = clone(est)
+    assert fresh.get_params() == est.get_params() and not hasattr(fresh, "model_")
+
+
+def test_transformer_in_a_pipeline_for_sequences():
+    X, y = _digit_sequences()
+    pipe = make_pipeline(SSMNTransformer(hidden_dim=64, random_state=0),
+                         LogisticRegression(max_iter=500))
+    pipe.fit(X[:1000], y[:1000])
+    assert pipe.score(X[1000:], y[1000:]) > 0.5
+    assert SSMNTransformer(hidden_dim=8).fit(X).get_feature_names_out().tolist()[:2] == \
+        ["ssmntransformer0", "ssmntransformer1"]
+
+
+def _sine(n=600, period=25):
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / period)
+
+
+def test_forecaster_multi_step_and_streaming():
+    y = _sine()
+    f = SSMNForecaster(random_state=0).fit(y[:400])
+    state = f.state_.copy()
+    ahead = f.predict(25)
+    assert ahead.shape == (25,)
+    assert np.sqrt(np.mean((ahead - y[400:425]) ** 2)) < 0.05
+    rolling = f.predict_stream(y[400:])
+    assert rolling.shape == (200, 1)
+    assert np.sqrt(np.mean((rolling[:, 0] - y[400:]) ** 2)) < 0.1
+    multi = f.predict_stream(y[400:], horizon=10, stride=20)
+    assert multi.shape == (10, 10)
+    np.testing.assert_allclose(multi[0], ahead[:10], rtol=1e-4, atol=1e-4)
+    assert f.state_ == state  # neither predict nor predict_stream moved the origin
+    f.update(y[400:440])
+    np.testing.assert_allclose(f.predict(10), multi[2], rtol=1e-4, atol=1e-4)
+
+
+def test_forecaster_multivariate_with_exogenous_inputs():
+    rng = np.random.default_rng(0)
+    n = 500
+    exog = rng.normal(size=(n, 1))
+    s = _sine(n)
+    y = np.c_[s + 0.8 * exog[:, 0], np.roll(s, 3)]  # the first variable follows the exogenous input
+    f = SSMNForecaster(random_state=0).fit(y[:400], exog[:400])
+    pred = f.predict(20, exog[400:420])
+    assert pred.shape == (20, 2)
+    other = f.predict(20, -exog[400:420])
+    assert not np.allclose(pred[:, 0], other[:, 0])  # the forecast reads the exogenous inputs
+    with pytest.raises(ValueError, match="needs X"):
+        f.predict(5)
+    with pytest.raises(ValueError, match=r"shape \(5, 1\)"):
+        f.predict(5, exog[:4])
+
+
+def test_forecaster_adam_solver_learns():
+    y = _sine(500)
+    f = SSMNForecaster(solver="adam", random_state=0).fit(y[:400])
+    rolling = f.predict_stream(y[400:])[:, 0]
+    assert np.sqrt(np.mean((rolling - y[400:]) ** 2)) < 0.5 * y.std()
+
+
+def test_forecaster_pickles_and_refuses_bad_arguments():
+    y = _sine(200)
+    f = SSMNForecaster(random_state=0).fit(y)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(f)).predict(7), f.predict(7))
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1, got 0"):
+        f.predict(0)
+    with pytest.raises(ValueError, match="fitted without X"):
+        f.predict(3, np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="minimum of 5"):
+        SSMNForecaster().fit(y[:3])
