@@ -383,7 +383,7 @@ def print_streaming(rows, torch) -> None:
     headers = ["D_in", "H", "w", "SSMN µs", "SSMN GFLOP/s", "naive µs", "naive/SSMN",
                "naive/SSMN MACs",
                "GRUCell µs", "GRUCell/SSMN", "torch-cell µs", "torch-cell/SSMN",
-               "max|naive-SSMN|", "≥300× naive & <200µs", "faster than GRUCell"]
+               "max abs diff naive vs SSMN", "≥300× naive & <200µs", "faster than GRUCell"]
     out = []
     for r in rows:
         shape = (r["hidden"], r["window"])
@@ -401,7 +401,7 @@ def print_streaming(rows, torch) -> None:
                     verdict(t2) if shape == (128, 64) else ""])
     print(markdown_table(headers, out))
     print("\nRatios > 1 mean the SSMN is faster. naive = the prototype's kernel that recomputes every "
-          "key and value of the window each step (same outputs; max|naive-SSMN| over the warm-up); "
+          "key and value of the window each step (same outputs; max abs diff naive vs SSMN over the warm-up); "
           "naive/SSMN MACs is the ratio of multiply-adds per token counted from the config, the "
           "speed-up that kernels of equal efficiency would show.")
     if torch is None:
