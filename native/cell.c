@@ -59,8 +59,34 @@ static void FN(sum_rows)(real *out, const real *X, int64_t ldx, int64_t M, int64
 
 static inline int64_t FN(min64)(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* Checks the step's input (finite x, or tokens in range) before any state is touched. */
+static int FN(check_input)(const ssmn_layout *L, const real *x, const int32_t *tokens, int64_t BT) {
+    if (L->V > 0) {
+        if (!tokens) return SSMN_ERR_NULL;
+        for (int64_t i = 0; i < BT; i++)
+            if (tokens[i] < 0 || tokens[i] >= L->V) return SSMN_ERR_TOKEN;
+        return SSMN_OK;
+    }
+    if (!x) return SSMN_ERR_NULL;
+    for (int64_t i = 0; i < BT * L->Din; i++)
+        if (!isfinite(x[i])) return SSMN_ERR_NONFINITE;
+    return SSMN_OK;
+}
+
+/* z (H) = h + alpha tanh(W q) for chat steps k >= 1 (k = 0 is fused with the rule update). */
+static void FN(chat_forward)(const ssmn_layout *L, real *rec, int64_t j, const real *W, real alpha) {
+    const int64_t H = L->H;
+    const real *h = rec + SSMN_C_H(L, j);
+    for (int64_t k = 1; k < L->C; k++) {
+        const real *qprev = rec + SSMN_C_Q(L, j, k - 1);
+        real *tr = rec + SSMN_C_TR(L, j, k), *q = rec + SSMN_C_Q(L, j, k);
+        for (int64_t i = 0; i < H; i++) tr[i] = R_TANH(FN(dot)(W + i * H, qprev, H));
+        for (int64_t i = 0; i < H; i++) q[i] = h[i] + alpha * tr[i];
+    }
+}
+
 int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, int64_t *steps,
-                     const real *x, const real *params, int64_t B, int64_t T) {
+                     const real *x, const int32_t *tokens, const real *params, int64_t B, int64_t T) {
     ssmn_layout Ls;
     int rc = ssmn_layout_of(cfg, &Ls);
     if (rc) return rc;
@@ -69,14 +95,23 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
     if ((rc = FN(check_steps)(steps, B))) return rc;
     if (T == 0) return SSMN_OK;
-    if (!y || !cache || !x) return SSMN_ERR_NULL;
-    for (int64_t i = 0; i < B * T * L->Din; i++)
-        if (!isfinite(x[i])) return SSMN_ERR_NONFINITE; /* before any state is touched */
+    if (!y || !cache) return SSMN_ERR_NULL;
+    if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
 
     const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
     const real alpha = (real)cfg->alpha;
     const real *prm = params;
+    /* token input: gather the embeddings into the cache records */
+    const real *xin = x;
+    int64_t ldx = L->Din;
+    if (L->V > 0) {
+        for (int64_t m = 0; m < BT; m++)
+            memcpy(cache + m * R + L->c_x, prm + L->emb + (int64_t)tokens[m] * L->Din,
+                   (size_t)L->Din * sizeof(real));
+        xin = cache + L->c_x;
+        ldx = R;
+    }
     /* scratch: GEMM pack (large calls only), rule vectors + a row, and for non-hebbian rules a
      * copy of W_f for the update statistic */
     int64_t n_scratch = (SSMN_RULE_VECS + 1) * H + (cfg->rule != SSMN_RULE_HEBBIAN ? HH : 0);
@@ -88,7 +123,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
     /* encoder u = tanh(W_in x + b_in), then q, k, v for every token */
-    FN(gemm)(0, 1, BT, H, L->Din, x, L->Din, prm + L->W_in, L->Din, 0, cache + L->c_u, R, pack);
+    FN(gemm)(0, 1, BT, H, L->Din, xin, ldx, prm + L->W_in, L->Din, 0, cache + L->c_u, R, pack);
     for (int64_t m = 0; m < BT; m++) {
         real *u = cache + m * R + L->c_u;
         const real *bias = prm + L->b_in;
@@ -134,18 +169,17 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     }
 
     /* plastic layers: stream by stream, step by step */
-    const int64_t zS = L->c_z + S * H;
     if (P > 0) {
-        FN(gemm)(0, 1, BT, H, H, cache + zS, R, prm + SSMN_PLASTIC_W(L, 0), H, 0, cache + L->c_h, R,
-                 pack);
+        FN(gemm)(0, 1, BT, H, H, cache + SSMN_C_ZS(L), R, prm + SSMN_PLASTIC_W(L, 0), H, 0,
+                 cache + SSMN_C_H(L, 0), R, pack);
         for (int64_t b = 0; b < B; b++) {
             real *st = state + b * L->n_state;
             for (int64_t t = 0; t < T; t++) {
                 real *rec = cache + (b * T + t) * R;
-                const real *zin = rec + zS;
                 for (int64_t j = 0; j < P; j++) {
-                    real *h = rec + L->c_h + j * H, *tr = rec + L->c_tr + j * H;
-                    real *out = rec + L->c_out + j * H;
+                    const real *zin = rec + SSMN_C_ZIN(L, j);
+                    real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
+                    real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * HH;
                     if (j > 0)
                         FN(gemm_rows_nt)(1, H, H, zin, H, prm + SSMN_PLASTIC_W(L, j), H, 0, h, H);
                     const real *bias = prm + SSMN_PLASTIC_B(L, j);
@@ -154,8 +188,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                         h[n] = v > 0 ? v : 0;
                     }
                     real sq = 0;
-                    rc = FN(rule_forward)(&rx, st + L->s_Wf + j * HH, tr, h, zin, H, row, before,
-                                          t == T - 1 ? &sq : NULL);
+                    rc = FN(rule_forward)(&rx, Wf, tr, h, zin, H, row, before, t == T - 1 ? &sq : NULL);
                     if (rc) {
                         free(scratch);
                         return rc;
@@ -163,26 +196,51 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                     if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
                     for (int64_t n = 0; n < H; n++) {
                         tr[n] = R_TANH(tr[n]);
-                        out[n] = h[n] + alpha * tr[n];
+                        q[n] = h[n] + alpha * tr[n];
                     }
-                    zin = out;
+                    FN(chat_forward)(L, rec, j, Wf, alpha);
                 }
             }
         }
     }
 
     /* read-out */
-    const int64_t zf = P > 0 ? L->c_out + (P - 1) * H : zS;
-    FN(gemm)(0, 1, BT, L->Dout, H, cache + zf, R, prm + L->W_out, H, 0, y, L->Dout, pack);
+    FN(gemm)(0, 1, BT, L->Dout, H, cache + SSMN_C_ZF(L), R, prm + L->W_out, H, 0, y, L->Dout, pack);
     FN(add_bias_rows)(y, L->Dout, prm + L->b_out, BT, L->Dout);
     for (int64_t b = 0; b < B; b++) steps[b] += T;
     free(scratch);
     return SSMN_OK;
 }
 
+/* Backward through chat steps C-1..1 of plastic layer j at one step: gz in = dL/dq_{C-1}, out =
+ * dL/dq_0; dh += the identity-path gradients; G += dL/dW_t of the re-reads. W = W_t (H,H);
+ * dr, tmp (H) scratch. */
+static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, const real *W,
+                              real *G, real *gz, real *dh, real *dr, real *tmp, real alpha) {
+    const int64_t H = L->H;
+    for (int64_t k = L->C - 1; k >= 1; k--) {
+        const real *tr = rec + SSMN_C_TR(L, j, k), *qprev = rec + SSMN_C_Q(L, j, k - 1);
+        for (int64_t n = 0; n < H; n++) {
+            dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
+            dh[n] += gz[n];
+            tmp[n] = 0;
+        }
+        for (int64_t i = 0; i < H; i++) {
+            const real *Wi = W + i * H;
+            real *Gi = G + i * H, di = dr[i];
+#pragma omp simd
+            for (int64_t n = 0; n < H; n++) {
+                Gi[n] += di * qprev[n];
+                tmp[n] += di * Wi[n];
+            }
+        }
+        memcpy(gz, tmp, (size_t)H * sizeof(real));
+    }
+}
+
 int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *work, const real *dy,
                       const real *cache, const real *state0, const int64_t *steps0, const real *x,
-                      const real *params, int64_t B, int64_t T) {
+                      const int32_t *tokens, const real *params, int64_t B, int64_t T) {
     ssmn_layout Ls;
     int rc = ssmn_layout_of(cfg, &Ls);
     if (rc) return rc;
@@ -192,25 +250,25 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
     if ((rc = FN(check_steps)(steps0, B))) return rc;
     if (dstate0) memset(dstate0, 0, (size_t)(B * L->n_state) * sizeof(real));
     if (T == 0) return SSMN_OK;
-    if (!dy || !cache || !x) return SSMN_ERR_NULL;
+    if (!dy || !cache) return SSMN_ERR_NULL;
+    if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
 
     const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
     const int64_t BTH = BT * H, PHH = P * HH, K = ssmn_segment_len(T), nseg = (T + K - 1) / K;
+    const int64_t nDX = L->V > 0 ? BT * L->Din : 0;
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
     const real alpha = (real)cfg->alpha;
     const real *prm = params;
 
     real *bufA = work, *bufB = bufA + BTH, *dQ = bufB + BTH, *dK = dQ + BTH, *dV = dK + BTH;
-    real *dPre = dV + BTH, *G = dPre + P * BTH, *ckpt = G + PHH, *seg = ckpt + nseg * PHH;
+    real *dPre = dV + BTH, *dX = dPre + P * BTH, *G = dX + nDX, *ckpt = G + PHH, *seg = ckpt + nseg * PHH;
     real *Fbuf = seg + K * PHH, *gz = Fbuf + HH, *dh = gz + H, *dz = dh + H, *dr = dz + H;
     real *row = dr + H, *rvec = row + H, *dp = rvec + SSMN_RULE_VECS * H, *pack = dp + w;
     FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
-    /* read-out */
-    const int64_t zS = L->c_z + S * H;
-    const int64_t zf = P > 0 ? L->c_out + (P - 1) * H : zS;
+    /* read-out (into the embedding's gradient when the decoder is tied) */
     FN(gemm)(0, 0, BT, H, L->Dout, dy, L->Dout, prm + L->W_out, H, 0, bufA, H, pack);
-    FN(gemm)(1, 0, L->Dout, H, BT, dy, L->Dout, cache + zf, R, 1, grad + L->W_out, H, pack);
+    FN(gemm)(1, 0, L->Dout, H, BT, dy, L->Dout, cache + SSMN_C_ZF(L), R, 1, grad + L->W_out, H, pack);
     FN(sum_rows)(grad + L->b_out, dy, L->Dout, BT, L->Dout);
 
     /* plastic layers, stream by stream, segments backwards */
@@ -225,9 +283,8 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 const real *rec = rec0 + t * R;
                 if (t % K == 0) memcpy(ckpt + (t / K) * PHH, run, (size_t)PHH * sizeof(real));
                 for (int64_t j = 0; j < P; j++)
-                    if ((rc = FN(rule_apply)(&rx, run + j * HH, run + j * HH,
-                                             rec + (j ? L->c_out + (j - 1) * H : zS),
-                                             rec + L->c_h + j * H, H, 1)))
+                    if ((rc = FN(rule_apply)(&rx, run + j * HH, run + j * HH, rec + SSMN_C_ZIN(L, j),
+                                             rec + SSMN_C_H(L, j), H, 1)))
                         return rc;
             }
             memset(G, 0, (size_t)PHH * sizeof(real));
@@ -238,9 +295,8 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                     const real *rec = rec0 + (t0 + i - 1) * R;
                     for (int64_t j = 0; j < P; j++)
                         if ((rc = FN(rule_apply)(&rx, seg + i * PHH + j * HH,
-                                                 seg + (i - 1) * PHH + j * HH,
-                                                 rec + (j ? L->c_out + (j - 1) * H : zS),
-                                                 rec + L->c_h + j * H, H, 1)))
+                                                 seg + (i - 1) * PHH + j * HH, rec + SSMN_C_ZIN(L, j),
+                                                 rec + SSMN_C_H(L, j), H, 1)))
                             return rc;
                 }
                 for (int64_t t = t1 - 1; t >= t0; t--) {
@@ -248,15 +304,19 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                     int64_t tok = b * T + t;
                     memcpy(gz, bufA + tok * H, (size_t)H * sizeof(real));
                     for (int64_t j = P - 1; j >= 0; j--) {
-                        const real *h = rec + L->c_h + j * H, *tr = rec + L->c_tr + j * H;
-                        const real *zin = rec + (j ? L->c_out + (j - 1) * H : zS);
+                        const real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
+                        const real *zin = rec + SSMN_C_ZIN(L, j);
+                        const real *Wprev = seg + (t - t0) * PHH + j * HH;
+                        for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
+                        if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
+                            if ((rc = FN(rule_apply)(&rx, Fbuf, Wprev, zin, h, H, 1))) return rc;
+                            FN(chat_backward)(L, rec, j, Fbuf, G + j * HH, gz, dh, dr, row, alpha);
+                        }
                         for (int64_t n = 0; n < H; n++) {
                             dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
-                            dh[n] = gz[n];
-                            dz[n] = 0;
+                            dh[n] += gz[n];
                         }
-                        rc = FN(rule_backward)(&rx, dh, dz, G + j * HH, seg + (t - t0) * PHH + j * HH,
-                                               h, zin, dr, H, row, Fbuf);
+                        rc = FN(rule_backward)(&rx, dh, dz, G + j * HH, Wprev, h, zin, dr, H, row, Fbuf);
                         if (rc) return rc;
                         real *dpre = dPre + j * BTH + tok * H;
                         for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
@@ -274,8 +334,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 memcpy(dstate0 + b * L->n_state + L->s_Wf, G, (size_t)PHH * sizeof(real));
         }
         for (int64_t j = 0; j < P; j++) {
-            const int64_t zin = j ? L->c_out + (j - 1) * H : zS;
-            FN(gemm)(1, 0, H, H, BT, dPre + j * BTH, H, cache + zin, R, 1,
+            FN(gemm)(1, 0, H, H, BT, dPre + j * BTH, H, cache + SSMN_C_ZIN(L, j), R, 1,
                      grad + SSMN_PLASTIC_W(L, j), H, pack);
             FN(sum_rows)(grad + SSMN_PLASTIC_B(L, j), dPre + j * BTH, H, BT, H);
         }
@@ -331,8 +390,17 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
         const real *u = cache + m * R + L->c_u;
         for (int64_t n = 0; n < H; n++) dzc[m * H + n] *= 1 - u[n] * u[n];
     }
-    FN(gemm)(1, 0, H, L->Din, BT, dzc, H, x, L->Din, 1, grad + L->W_in, L->Din, pack);
+    const real *xin = L->V > 0 ? cache + L->c_x : x;
+    FN(gemm)(1, 0, H, L->Din, BT, dzc, H, xin, L->V > 0 ? R : L->Din, 1, grad + L->W_in, L->Din, pack);
     FN(sum_rows)(grad + L->b_in, dzc, H, BT, H);
+    if (L->V > 0) { /* embedding rows: scatter-add dL/dx */
+        FN(gemm)(0, 0, BT, L->Din, H, dzc, H, prm + L->W_in, L->Din, 0, dX, L->Din, pack);
+        for (int64_t m = 0; m < BT; m++) {
+            real *ge = grad + L->emb + (int64_t)tokens[m] * L->Din;
+            const real *dxm = dX + m * L->Din;
+            for (int64_t n = 0; n < L->Din; n++) ge[n] += dxm[n];
+        }
+    }
     return SSMN_OK;
 }
 
@@ -352,7 +420,7 @@ int FN(ssmn_naive_step)(const ssmn_config *cfg, real *y, real *cache, real *stat
         FN(gemm_rows_nt)(1, H, H, u, H, params + L.W_v, H, 0, state + L.s_V + slot * H, H);
     }
     int64_t slot = *steps % w;
-    rc = FN(ssmn_forward)(cfg, y, cache, state, steps, x, params, 1, 1);
+    rc = FN(ssmn_forward)(cfg, y, cache, state, steps, x, NULL, params, 1, 1);
     if (rc) return rc;
     memcpy(u_hist + slot * H, cache + L.c_u, (size_t)H * sizeof(real));
     return SSMN_OK;

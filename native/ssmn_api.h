@@ -20,6 +20,9 @@ typedef struct {
     double decay;        /* lambda, weight decay of W_f per step */
     double clip;         /* |W_f| bound, applied after every rule */
     double alpha;        /* read-out gain of the fast weights */
+    int64_t vocab;       /* V > 0: token input through an embedding table E (V, Din) (Text-Native) */
+    int32_t chat_steps;  /* re-reads of W_f per plastic layer and step, >= 1 ("internal chat") */
+    int32_t tied;        /* tokens only: the decoder is E itself (needs Din == H and Dout == V) */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),
@@ -48,13 +51,15 @@ int ssmn_reset_f64(const ssmn_config *cfg, double *state, int64_t *steps, const 
 
 /* Sequence forward over (B, T), state carried in and out.
  * y (B,T,Dout) out; cache (B,T,n_cache) out, kept for ssmn_backward;
- * x (B,T,Din); params (n_params); state (B,n_state) and steps (B) updated in place.
- * A non-finite x is refused (status 8) before the state is touched.
+ * x (B,T,Din) when vocab == 0, else tokens (B,T) in [0, vocab) (the other one NULL);
+ * params (n_params); state (B,n_state) and steps (B) updated in place.
+ * A non-finite x (status 8) or an out-of-range token (status 11) is refused before the state is
+ * touched.
  * The cache holds every activation the backward pass needs (O(T H + T w) per stream, no W_f). */
 int ssmn_forward_f32(const ssmn_config *cfg, float *y, float *cache, float *state, int64_t *steps,
-                     const float *x, const float *params, int64_t B, int64_t T);
+                     const float *x, const int32_t *tokens, const float *params, int64_t B, int64_t T);
 int ssmn_forward_f64(const ssmn_config *cfg, double *y, double *cache, double *state, int64_t *steps,
-                     const double *x, const double *params, int64_t B, int64_t T);
+                     const double *x, const int32_t *tokens, const double *params, int64_t B, int64_t T);
 
 /* Sequence backward (BPTT) through the whole (B, T) sequence.
  * grad (n_params) is ACCUMULATED (+=); dstate0 (B,n_state) gets dL/d(state at sequence start)
@@ -63,10 +68,14 @@ int ssmn_forward_f64(const ssmn_config *cfg, double *y, double *cache, double *s
  * dy (B,T,Dout) is dL/dy. */
 int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work,
                       const float *dy, const float *cache, const float *state0, const int64_t *steps0,
-                      const float *x, const float *params, int64_t B, int64_t T);
+                      const float *x, const int32_t *tokens, const float *params, int64_t B, int64_t T);
 int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work,
                       const double *dy, const double *cache, const double *state0, const int64_t *steps0,
-                      const double *x, const double *params, int64_t B, int64_t T);
+                      const double *x, const int32_t *tokens, const double *params, int64_t B, int64_t T);
+
+/* Offset, inside one cache record, of the last hidden vector z (H floats) that feeds the
+ * read-out: the model's features for reservoir-style use. */
+int ssmn_feature_offset(const ssmn_config *cfg, int64_t *offset);
 
 /* The prototype's way, kept only as a benchmark baseline: one stream, one step, recomputing
  * every key and value of the window from the stored encodings. u_hist (w, H) ring of encodings;

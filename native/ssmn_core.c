@@ -15,6 +15,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "input contains NaN or inf",
     "the plasticity rule's update or vjp function failed or produced NaN/inf",
     "the plasticity rule has no vjp: it cannot be trained by gradient",
+    "token id out of range [0, vocab)",
 };
 
 int ssmn_abi_version(void) { return SSMN_ABI_VERSION; }
@@ -45,6 +46,9 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (!(cfg->eta >= 0.0) || !(cfg->decay >= 0.0 && cfg->decay < 1.0) || !(cfg->clip > 0.0))
         return SSMN_ERR_CONFIG;
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
+    if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
+    if (cfg->tied && (cfg->vocab == 0 || cfg->d_in != cfg->hidden || cfg->d_out != cfg->vocab))
+        return SSMN_ERR_CONFIG;
     if (cfg->rule == SSMN_RULE_EXTERNAL) {
         if (!cfg->rule_update) return SSMN_ERR_RULE;
     } else if (cfg->rule < 0 || cfg->rule >= SSMN_N_BUILTIN_RULES) {
@@ -65,18 +69,21 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     int rc = ssmn_check_config(cfg);
     if (rc) return rc;
     L->H = cfg->hidden; L->Din = cfg->d_in; L->Dout = cfg->d_out; L->w = cfg->window;
-    L->S = cfg->n_static; L->P = cfg->n_plastic;
-    int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH;
+    L->S = cfg->n_static; L->P = cfg->n_plastic; L->V = cfg->vocab; L->C = cfg->chat_steps;
+    int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl;
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
-        ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH))
+        ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH) ||
+        ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl))
         return SSMN_ERR_OVERFLOW;
 
     int64_t c = 0;
-    if (place(&c, &L->W_in, HDin, 1) || place(&c, &L->b_in, H, 1) || place(&c, &L->W_q, HH, 1) ||
-        place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) || place(&c, &L->W_o, HH, 1) ||
-        place(&c, &L->stat0, HHb, L->S) || place(&c, &L->plas0, HHb, L->P) ||
-        place(&c, &L->W_out, DoutH, 1) || place(&c, &L->b_out, L->Dout, 1))
+    if (place(&c, &L->emb, VDin, 1) || place(&c, &L->W_in, HDin, 1) || place(&c, &L->b_in, H, 1) ||
+        place(&c, &L->W_q, HH, 1) || place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) ||
+        place(&c, &L->W_o, HH, 1) || place(&c, &L->stat0, HHb, L->S) ||
+        place(&c, &L->plas0, HHb, L->P) || place(&c, &L->W_out, cfg->tied ? 0 : DoutH, 1) ||
+        place(&c, &L->b_out, L->Dout, 1))
         return SSMN_ERR_OVERFLOW;
+    if (cfg->tied) L->W_out = L->emb;
     L->n_params = c;
 
     c = 0;
@@ -86,12 +93,22 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->n_state = c;
 
     c = 0;
-    if (place(&c, &L->c_u, H, 1) || place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) ||
-        place(&c, &L->c_v, H, 1) || place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
-        place(&c, &L->c_h, H, L->P) || place(&c, &L->c_tr, H, L->P) || place(&c, &L->c_out, H, L->P) ||
-        place(&c, &L->c_p, L->w, 1))
+    L->pl_stride = pl;
+    if (place(&c, &L->c_x, L->V > 0 ? L->Din : 0, 1) || place(&c, &L->c_u, H, 1) ||
+        place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) || place(&c, &L->c_v, H, 1) ||
+        place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
+        place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, 1))
         return SSMN_ERR_OVERFLOW;
     L->n_cache = c;
+    return SSMN_OK;
+}
+
+int ssmn_feature_offset(const ssmn_config *cfg, int64_t *offset) {
+    if (!offset) return SSMN_ERR_NULL;
+    ssmn_layout L;
+    int rc = ssmn_layout_of(cfg, &L);
+    if (rc) return rc;
+    *offset = SSMN_C_ZF(&L);
     return SSMN_OK;
 }
 
@@ -104,12 +121,14 @@ int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out
     out->n_params = L.n_params;
     out->n_state = L.n_state;
     out->n_cache = L.n_cache;
-    /* backward workspace: (5 + P) token-major gradient buffers of H, plus per-stream plastic
+    /* backward workspace: (5 + P) token-major gradient buffers of H (and one of Din for the
+     * embedding gradient when vocab > 0), plus per-stream plastic
      * buffers (G, checkpoints, segment, rule scratch: (1 + nseg + K) P H^2 + H^2), 5 H-vectors
      * and SSMN_RULE_VECS more for the rule, w attention scores, the GEMM pack. */
     int64_t K = ssmn_segment_len(T), nseg = T > 0 ? (T + K - 1) / K : 0;
-    int64_t BT, BTH, tok, HH, plas, n;
+    int64_t BT, BTH, tok, HH, plas, n, dx;
     if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, L.H, &BTH) || ssmn_mul(BTH, 5 + L.P, &tok) ||
+        ssmn_mul(BT, L.V > 0 ? L.Din : 0, &dx) || ssmn_add(tok, dx, &tok) ||
         ssmn_mul(L.H, L.H, &HH) || ssmn_mul(HH, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
         ssmn_add(plas, HH, &plas) || ssmn_add(tok, plas, &n) ||
         ssmn_add(n, (5 + SSMN_RULE_VECS) * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))

@@ -5,13 +5,15 @@
  * the sizes through ssmn_get_sizes() and the parameter order documented below.
  *
  * Parameter block (n_params floats), in this order:
- *   W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
- *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] | W_out (Dout,H) b_out (Dout)
+ *   [E (V,Din) when vocab > 0] | W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
+ *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] | [W_out (Dout,H) unless tied] b_out (Dout)
  * State of one stream (n_state floats):
  *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
  *   plus an int64 step counter per stream kept outside the float block.
  * Cache record of one (stream, step) (n_cache floats):
- *   u q k v ctx (H each) | z_0..z_S (S+1,H) | h (P,H) | tanh(r) (P,H) | out (P,H) | attn p (w)
+ *   [x = E[token] (Din) when vocab > 0] | u q k v ctx (H each) | z_0..z_S (S+1,H) |
+ *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (w)
+ *   where C = chat_steps, q_k = h + alpha tanh(W_f q_{k-1}), q_{-1} = h; the layer's output is q_{C-1}.
  */
 #ifndef SSMN_INTERNAL_H
 #define SSMN_INTERNAL_H
@@ -32,7 +34,8 @@ enum {
     SSMN_ERR_NONFINITE = 8,
     SSMN_ERR_CALLBACK = 9,
     SSMN_ERR_NO_VJP = 10,
-    SSMN_N_STATUS = 11
+    SSMN_ERR_TOKEN = 11,
+    SSMN_N_STATUS = 12
 };
 
 enum {
@@ -47,16 +50,16 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 2
+#define SSMN_ABI_VERSION 3
 
 typedef struct {
-    int64_t H, Din, Dout, w, S, P;
-    /* parameter offsets */
-    int64_t W_in, b_in, W_q, W_k, W_v, W_o, stat0, plas0, W_out, b_out, n_params;
+    int64_t H, Din, Dout, w, S, P, V, C;
+    /* parameter offsets (W_out == emb when tied) */
+    int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, stat0, plas0, W_out, b_out, n_params;
     /* state offsets */
     int64_t s_K, s_V, s_Wf, s_entropy, s_rms, n_state;
-    /* cache record offsets */
-    int64_t c_u, c_q, c_k, c_v, c_ctx, c_z, c_h, c_tr, c_out, c_p, n_cache;
+    /* cache record offsets; plastic layer j starts at c_pl + j * pl_stride */
+    int64_t c_x, c_u, c_q, c_k, c_v, c_ctx, c_z, c_pl, pl_stride, c_p, n_cache;
 } ssmn_layout;
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
@@ -74,5 +77,14 @@ int64_t ssmn_segment_len(int64_t T);
 #define SSMN_STATIC_B(L, i)  (SSMN_STATIC_W(L, i) + (L)->H * (L)->H)
 #define SSMN_PLASTIC_W(L, j) ((L)->plas0 + (j) * ((L)->H * (L)->H + (L)->H))
 #define SSMN_PLASTIC_B(L, j) (SSMN_PLASTIC_W(L, j) + (L)->H * (L)->H)
+
+/* Cache-record offsets of plastic layer j: h, tanh(r_k), q_k (chat step k), output, input. */
+#define SSMN_C_H(L, j)     ((L)->c_pl + (j) * (L)->pl_stride)
+#define SSMN_C_TR(L, j, k) (SSMN_C_H(L, j) + (L)->H + 2 * (k) * (L)->H)
+#define SSMN_C_Q(L, j, k)  (SSMN_C_TR(L, j, k) + (L)->H)
+#define SSMN_C_OUT(L, j)   SSMN_C_Q(L, j, (L)->C - 1)
+#define SSMN_C_ZS(L)       ((L)->c_z + (L)->S * (L)->H)
+#define SSMN_C_ZIN(L, j)   ((j) ? SSMN_C_OUT(L, (j) - 1) : SSMN_C_ZS(L))
+#define SSMN_C_ZF(L)       ((L)->P > 0 ? SSMN_C_OUT(L, (L)->P - 1) : SSMN_C_ZS(L))
 
 #endif

@@ -14,13 +14,14 @@ from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
 from .errors import ConfigError, KernelError, SizeError
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
 STATUS_NONFINITE = 8
 STATUS_CALLBACK = 9
 STATUS_NO_VJP = 10
+STATUS_TOKEN = 11
 
 
 def _check_abi() -> None:
@@ -68,6 +69,9 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.decay = cfg.decay_lambda
     c.clip = cfg.clip
     c.alpha = cfg.alpha
+    c.vocab = cfg.vocab_size
+    c.chat_steps = cfg.chat_steps
+    c.tied = int(cfg.tied)
     if binding is not None:
         binding.fill(c)
     return c
@@ -77,6 +81,13 @@ def sizes(c_cfg, B: int = 1, T: int = 0) -> dict:
     out = ffi.new("ssmn_sizes *")
     check_status(lib.ssmn_get_sizes(c_cfg, B, T, out), "sizing buffers")
     return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work}
+
+
+def feature_offset(c_cfg) -> int:
+    """Offset of the last hidden vector (the read-out's input) inside one cache record."""
+    out = ffi.new("int64_t *")
+    check_status(lib.ssmn_feature_offset(c_cfg, out), "ssmn_feature_offset")
+    return int(out[0])
 
 
 def physical_memory_bytes() -> int:
@@ -105,11 +116,19 @@ def _ptr(a: np.ndarray, ctype: str):
 _SUFFIX = {np.dtype(np.float32): ("f32", "float *"), np.dtype(np.float64): ("f64", "double *")}
 
 
+def _inputs(x, ct):
+    """(x pointer, tokens pointer): an int32 array is a token sequence, anything else real input."""
+    if x is not None and x.dtype == np.int32:
+        return ffi.NULL, _ptr(x, "int32_t *")
+    return _ptr(x, ct), ffi.NULL
+
+
 def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None) -> None:
+    """x: (B,T,D_in) reals, or (B,T) int32 token ids for token-input models."""
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_forward_{suf}")
     st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
-            _ptr(x, ct), _ptr(params, ct), B, T)
+            *_inputs(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_forward", binding)
 
 
@@ -123,7 +142,9 @@ def step_pointers(y, cache, state, steps, params) -> tuple:
 def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
     """One step for B streams through pointers from step_pointers(); returns the status code."""
     y, cache, state, steps, params, fn, array_type = ptrs
-    return fn(c_cfg, y, cache, state, steps, ffi.from_buffer(array_type, x), params, B, 1)
+    if x.dtype == np.int32:
+        return fn(c_cfg, y, cache, state, steps, ffi.NULL, ffi.from_buffer("int32_t[]", x), params, B, 1)
+    return fn(c_cfg, y, cache, state, steps, ffi.from_buffer(array_type, x), ffi.NULL, params, B, 1)
 
 
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,
@@ -131,7 +152,7 @@ def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_backward_{suf}")
     st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
-            _ptr(state0, ct), _ptr(steps0, "int64_t *"), _ptr(x, ct), _ptr(params, ct), B, T)
+            _ptr(state0, ct), _ptr(steps0, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_backward", binding)
 
 

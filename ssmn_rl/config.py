@@ -73,6 +73,9 @@ class SSMNConfig:
     clip: float = 1.0
     alpha: float = 0.3
     dtype: str = "float32"
+    vocab_size: int = 0
+    chat_steps: int = 1
+    tied: bool = False
 
     def __post_init__(self):
         from .plugin_manager import get_rule, get_variant
@@ -103,6 +106,23 @@ class SSMNConfig:
         _float_arg("alpha", self.alpha, -math.inf, math.inf, True, True)
         if self.dtype not in DTYPES:
             raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+        _int_arg("vocab_size", self.vocab_size, 0)
+        _int_arg("chat_steps", self.chat_steps, 1)
+        if not isinstance(self.tied, bool):
+            raise ConfigError(f"tied must be True or False, got {self.tied!r}")
+        if variant.token_input:
+            if self.vocab_size < 2:
+                raise ConfigError(f"variant {self.variant!r} reads tokens: vocab_size must be an integer "
+                                  f">= 2, got {self.vocab_size}")
+            if self.output_dim != self.vocab_size:
+                raise ConfigError(f"variant {self.variant!r} predicts the next token: output_dim must equal "
+                                  f"vocab_size ({self.vocab_size}), got {self.output_dim}")
+            if self.tied and self.input_dim != self.hidden_dim:
+                raise ConfigError(f"tied=True decodes with the embedding table, so embed_dim must equal "
+                                  f"hidden_dim ({self.hidden_dim}), got {self.input_dim}")
+        elif self.vocab_size or self.tied:
+            raise ConfigError(f"vocab_size and tied are for token-input variants (e.g. 'text_native'); "
+                              f"variant {self.variant!r} reads real vectors. HINT: remove them.")
         if variant.validate is not None:
             variant.validate(self)
 

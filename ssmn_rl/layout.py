@@ -11,13 +11,16 @@ from .config import SSMNConfig
 
 def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
     H, Din, Dout = cfg.hidden_dim, cfg.input_dim, cfg.output_dim
-    shapes = [("W_in", (H, Din)), ("b_in", (H,)), ("W_q", (H, H)), ("W_k", (H, H)),
+    shapes = [("embedding", (cfg.vocab_size, Din))] if cfg.vocab_size else []
+    shapes += [("W_in", (H, Din)), ("b_in", (H,)), ("W_q", (H, H)), ("W_k", (H, H)),
               ("W_v", (H, H)), ("W_o", (H, H))]
     for i in range(cfg.n_static):
         shapes += [(f"static{i}.W", (H, H)), (f"static{i}.b", (H,))]
     for j in range(cfg.n_plastic):
         shapes += [(f"plastic{j}.W", (H, H)), (f"plastic{j}.b", (H,))]
-    shapes += [("W_out", (Dout, H)), ("b_out", (Dout,))]
+    if not cfg.tied:
+        shapes.append(("W_out", (Dout, H)))
+    shapes.append(("b_out", (Dout,)))
     return shapes
 
 

@@ -16,7 +16,9 @@ from .config import MEMORY_PRESETS, SSMNConfig
 from .errors import ConfigError, InputError, StateError
 from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
 from .losses import LOSSES, cross_entropy, mse
+from .plugin_manager import get_variant
 from .state import SSMNState, check_state
+from .stream import Stream
 
 #: Inference processes long sequences in time chunks whose activation cache stays under this size.
 _CHUNK_CACHE_BYTES = 16 << 20
@@ -96,27 +98,49 @@ class SSMN:
     (10, 2)
     """
 
-    def __init__(self, variant: str = "standard", *, input_dim: int, output_dim: int,
-                 hidden_dim: int = 32, window_size: int = 8, n_layers: int = 5,
-                 plastic_ratio: float | None = None, rule: str = "hebbian",
+    def __init__(self, variant: str = "standard", *, input_dim: int | None = None,
+                 output_dim: int | None = None, hidden_dim: int = 32, window_size: int = 8,
+                 n_layers: int = 5, plastic_ratio: float | None = None, rule: str | None = None,
                  rule_params: dict | None = None, rule_backend: str = "auto",
                  plasticity_eta: float = 0.01,
                  decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
-                 memory: str | None = None, dtype: str = "float32", seed=None):
+                 vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
+                 tied: bool = False, memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
             plasticity_eta = MEMORY_PRESETS[memory]["plasticity_eta"]
             decay_lambda = MEMORY_PRESETS[memory]["decay_lambda"]
+        from .plugin_manager import get_variant
+
+        spec = get_variant(variant) if isinstance(variant, str) else None
+        defaults = spec.defaults if spec is not None else {}
         if plastic_ratio is None:
-            from .plugin_manager import get_variant
-            plastic_ratio = get_variant(variant).defaults.get("plastic_ratio", 0.2) \
-                if isinstance(variant, str) else 0.2
+            plastic_ratio = defaults.get("plastic_ratio", 0.2)
+        if rule is None:
+            rule = defaults.get("rule", "hebbian")
+        if spec is not None and spec.token_input:
+            if input_dim is not None or (output_dim is not None and output_dim != vocab_size):
+                raise ConfigError(f"variant {variant!r} reads tokens: give vocab_size and embed_dim, not "
+                                  f"input_dim/output_dim (got input_dim={input_dim}, output_dim={output_dim})")
+            if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) or vocab_size < 2:
+                raise ConfigError(f"variant {variant!r} reads tokens: vocab_size must be an integer >= 2, "
+                                  f"got {vocab_size!r}")
+            input_dim = defaults.get("embed_dim", 32) if embed_dim is None else embed_dim
+            output_dim = vocab_size
+        else:
+            if embed_dim is not None:
+                raise ConfigError(f"embed_dim is for token-input variants (e.g. 'text_native'), not "
+                                  f"{variant!r}. HINT: use input_dim.")
+            for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+                if value is None:
+                    raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
-                         decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype)
+                         decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
+                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
         self._setup(cfg)
@@ -136,7 +160,8 @@ class SSMN:
         if total_size(self._param_shapes) != self._n_params or total_size(self._state_shapes) != self._n_state:
             raise RuntimeError("ssmn_rl.layout disagrees with the compiled core; reinstall the package")
         self._live: SSMNState | None = None
-        self._step_buffers = None
+        self._live_stream: Stream | None = None
+        self._token_input = get_variant(cfg.variant).token_input
         self._scratch_pool = threading.local()
 
     def _scratch(self, name: str, n: int) -> np.ndarray:
@@ -153,9 +178,10 @@ class SSMN:
     @classmethod
     def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
         cfg = config if isinstance(config, SSMNConfig) else SSMNConfig(**config)
-        kw = cfg.to_dict()
-        variant = kw.pop("variant")
-        model = cls(variant, seed=seed, **kw)
+        model = cls.__new__(cls)
+        model._setup(cfg)
+        model._params = init_parameters(cfg, seed)
+        model.seed = seed
         if parameters is not None:
             model.set_parameters(parameters)
         return model
@@ -169,6 +195,7 @@ class SSMN:
         self._params = d["params"]
         self.seed = d["seed"]
         self._live = d["live"]
+        self._live_stream = None
 
     def __repr__(self) -> str:
         c = self.config
@@ -254,6 +281,7 @@ class SSMN:
         """Reset live streams: all of them, those where `mask` is true, or start `batch_size` fresh."""
         if batch_size is not None or self._live is None:
             self._live = self.initial_state(batch_size or 1)
+            self._live_stream = None
             return
         B = self._live.batch_size
         if mask is None:
@@ -264,9 +292,39 @@ class SSMN:
                 raise InputError(f"mask must be a boolean array of shape ({B},), got {m.dtype} {m.shape}")
             m = np.ascontiguousarray(m != 0, dtype=np.uint8)
         _kernels.reset(self._c_cfg, self._live.data, self._live.steps, m, B)
+        self._live_stream = None
 
     # ------------------------------------------------------------------ inputs
+    def _validate(self, X, name: str) -> np.ndarray:
+        return _validate_real_array(X, name, self._dtype)
+
+    def _check_tokens(self, X, name: str = "X", step: bool = False) -> np.ndarray:
+        """Token ids as a C-contiguous int32 array; (T,) / (B, T) for sequences, () / (B,) for a step."""
+        arr = np.asarray(X)
+        V = self.config.vocab_size
+        if arr.dtype == object or arr.dtype.kind not in "iub":
+            if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(np.int64)
+            else:
+                raise InputError(f"{name} must hold integer token ids in [0, {V}), got dtype {arr.dtype}")
+        ndims = (0, 1) if step else (1, 2)
+        if arr.ndim not in ndims:
+            want = "a token id or (B,) ids" if step else "(T,) or (B, T) token ids"
+            raise InputError(f"{name} must be {want}, got shape {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() >= V):
+            bad = tuple(int(i) for i in np.argwhere((arr < 0) | (arr >= V))[0])
+            raise InputError(f"{name} holds a token id out of range [0, {V}) (vocab_size): "
+                             f"{arr[bad] if bad else arr} at index {bad}")
+        return np.ascontiguousarray(arr, dtype=np.int32) if arr.ndim else np.asarray(arr, dtype=np.int32)
+
     def _check_input(self, X, name: str = "X") -> tuple[np.ndarray, bool]:
+        if self._token_input:
+            arr = self._check_tokens(X, name)
+            single = arr.ndim == 1
+            arr = arr[None] if single else arr
+            if arr.shape[0] < 1:
+                raise InputError(f"{name} must hold at least one sequence, got shape {arr.shape}")
+            return arr, single
         arr = _validate_real_array(X, name, self._dtype)
         if arr.ndim not in (2, 3):
             raise InputError(f"{name} must be 2-D (T, {self.config.input_dim}) or 3-D "
@@ -287,15 +345,21 @@ class SSMN:
         return check_state(state, self._signature, B).copy()
 
     # ------------------------------------------------------------------ forward
-    def forward(self, X, state: SSMNState | None = None, return_state: bool = False):
+    def forward(self, X, state: SSMNState | None = None, return_state: bool = False,
+                return_features: bool = False):
         """Run sequences through the model from `state` (fresh if None).
 
-        X (T, D_in) gives (T, D_out); X (B, T, D_in) gives (B, T, D_out). With
-        ``return_state=True`` also returns the final :class:`SSMNState` (a copy).
+        X (T, D_in) gives (T, D_out); X (B, T, D_in) gives (B, T, D_out); token models take
+        (T,) or (B, T) ids and give next-token logits. With ``return_features=True`` also returns
+        the last hidden vectors z (…, T, H) that feed the read-out (reservoir-style features);
+        with ``return_state=True`` also the final :class:`SSMNState` (a copy), last.
         Feeding a sequence in pieces, carrying the state, gives the same outputs.
         """
         X, single = self._check_input(X)
-        B, T, _ = X.shape
+        B, T = X.shape[:2]
+        H = self.config.hidden_dim
+        Z = np.empty((B, T, H), self._dtype) if return_features else None
+        zoff = _kernels.feature_offset(self._c_cfg) if return_features else 0
         st = self._start_state(state, B)
         Y = np.empty((B, T, self.config.output_dim), self._dtype)
         per_step = B * self._n_cache * self._dtype.itemsize
@@ -309,49 +373,33 @@ class SSMN:
             _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B, t1 - t0,
                              self._binding)
             Y[:, t0:t1] = ys
-        out = Y[0] if single else Y
-        return (out, st) if return_state else out
+            if Z is not None:
+                rec = cache[: B * (t1 - t0) * self._n_cache].reshape(B, t1 - t0, self._n_cache)
+                Z[:, t0:t1] = rec[..., zoff:zoff + H]
+        out = [Y[0] if single else Y]
+        if Z is not None:
+            out.append(Z[0] if single else Z)
+        if return_state:
+            out.append(st)
+        return out[0] if len(out) == 1 else tuple(out)
 
     __call__ = forward
 
     def forward_step(self, x) -> np.ndarray:
-        """Advance the live state by one step. x (D_in,) or (B, D_in) -> y (D_out,) or (B, D_out).
+        """Advance the live state by one step. x (D_in,) or (B, D_in) -> y (D_out,) or (B, D_out);
+        for token models x is a token id or (B,) ids and y the next-token logits.
 
-        The live state is created on first use (see :meth:`reset`, :attr:`state`). This is the
-        streaming hot path: an input that is already a C-contiguous array of the model's dtype goes
-        straight to the kernel, which refuses NaN/inf before touching the state."""
-        arr = x
-        if not (type(arr) is np.ndarray and arr.dtype == self._dtype and arr.flags.c_contiguous):
-            arr = _validate_real_array(x, "x", self._dtype)
-        if arr.ndim not in (1, 2) or arr.shape[-1] != self.config.input_dim:
-            raise InputError(f"x must have shape ({self.config.input_dim},) or (B, "
-                             f"{self.config.input_dim}), got {arr.shape}")
-        B = 1 if arr.ndim == 1 else arr.shape[0]
-        live = self._live if self._live is not None else self.initial_state(B)
-        if live.batch_size != B:
-            raise StateError(f"the live state holds {live.batch_size} streams but x has {B}. "
-                             f"HINT: call reset(batch_size={B}) first.")
-        bufs = self._step_buffers
-        if (bufs is None or bufs[0] is not self._params or bufs[1] is not live.data
-                or bufs[2] is not self._c_cfg):
-            y = np.empty((B, self.config.output_dim), self._dtype)
-            cache = np.empty(B * self._n_cache, self._dtype)
-            # the arrays stay referenced here for as long as their raw pointers are used
-            bufs = (self._params, live.data, self._c_cfg, live.steps, y, cache,
-                    _kernels.step_pointers(y, cache, live.data, live.steps, self._params))
-            self._step_buffers = bufs
-        y, ptrs = bufs[4], bufs[6]
-        external = self._binding.kind != "builtin"
-        if external:  # a plugin rule may fail mid-step: keep what to restore
-            saved = (live.data.copy(), live.steps.copy())
-        status = _kernels.forward_ptrs(self._c_cfg, ptrs, arr, B)
-        if status != 0 and external:
-            live.data[...], live.steps[...] = saved
-        if status == _kernels.STATUS_NONFINITE:
-            _validate_real_array(arr, "x", self._dtype)  # raises, naming the position
-        _kernels.check_status(status, "ssmn_forward", self._binding)
-        self._live = live
-        return y[0].copy() if arr.ndim == 1 else y.copy()
+        The live state is created on first use (see :meth:`reset`, :attr:`state`); a step that
+        raises leaves it unchanged. For an independent stream use :meth:`stream`."""
+        if self._live_stream is None or self._live_stream.state is not self._live:
+            self._live_stream = Stream(self, self._live, copy=False)
+        y = self._live_stream.step(x)
+        self._live = self._live_stream.state
+        return y
+
+    def stream(self, state: SSMNState | None = None, batch_size: int | None = None) -> Stream:
+        """A :class:`~ssmn_rl.stream.Stream` over its own copy of `state` (fresh if None)."""
+        return Stream(self, state, batch_size)
 
     # ------------------------------------------------------------------ training
     def value_and_grad(self, X, Y_target, loss: str = "mse", state: SSMNState | None = None,
@@ -384,7 +432,7 @@ class SSMN:
             raise InputError(f"loss must be one of {list(LOSSES)} or a callable, got {loss!r}")
         self._binding.require_gradient()
         X, single = self._check_input(X)
-        B, T, _ = X.shape
+        B, T = X.shape[:2]
         if T < 1:
             raise InputError(f"X must have at least one time step, got shape {X.shape}")
         target = None if custom else self._check_target(Y_target, loss, B, T, single)

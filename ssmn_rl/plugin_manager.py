@@ -28,6 +28,7 @@ DISABLE_AUTOLOAD_ENV = "SSMN_RL_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS = (
     "ssmn_rl.plugins.variant_standard",
     "ssmn_rl.plugins.variant_custom_split",
+    "ssmn_rl.plugins.variant_text_native",
     "ssmn_rl.plugins.rule_hebbian",
     "ssmn_rl.plugins.rule_importance",
     "ssmn_rl.plugins.rule_oja",

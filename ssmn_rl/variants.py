@@ -19,12 +19,15 @@ class ModelVariant:
     doc : one-line description (shown by ``ssmn-rl plugins``).
     validate : optional ``validate(config: SSMNConfig) -> None`` raising ConfigError.
     defaults : keyword defaults the variant applies when the user does not give them.
+    token_input : the model reads integer token ids through an embedding table (``vocab_size``,
+        ``embed_dim``) and predicts next-token logits, instead of real vectors.
     """
 
     name: str
     doc: str = ""
     validate: Optional[Callable] = None
     defaults: dict = dataclasses.field(default_factory=dict)
+    token_input: bool = False
 
 
 def validate_variant(obj) -> ModelVariant:

@@ -17,8 +17,12 @@ def plastic_update(cfg, W, pre, post):
 
 
 def reference_forward(cfg, theta, X, state_data=None, steps=None):
-    """X (B,T,D_in) -> (Y (B,T,D_out), final state data (B,n_state), final steps (B,))."""
+    """X (B,T,D_in) reals, or (B,T) token ids for token models ->
+    (Y (B,T,D_out), final state data (B,n_state), final steps (B,))."""
     p = unflatten(np.asarray(theta, np.float64), parameter_shapes(cfg))
+    if cfg.vocab_size:
+        X = p["embedding"][np.asarray(X)]  # the embedding lookup, then the same cell
+    W_out = p["embedding"] if cfg.tied else p["W_out"]
     B, T, _ = X.shape
     H, w, S, P = cfg.hidden_dim, cfg.window_size, cfg.n_static, cfg.n_plastic
     shapes = state_shapes(cfg)
@@ -48,7 +52,10 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
                 new = plastic_update(cfg, Wf[j], z, h)
                 st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))
                 Wf[j] = new
-                z = h + cfg.alpha * np.tanh(Wf[j] @ h)
-            Y[b, t] = p["W_out"] @ z + p["b_out"]
+                q = h + cfg.alpha * np.tanh(Wf[j] @ h)
+                for _ in range(cfg.chat_steps - 1):  # internal chat: re-read the synaptic state
+                    q = h + cfg.alpha * np.tanh(Wf[j] @ q)
+                z = q
+            Y[b, t] = W_out @ z + p["b_out"]
         steps[b] = n
     return Y, data, steps

@@ -37,7 +37,7 @@ def test_bad_config_is_refused(kw, match):
 
 
 def test_unknown_variant_lists_available():
-    with pytest.raises(ConfigError, match=r"unknown variant 'big'; available: \['custom_split', 'standard'\]"):
+    with pytest.raises(ConfigError, match=r"unknown variant 'big'; available: \['custom_split', 'standard', 'text_native'\]"):
         SSMN("big", input_dim=1, output_dim=1)
 
 

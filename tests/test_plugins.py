@@ -132,7 +132,7 @@ def test_rule_params_out_of_range_are_refused_at_construction():
 def test_unknown_names_list_the_available_ones():
     with pytest.raises(ConfigError, match=r"unknown rule 'bcn'; available: \['antihebbian', 'bcm', 'delta'"):
         _small("bcn")
-    with pytest.raises(ConfigError, match=r"unknown variant 'text'; available: \['custom_split', 'standard'\]"):
+    with pytest.raises(ConfigError, match=r"unknown variant 'text'; available: \['custom_split', 'standard', 'text_native'\]"):
         SSMN("text", input_dim=1, output_dim=1)
 
 
