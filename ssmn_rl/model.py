@@ -303,7 +303,7 @@ class SSMN:
         arr = np.asarray(X)
         V = self.config.vocab_size
         if arr.dtype == object or arr.dtype.kind not in "iub":
-            if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            if arr.dtype.kind == "f" and (arr.size == 0 or (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))):
                 arr = arr.astype(np.int64)
             else:
                 raise InputError(f"{name} must hold integer token ids in [0, {V}), got dtype {arr.dtype}")
@@ -400,6 +400,48 @@ class SSMN:
     def stream(self, state: SSMNState | None = None, batch_size: int | None = None) -> Stream:
         """A :class:`~ssmn_rl.stream.Stream` over its own copy of `state` (fresh if None)."""
         return Stream(self, state, batch_size)
+
+    # ------------------------------------------------------------------ text
+    def generate(self, prompt_tokens, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, seed=None,
+                 state: SSMNState | None = None) -> np.ndarray:
+        """Sample `max_new_tokens` token ids after `prompt_tokens` (token models only).
+
+        The prompt runs through the sequence kernel, then each new token is one streaming step
+        (O(w H + H^2 + V H) per token). ``temperature=0`` is greedy; `top_k` / `top_p` filter the
+        distribution; `seed` makes sampling repeatable. The live state is not touched.
+        """
+        from .sampling import check_sampling, sample_token
+
+        self._require_tokens("generate")
+        prompt = self._check_tokens(prompt_tokens, "prompt_tokens")
+        if prompt.ndim != 1 or prompt.size < 1:
+            raise InputError(f"prompt_tokens must be a non-empty 1-D sequence of ids, got shape {prompt.shape}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+            raise InputError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        check_sampling(temperature, top_k, top_p)
+        rng = np.random.default_rng(seed)
+        logits, st = self.forward(prompt, state=state, return_state=True)
+        stream, last = Stream(self, st, copy=False), logits[-1]
+        out = np.empty(int(max_new_tokens), np.int64)
+        for i in range(int(max_new_tokens)):
+            out[i] = sample_token(last, rng, temperature, top_k, top_p)
+            if i + 1 < max_new_tokens:
+                last = stream.step(np.int32(out[i]))
+        return out
+
+    def next_token_probabilities(self, tokens, state: SSMNState | None = None,
+                                 temperature: float = 1.0) -> np.ndarray:
+        """Softmax of the next-token logits after each position: (T,) ids -> (T, V)."""
+        from .sampling import softmax
+
+        self._require_tokens("next_token_probabilities")
+        return softmax(self.forward(tokens, state=state), temperature)
+
+    def _require_tokens(self, what: str) -> None:
+        if not self._token_input:
+            raise ConfigError(f"{what} needs a token model (variant 'text_native'), this one is "
+                              f"{self.config.variant!r}")
 
     # ------------------------------------------------------------------ training
     def value_and_grad(self, X, Y_target, loss: str = "mse", state: SSMNState | None = None,

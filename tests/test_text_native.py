@@ -130,3 +130,25 @@ def test_return_features_are_the_read_out_input(rng):
     np.testing.assert_allclose(Y, Z @ p["W_out"].T + p["b_out"], atol=1e-12, rtol=0)
     Y1, Z1, s = m.forward(X[0], return_features=True, return_state=True)
     assert Z1.shape == (9, 6) and s.steps[0] == 9
+
+
+def test_generate_is_repeatable_and_respects_filters(rng):
+    m = _model(2, False, "importance", dtype="float32")
+    a = m.generate([1, 2, 3], 20, temperature=0.8, top_k=3, seed=5)
+    b = m.generate(np.array([1, 2, 3]), 20, temperature=0.8, top_k=3, seed=5)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (20,) and a.min() >= 0 and a.max() < 7
+    greedy = m.generate([1, 2, 3], 5, temperature=0)
+    logits = m.forward(np.concatenate([[1, 2, 3], greedy[:-1]]))
+    np.testing.assert_array_equal(greedy, logits[2:].argmax(-1))
+    top1 = m.generate([1, 2, 3], 5, top_k=1, seed=0)
+    np.testing.assert_array_equal(top1, greedy)
+    assert m.state is None
+    p = m.next_token_probabilities([1, 2, 3])
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-9)
+    with pytest.raises(InputError, match=r"top_p must be None or a number in \(0, 1\], got 1.5"):
+        m.generate([1], 3, top_p=1.5)
+    with pytest.raises(InputError, match=r"prompt_tokens must be a non-empty 1-D"):
+        m.generate([], 3)
+    with pytest.raises(ConfigError, match=r"generate needs a token model"):
+        SSMN("standard", input_dim=2, output_dim=2).generate([1], 2)
