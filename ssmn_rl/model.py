@@ -283,16 +283,7 @@ class SSMN:
             self._live = self.initial_state(batch_size or 1)
             self._live_stream = None
             return
-        B = self._live.batch_size
-        if mask is None:
-            m = np.ones(B, np.uint8)
-        else:
-            m = np.asarray(mask)
-            if m.shape != (B,) or m.dtype.kind not in "biu":
-                raise InputError(f"mask must be a boolean array of shape ({B},), got {m.dtype} {m.shape}")
-            m = np.ascontiguousarray(m != 0, dtype=np.uint8)
-        _kernels.reset(self._c_cfg, self._live.data, self._live.steps, m, B)
-        self._live_stream = None
+        Stream(self, self._live, copy=False).reset(mask)
 
     # ------------------------------------------------------------------ inputs
     def _validate(self, X, name: str) -> np.ndarray:

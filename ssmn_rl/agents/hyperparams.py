@@ -5,7 +5,7 @@ from __future__ import annotations
 GENERIC_TIMESTEPS = {"es": 300_000, "ppo": 200_000}
 
 TABLE = {
-    ("ssmn/StatelessCartPole-v0", "es"): {"total_timesteps": 200_000},
+    ("ssmn/StatelessCartPole-v0", "es"): {"total_timesteps": 400_000, "population_size": 64},
     ("ssmn/NoisyStatelessCartPole-v0", "es"): {"total_timesteps": 400_000, "episodes_per_member": 2},
     ("CartPole-v1", "es"): {"total_timesteps": 100_000},
     ("ssmn/StatelessCartPole-v0", "ppo"): {"total_timesteps": 200_000},
