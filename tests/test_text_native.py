@@ -6,7 +6,8 @@ import pytest
 from ssmn_rl import SSMN, InputError, ConfigError
 from reference import reference_forward
 
-CASES = [(1, False, "importance"), (3, False, "importance"), (2, True, "hebbian"), (3, False, "delta")]
+CASES = [(1, False, "importance"), (3, False, "importance"), (2, True, "hebbian"), (3, False, "delta"),
+         (2, False, "oja")]
 
 
 def _model(chat, tied, rule, dtype="float64", **kw):
