@@ -11,7 +11,6 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ssmn_rl.errors import ConfigError
@@ -23,25 +22,13 @@ EXPECTED = {"check_methods_sample_order_invariance": ROWS_NOT_INDEPENDENT,
             "check_methods_subset_invariance": ROWS_NOT_INDEPENDENT}
 
 
+# The forecaster takes scikit-learn's fit(X, y) / predict(X) as "exogenous inputs X, series y" /
+# "forecast len(X) steps with exogenous inputs X", so every common check applies to it too.
 @parametrize_with_checks([SSMNRegressor(random_state=0), SSMNClassifier(random_state=0),
-                          SSMNTransformer(random_state=0)],
+                          SSMNTransformer(random_state=0), SSMNForecaster(random_state=0)],
                          expected_failed_checks=lambda est: EXPECTED)
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
-
-
-# The forecaster's API is fit(y, X=None) / predict(horizon, X=None): the data-driven common
-# checks, which call fit(X, y) and predict(X), do not apply to it; the API checks do.
-FORECASTER_API_CHECKS = ["check_estimator_cloneable", "check_estimator_repr",
-                         "check_no_attributes_set_in_init", "check_get_params_invariance",
-                         "check_set_params", "check_do_not_raise_errors_in_init_or_set_params",
-                         "check_parameters_default_constructible", "check_estimator_tags_renamed",
-                         "check_valid_tag_types", "check_mixin_order"]
-
-
-@pytest.mark.parametrize("name", FORECASTER_API_CHECKS)
-def test_forecaster_api_checks(name):
-    getattr(estimator_checks, name)("SSMNForecaster", SSMNForecaster(random_state=0))
 
 
 def _stream(n=300, seed=0):
@@ -132,9 +119,12 @@ def _digit_sequences():
 @pytest.mark.slow
 def test_digits_read_row_by_row():
     X, y = _digit_sequences()
-    clf = SSMNClassifier(hidden_dim=64, max_iter=40, random_state=0, lr_schedule="cosine")
+    clf = SSMNClassifier(solver="ridge", hidden_dim=256, ridge_alpha="auto", random_state=0)
     clf.fit(X[:1200], y[:1200])
-    assert clf.score(X[1200:], y[1200:]) > 0.7  # measured 0.772 (flat logistic regression: see README)
+    # measured 0.839; a logistic regression on the 64 flat pixels of the same split gets 0.921
+    assert clf.score(X[1200:], y[1200:]) > 0.8
+    adam = SSMNClassifier(hidden_dim=64, max_iter=40, random_state=0, lr_schedule="cosine")
+    assert adam.fit(X[:1200], y[:1200]).score(X[1200:], y[1200:]) > 0.7  # measured 0.772
 
 
 def test_sequence_and_step_targets():
@@ -269,7 +259,7 @@ def test_forecaster_multivariate_with_exogenous_inputs():
     exog = rng.normal(size=(n, 1))
     s = _sine(n)
     y = np.c_[s + 0.8 * exog[:, 0], np.roll(s, 3)]  # the first variable follows the exogenous input
-    f = SSMNForecaster(random_state=0).fit(y[:400], exog[:400])
+    f = SSMNForecaster(random_state=0).fit(exog[:400], y[:400])
     pred = f.predict(20, exog[400:420])
     assert pred.shape == (20, 2)
     other = f.predict(20, -exog[400:420])
@@ -295,5 +285,77 @@ def test_forecaster_pickles_and_refuses_bad_arguments():
         f.predict(0)
     with pytest.raises(ValueError, match="fitted without X"):
         f.predict(3, np.zeros((3, 1)))
-    with pytest.raises(ValueError, match="minimum of 5"):
+    with pytest.raises(ValueError, match="minimum of 9"):
         SSMNForecaster().fit(y[:3])
+    with pytest.raises(ValueError, match="minimum of 4 .*differences=1"):
+        SSMNForecaster(lags=2, differences=1).fit(y[:3])
+
+
+def test_forecaster_calling_conventions_agree():
+    rng = np.random.default_rng(1)
+    exog = rng.normal(size=(300, 2))
+    y = _sine(300) + 0.5 * exog[:, 0]
+    sk = SSMNForecaster(random_state=0).fit(exog[:250], y[:250])         # scikit-learn order
+    kw = SSMNForecaster(random_state=0).fit(y=y[:250], X=exog[:250])     # the forecaster's keywords
+    np.testing.assert_array_equal(sk.predict(exog[250:260]), kw.predict(10, exog[250:260]))
+    np.testing.assert_array_equal(sk.predict(10, X=exog[250:260]), sk.predict(exog[250:260]))
+    assert sk.n_features_in_ == 2 and sk.n_exog_ == 2
+    assert sk.score(exog[250:], y[250:]) > 0.3  # R^2 of the 50-step forecast that follows (0.46)
+    np.testing.assert_array_equal(sk.predict_stream(exog[250:], y[250:]),
+                                  kw.predict_stream(y=y[250:], X=exog[250:]))
+    with pytest.raises(ValueError, match="HINT: with two arguments the order is scikit-learn's"):
+        SSMNForecaster().fit(y[:250], exog[:250])  # the series first: refused, not misread
+    with pytest.raises(ValueError, match="exogenous inputs twice"):
+        sk.predict(exog[250:260], exog[250:260])
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1 or the 2-D"):
+        sk.predict(2.5)
+    alone = SSMNForecaster(random_state=0).fit(y[:250])
+    assert not hasattr(alone, "n_features_in_") and alone.n_exog_ == 0
+
+
+def test_forecaster_grid_search_scores_out_of_sample_forecasts():
+    rng = np.random.default_rng(2)
+    exog = rng.normal(size=(400, 1))
+    y = _sine(400) + 0.3 * exog[:, 0]
+    search = GridSearchCV(SSMNForecaster(random_state=0), {"lags": [2, 8]},
+                          cv=TimeSeriesSplit(n_splits=2, test_size=40)).fit(exog, y)
+    # R^2 of 40-step forecasts per split: measured 0.27 with 2 lags, 0.92 with 8
+    assert search.best_params_ == {"lags": 8} and search.best_score_ > 0.8
+
+
+def test_forecaster_differences_forecast_a_trend():
+    t = np.arange(600)
+    y = 0.05 * t + _sine(600)
+    level = SSMNForecaster(random_state=0).fit(y[:400])
+    diff = SSMNForecaster(differences=1, random_state=0).fit(y[:400])
+    err = {name: np.sqrt(np.mean((f.predict(100) - y[400:500]) ** 2))
+           for name, f in (("level", level), ("diff", diff))}
+    assert err["diff"] < 0.05 and err["level"] < 0.05  # the lags' linear term follows it too
+    rolling = diff.predict_stream(y[400:], horizon=5, stride=50)
+    assert rolling.shape == (4, 5)
+    np.testing.assert_allclose(rolling[0], diff.predict(5), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rolling[1], diff.update(y[400:450]).predict(5), rtol=1e-6, atol=1e-6)
+
+
+def test_ridge_read_out_sees_the_current_input():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * np.r_[0.0, X[:-1, 0]]
+    reg = SSMNRegressor(solver="ridge", random_state=0).fit(X[:500], y[:500])
+    assert reg.input_coef_.shape == (1, 3)
+    assert reg.score(X[500:], y[500:]) > 0.97  # the current input explains 98% of the variance
+    auto = SSMNRegressor(solver="ridge", ridge_alpha="auto", random_state=0).fit(X[:500], y[:500])
+    assert auto.ridge_alpha_ > 0 and auto.score(X[500:], y[500:]) > 0.97
+
+
+@pytest.mark.parametrize("est", [SSMNRegressor(solver="ridge", random_state=0, learning_rate=1e-3),
+                                 SSMNClassifier(solver="ridge", random_state=0, learning_rate=1e-3)])
+def test_partial_fit_after_a_ridge_fit_keeps_the_input_term(est):
+    X, y = _stream(400)
+    y = y > 0 if isinstance(est, SSMNClassifier) else y
+    est.fit(X[:300], y[:300])
+    coef, before = est.input_coef_.copy(), est.score(X[300:], y[300:])
+    for start in range(300, 400, 25):
+        est.partial_fit(X[start:start + 25], y[start:start + 25])
+    np.testing.assert_array_equal(est.input_coef_, coef)
+    assert est.score(X[300:], y[300:]) > before - 0.1  # Adam continues from the ridge fit

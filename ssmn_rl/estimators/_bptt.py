@@ -22,7 +22,9 @@ class Problem:
     "cross_entropy"; mask (N, T) step weights (0 = no loss at that step, e.g. padding).
     ``shuffle`` draws minibatches of sequences at random (independent sequences); otherwise all N
     sequences form one minibatch (parallel segments of one stream). ``chunk`` is the truncation
-    length of BPTT; the state is carried from chunk to chunk of the same sequences.
+    length of BPTT; the state is carried from chunk to chunk of the same sequences. ``offset``
+    (N, T, D_out), when given, is added to the model's outputs before the loss (the fixed input
+    term of a ridge read-out that Adam continues from).
     """
 
     X: np.ndarray
@@ -31,17 +33,32 @@ class Problem:
     loss: str
     shuffle: bool
     chunk: int
+    offset: np.ndarray | None = None
+
+
+def _offset_loss(kind: str, target, mask, offset):
+    """The loss of outputs ``Y + offset`` as a callable for ``SSMN.value_and_grad`` (dL/dY equals
+    the gradient with respect to the shifted outputs)."""
+    base = mse if kind == "mse" else cross_entropy
+
+    def loss(Y):
+        return base(Y + offset.astype(Y.dtype), target, mask.astype(Y.dtype))
+
+    return loss
 
 
 def evaluate(model: SSMN, p: Problem, state=None) -> float:
     """Weighted loss of the model on a problem (forward only)."""
     Y = model.forward(p.X, state=state)
+    if p.offset is not None:
+        Y = Y + p.offset.astype(Y.dtype)
     return (mse if p.loss == "mse" else cross_entropy)(Y, p.target, p.mask.astype(Y.dtype))[0]
 
 
-def stream_segments(X, target, mask, n_segments: int):
+def stream_segments(X, target, mask, n_segments: int, offset=None):
     """Cut one stream (T, ...) into ``n_segments`` contiguous segments of equal length, padding the
-    end with masked-out steps: returns arrays of shape (n_segments, ceil(T / n_segments), ...)."""
+    end with masked-out steps: returns arrays of shape (n_segments, ceil(T / n_segments), ...)
+    (X, target, mask, then offset: None if not given)."""
     T = X.shape[0]
     L = math.ceil(T / n_segments)
     pad = n_segments * L - T
@@ -50,7 +67,7 @@ def stream_segments(X, target, mask, n_segments: int):
         a = np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
         return a.reshape((n_segments, L) + a.shape[1:])
 
-    return cut(X), cut(target), cut(mask)
+    return cut(X), cut(target), cut(mask), (None if offset is None else cut(offset))
 
 
 @dataclasses.dataclass
@@ -115,8 +132,11 @@ def train_adam(model: SSMN, est, train: Problem, rng: np.random.Generator, *, n_
                     if w <= 0:
                         _, state = model.forward(xs, state=state, return_state=True)
                         continue
+                    tgt = train.target[idx, t0:t1]
+                    kind = train.loss if train.offset is None else \
+                        _offset_loss(train.loss, tgt, m, train.offset[idx, t0:t1])
                     loss, grad, state = model.value_and_grad(
-                        xs, train.target[idx, t0:t1], loss=train.loss, state=state, mask=m,
+                        xs, None if callable(kind) else tgt, loss=kind, state=state, mask=m,
                         return_state=True)
                     if not np.all(np.isfinite(grad)):
                         raise FloatingPointError(

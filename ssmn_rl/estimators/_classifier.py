@@ -25,16 +25,16 @@ class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
 plasticity_eta, decay_lambda, alpha, dtype, solver, ridge_alpha, learning_rate, lr_schedule, \
 max_iter, batch_size, chunk_length, max_grad_norm, weight_decay, early_stopping, \
 validation_fraction, n_iter_no_change, tol, random_state, verbose
-        As in :class:`SSMNRegressor`. With ``solver="ridge"`` the read-out is fitted to one-hot
-        targets and its scores serve as logits.
+        As in :class:`SSMNRegressor`. With ``solver="ridge"`` the read-out (on the features z_t and
+        the inputs x_t) is fitted to one-hot targets and its scores serve as logits.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     model_ : ssmn_rl.SSMN
         The fitted network; its outputs are one logit per class.
-    fit_mode_, stream_state_, n_iter_, loss_curve_, validation_loss_curve_, n_features_in_, \
-feature_names_in_
+    fit_mode_, stream_state_, input_coef_, ridge_alpha_, n_iter_, loss_curve_, \
+validation_loss_curve_, n_features_in_, feature_names_in_
         As in :class:`SSMNRegressor` (losses are cross-entropies in nats for "adam").
 
     Examples

@@ -1,12 +1,29 @@
 """SSMNForecaster: multi-step forecasts of univariate or multivariate series, with optional
 exogenous inputs, by an SSMN trained on one-step-ahead prediction and rolled out recursively.
 
-At step t the network reads ``[y_t, y_{t-1}, ..., y_{t-lags+1}, X_{t+1}]`` (the last ``lags``
-values of the series, newest first, and the exogenous inputs of the step being forecast) and
-outputs ``y_{t+1}``; window attention pools its inputs without their order, so a few lags give it
-the direction of the series directly; series and exogenous inputs are standardised with
-the statistics of the fitted series. Forecasting continues from the state at the end of the
-fitted series: the fast weights keep adapting to what the network reads, the parameters do not.
+At step t the network reads ``[d_t, d_{t-1}, ..., d_{t-lags+1}, X_{t+1}]`` (the last ``lags``
+values of the modelled series d, newest first, and the exogenous inputs of the step being
+forecast) and outputs ``d_{t+1}``. The modelled series is the series itself
+(``differences=0``) or its first differences (``differences=1``, for series with a trend: the
+forecasts are summed back onto the last observed value). Series and exogenous inputs are
+standardised with the statistics of the fitted data. With the default ``solver="ridge"`` the
+read-out sees the network's features z_t *and* the lagged values it reads, so it contains a linear
+autoregression on the lags and adds what the network's features explain beyond it. Forecasting
+continues from the state at the end of the fitted series: the fast weights keep adapting to what
+the network reads, the parameters do not.
+
+Calling conventions. scikit-learn calls ``fit(X, y)`` and ``predict(X)``; a forecaster is called
+``fit(y)`` and ``predict(horizon)``. Both work:
+
+* ``fit(X, y)`` -- scikit-learn order: ``X`` the exogenous inputs (n_timesteps, n_exog), ``y``
+  the series. ``fit(y)`` (a single argument) or ``fit(y=y)`` -- the series alone. Keywords
+  (``fit(y=series, X=exog)``) are never ambiguous. The same rule holds for :meth:`predict_stream`
+  and :meth:`update`.
+* ``predict(horizon)`` with an integer forecasts that many steps; ``predict(horizon, X)`` gives the
+  exogenous inputs of those steps; ``predict(X)`` with a 2-D array (scikit-learn order) forecasts
+  ``len(X)`` steps whose exogenous inputs are the rows of ``X``. So ``score(X, y)`` is the R² of
+  the forecast of the ``len(X)`` steps that follow the fitted series, and ``GridSearchCV`` with a
+  ``TimeSeriesSplit`` scores true out-of-sample forecasts.
 """
 from __future__ import annotations
 
@@ -14,12 +31,13 @@ import numbers
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..state import SSMNState
 from ._params import MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS
+from ._readout import outputs
 from ._regressor import SSMNRegressor
 
 
@@ -30,26 +48,31 @@ def _lag_rows(Y: np.ndarray, lags: int) -> np.ndarray:
     return np.hstack([Y[lags - 1 - j: n - j] for j in range(lags)])
 
 
-class SSMNForecaster(BaseEstimator):
+class SSMNForecaster(RegressorMixin, BaseEstimator):
     """Sparse-Stream Memory Network forecaster.
 
     Parameters
     ----------
-    lags : int, default=4
-        Number of past values of the series in each input row (newest first).
+    lags : int, default=8
+        Number of past values of the (modelled) series in each input row (newest first).
+    differences : {0, 1}, default=0
+        1 models the first differences of the series (for series with a trend, which a model
+        standardised with the statistics of the fitted data cannot extrapolate); forecasts are
+        summed back onto the last observed value.
     variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, plasticity_eta, \
 decay_lambda, alpha, dtype, solver, ridge_alpha, learning_rate, lr_schedule, max_iter, \
 batch_size, chunk_length, max_grad_norm, weight_decay, early_stopping, validation_fraction, \
 n_iter_no_change, tol, random_state, verbose
         As in :class:`SSMNRegressor`, which is fitted on the one-step-ahead problem (early stopping
-        holds out the end of the series), except that ``solver`` defaults to "ridge": on the
-        series of ``scripts/bench_timeseries.py`` the ridge read-out forecast better than BPTT
-        with the default Adam settings, in a fraction of the time.
+        holds out the end of the series), except that ``solver`` defaults to "ridge" (the read-out
+        on the network's features and the lagged values: a fit takes seconds and forecast better
+        than BPTT with the default Adam settings on the series of
+        ``scripts/bench_timeseries.py``) and ``ridge_alpha`` to "auto".
 
     Attributes
     ----------
     regressor_ : SSMNRegressor
-        The fitted one-step-ahead model (2-D stream of ``[y_t, ..., y_{t-lags+1}, X_{t+1}]``
+        The fitted one-step-ahead model (2-D stream of ``[d_t, ..., d_{t-lags+1}, X_{t+1}]``
         rows).
     state_ : ssmn_rl.SSMNState
         Network state at the forecast origin (end of the fitted series, or of the last
@@ -58,10 +81,17 @@ n_iter_no_change, tol, random_state, verbose
         Number of variables of the series.
     n_exog_ : int
         Number of exogenous inputs (0 without ``X``).
+    n_features_in_ : int
+        Same as ``n_exog_``; only set when the forecaster was fitted with ``X``.
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
     history_ : ndarray of shape (lags, n_series)
-        The last ``lags`` values before the forecast origin (standardised, oldest first).
+        The last ``lags`` values of the modelled series before the forecast origin (standardised,
+        oldest first).
+    last_value_ : ndarray of shape (n_series,)
+        The last observed value of the series (where ``differences=1`` forecasts start from).
     y_mean_, y_scale_, X_mean_, X_scale_ : ndarray
-        Standardisation of the series and of the exogenous inputs.
+        Standardisation of the modelled series and of the exogenous inputs.
     n_iter_ : int
         Epochs run by the solver.
 
@@ -71,25 +101,27 @@ n_iter_no_change, tol, random_state, verbose
     >>> from ssmn_rl.estimators import SSMNForecaster
     >>> t = np.arange(500)
     >>> y = np.sin(2 * np.pi * t / 25)
-    >>> f = SSMNForecaster(solver="ridge", hidden_dim=64, random_state=0).fit(y[:400])
+    >>> f = SSMNForecaster(hidden_dim=64, random_state=0).fit(y[:400])
     >>> f.predict(10).shape
     (10,)
-    >>> one_step = f.predict_stream(y[400:])        # rolling forecasts, no refit
+    >>> one_step = f.predict_stream(y=y[400:])      # rolling forecasts, no refit
     >>> bool(np.sqrt(np.mean((one_step[:, 0] - y[400:]) ** 2)) < 0.1)
     True
     """
 
     _parameter_constraints: dict = {"lags": [Interval(Integral, 1, None, closed="left")],
+                                    "differences": [Interval(Integral, 0, 1, closed="both")],
                                     **MODEL_CONSTRAINTS, **SOLVER_CONSTRAINTS}
 
-    def __init__(self, *, lags=4, variant="standard", hidden_dim=32, window_size=8, n_layers=3,
-                 plastic_ratio=None, rule="hebbian", rule_params=None, plasticity_eta=0.01,
-                 decay_lambda=0.001, alpha=0.3, dtype="float32", solver="ridge", ridge_alpha=1e-3,
-                 learning_rate=1e-2, lr_schedule="constant", max_iter=200, batch_size=16,
-                 chunk_length=64, max_grad_norm=1.0, weight_decay=0.0, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None,
-                 verbose=0):
+    def __init__(self, *, lags=8, differences=0, variant="standard", hidden_dim=32, window_size=8,
+                 n_layers=3, plastic_ratio=None, rule="hebbian", rule_params=None,
+                 plasticity_eta=0.01, decay_lambda=0.001, alpha=0.3, dtype="float32",
+                 solver="ridge", ridge_alpha="auto", learning_rate=1e-2, lr_schedule="constant",
+                 max_iter=200, batch_size=16, chunk_length=64, max_grad_norm=1.0, weight_decay=0.0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 random_state=None, verbose=0):
         self.lags = lags
+        self.differences = differences
         self.variant = variant
         self.hidden_dim = hidden_dim
         self.window_size = window_size
@@ -117,48 +149,78 @@ n_iter_no_change, tol, random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ data
-    def _check_series(self, y, name="y", min_len=1):
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name=name,
-                        ensure_min_samples=min_len)
-        if y.ndim == 1:
-            y = y[:, None]
-        if hasattr(self, "n_series_") and y.shape[1] != self.n_series_:
-            raise ValueError(f"{name} has {y.shape[1]} variables, but {type(self).__name__} was "
-                             f"fitted on a series with {self.n_series_}.")
-        return y
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
-    def _check_exog(self, X, n: int, what: str):
+    # ------------------------------------------------------------------ data
+    def _series_and_exog(self, X, y, *, reset: bool, what: str):
+        """Apply the calling convention: returns (series (n, k) float64, exog (n, m) float64 or
+        None, whether the series was 1-D). ``y`` None: ``X`` is the series."""
+        if y is None:
+            if X is None:
+                raise ValueError(f"{what} needs the series: pass it as y (or as the only argument).")
+            series, exog = X, None
+        else:
+            series, exog = y, X
+        if exog is None:
+            ys = check_array(series, ensure_2d=False, dtype=np.float64, input_name="y")
+            if ys.ndim != 1 and ys.ndim != 2:
+                raise ValueError(f"the series y must be 1-D or 2-D, got shape {ys.shape}")
+            if reset:
+                for attr in ("n_features_in_", "feature_names_in_"):
+                    self.__dict__.pop(attr, None)
+        else:
+            ndim = None if hasattr(exog, "toarray") else np.asarray(exog).ndim
+            if ndim is not None and ndim != 2:
+                raise ValueError(
+                    f"Expected 2D array, got {ndim}D array instead for the exogenous "
+                    f"inputs X of {what}. HINT: with two arguments the order is scikit-learn's, "
+                    "(X, y): X the exogenous inputs (n_timesteps, n_exog), y the series; pass the "
+                    "series alone as the only argument, or use keywords: y=series, X=exog.")
+            exog, ys = validate_data(self, exog, series, reset=reset, dtype=np.float64,
+                                     multi_output=True, y_numeric=True)
+        flat = ys.ndim == 1
+        ys = ys[:, None] if flat else ys
+        if not reset and ys.shape[1] != self.n_series_:
+            raise ValueError(f"y has {ys.shape[1]} variables, but {type(self).__name__} was "
+                             f"fitted on a series with {self.n_series_}.")
+        return ys, exog, flat
+
+    def _scale_exog(self, exog, n: int, what: str) -> np.ndarray:
+        """Standardised exogenous inputs (n, n_exog) for ``what``; validates presence and shape."""
         if self.n_exog_ == 0:
-            if X is not None:
+            if exog is not None:
                 raise ValueError(f"X (exogenous inputs) was given to {what}, but the forecaster was "
-                                 "fitted without X. HINT: refit with fit(y, X) to use them.")
+                                 "fitted without X. HINT: refit with fit(X, y) to use them.")
             return np.zeros((n, 0))
-        if X is None:
+        if exog is None:
             raise ValueError(f"{what} needs X (exogenous inputs) of shape ({n}, {self.n_exog_}): "
                              "the forecaster was fitted with X.")
-        X = check_array(X, dtype=np.float64, input_name="X")
-        if X.shape != (n, self.n_exog_):
+        if len(exog) != n:
             raise ValueError(f"X (exogenous inputs) must have shape ({n}, {self.n_exog_}) for "
-                             f"{what}, got {X.shape}")
-        return (X - self.X_mean_) / self.X_scale_
+                             f"{what}, got {exog.shape}")
+        return (exog - self.X_mean_) / self.X_scale_
 
     def _regressor(self) -> SSMNRegressor:
         params = self.get_params()
         params.pop("lags")
+        params.pop("differences")
         return SSMNRegressor(**params)
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, y, X=None):
-        """Fit on a series.
+    def fit(self, X=None, y=None):
+        """Fit on a series, with or without exogenous inputs.
 
         Parameters
         ----------
-        y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
-            The series, in time order (at least 2 steps).
         X : array-like of shape (n_timesteps, n_exog), optional
-            Exogenous inputs known at each step (row t goes with ``y[t]``).
+            Exogenous inputs known at each step (row t goes with ``y[t]``). Called with a single
+            argument, ``fit(series)``, that argument is the series (no exogenous inputs).
+        y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
+            The series, in time order (at least ``lags + differences + 1`` steps).
 
         Returns
         -------
@@ -166,80 +228,121 @@ n_iter_no_change, tol, random_state, verbose
         """
         for attr in ("n_series_", "n_exog_"):
             self.__dict__.pop(attr, None)
-        y = self._check_series(y, min_len=self.lags + 1)
-        self._univariate = y.shape[1] == 1 and np.ndim(y) >= 1
-        n = len(y)
-        self.n_series_ = y.shape[1]
-        self.y_mean_ = y.mean(axis=0)
-        self.y_scale_ = np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
-        if X is None:
+        ys, exog, flat = self._series_and_exog(X, y, reset=True, what="fit")
+        n, need = len(ys), self.lags + self.differences + 1
+        if n < need:
+            raise ValueError(f"Found {n} sample(s) while a minimum of {need} is required: "
+                             f"{type(self).__name__} with lags={self.lags} and "
+                             f"differences={self.differences} needs at least {need} time steps.")
+        self._univariate = flat
+        self.n_series_ = ys.shape[1]
+        self.last_value_ = ys[-1].copy()
+        d = np.diff(ys, axis=0) if self.differences else ys
+        self.y_mean_ = d.mean(axis=0)
+        self.y_scale_ = np.where(d.std(axis=0) > 0, d.std(axis=0), 1.0)
+        if exog is None:
             self.n_exog_ = 0
             self.X_mean_ = self.X_scale_ = np.zeros(0)
         else:
-            Xa = check_array(X, dtype=np.float64, input_name="X")
-            if len(Xa) != n:
-                raise ValueError(f"X (exogenous inputs) must have one row per step of y ({n}), got "
-                                 f"{len(Xa)} rows")
-            self.n_exog_ = Xa.shape[1]
-            self.X_mean_ = Xa.mean(axis=0)
-            self.X_scale_ = np.where(Xa.std(axis=0) > 0, Xa.std(axis=0), 1.0)
-        ys = (y - self.y_mean_) / self.y_scale_
-        Xs = self._check_exog(X, n, "fit")
-        U = np.hstack([_lag_rows(ys, self.lags)[:-1], Xs[self.lags:]])
-        self.regressor_ = self._regressor().fit(U, ys[self.lags:])
+            self.n_exog_ = exog.shape[1]
+            self.X_mean_ = exog.mean(axis=0)
+            self.X_scale_ = np.where(exog.std(axis=0) > 0, exog.std(axis=0), 1.0)
+        ds = (d - self.y_mean_) / self.y_scale_
+        Xs = self._scale_exog(exog, n, "fit")[self.differences:]
+        U = np.hstack([_lag_rows(ds, self.lags)[:-1], Xs[self.lags:]])
+        self.regressor_ = self._regressor().fit(U, ds[self.lags:])
         self.state_ = self.regressor_.stream_state_
-        self.history_ = ys[n - self.lags:].copy()
+        self.history_ = ds[len(ds) - self.lags:].copy()
         self.n_iter_ = self.regressor_.n_iter_
         return self
 
     # ------------------------------------------------------------------ forecasting
+    def _model_outputs(self, U, state, return_state=False):
+        """One-step forecasts, in units of the standardised modelled series, for input rows U (the
+        regressor's outputs are in its own target scaling)."""
+        reg = self.regressor_
+        res = outputs(reg.model_, reg.input_coef_, U, state=state, return_state=return_state)
+        if return_state:
+            return res[0] * reg.y_scale_ + reg.y_mean_, res[1]
+        return res * reg.y_scale_ + reg.y_mean_
+
     def _rollout(self, state: SSMNState, hist: np.ndarray, exog: np.ndarray) -> np.ndarray:
         """Recursive forecasts for B origins at once: state (B streams), hist (B, lags, k) the last
-        observed values, oldest first (standardised), exog (B, h, m). Returns (B, h, k)."""
-        reg, model = self.regressor_, self.regressor_.model_
+        values of the modelled series, oldest first (standardised), exog (B, h, m). Returns the
+        standardised modelled series (B, h, k)."""
         B, h = exog.shape[:2]
         out = np.empty((B, h, self.n_series_))
         for j in range(h):
             lagged = hist[:, ::-1].reshape(B, -1)
-            u = np.hstack([lagged, exog[:, j]])[:, None, :].astype(model.dtype)
-            z, state = model.forward(u, state=state, return_state=True)
-            pred = z[:, 0].astype(np.float64) * reg.y_scale_ + reg.y_mean_
+            u = np.hstack([lagged, exog[:, j]])[:, None, :]
+            pred, state = self._model_outputs(u, state, return_state=True)
+            pred = pred[:, 0]
             hist = np.concatenate([hist[:, 1:], pred[:, None]], axis=1)
             out[:, j] = pred
         return out
 
-    def _unscale(self, Ys: np.ndarray) -> np.ndarray:
-        Y = Ys * self.y_scale_ + self.y_mean_
+    def _to_series(self, Ds: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Standardised modelled series (B, h, k) -> series values, given the last observed value
+        (B, k) before each forecast (used with differences=1)."""
+        D = Ds * self.y_scale_ + self.y_mean_
+        Y = levels[:, None, :] + np.cumsum(D, axis=1) if self.differences else D
         return Y[..., 0] if self._univariate else Y
 
     def predict(self, horizon, X=None):
-        """Forecast the next ``horizon`` steps after the end of the fitted series (or of the last
-        :meth:`update`), feeding each forecast back as input. No side effects.
+        """Forecast the steps after the end of the fitted series (or of the last :meth:`update`),
+        feeding each forecast back as input. No side effects.
 
         Parameters
         ----------
-        horizon : int >= 1
+        horizon : int >= 1, or array-like of shape (horizon, n_exog)
+            Number of steps; or (scikit-learn's ``predict(X)``) the exogenous inputs of the
+            forecast steps, one row per step.
         X : array-like of shape (horizon, n_exog)
-            Exogenous inputs of the forecast steps; required iff fitted with X.
+            Exogenous inputs of the forecast steps when ``horizon`` is an integer; required iff
+            fitted with X.
 
         Returns
         -------
         y : ndarray of shape (horizon,) or (horizon, n_series)
         """
         check_is_fitted(self)
-        if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
-            raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
-        Xs = self._check_exog(X, int(horizon), "predict")
-        Ys = self._rollout(self.state_.copy(), self.history_[None], Xs[None])
-        return self._unscale(Ys[0])
+        if isinstance(horizon, numbers.Integral) and not isinstance(horizon, bool):
+            if horizon < 1:
+                raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
+            h = int(horizon)
+        elif horizon is None or isinstance(horizon, (bool, numbers.Number, str)):
+            raise ValueError(f"horizon must be an integer >= 1 or the 2-D exogenous inputs of the "
+                             f"forecast steps, got {horizon!r}")
+        else:
+            if X is not None:
+                raise ValueError("predict got exogenous inputs twice: pass predict(horizon, X) or "
+                                 "predict(X), not both arrays")
+            X, h = horizon, None
+        if X is not None:
+            if self.n_exog_ == 0:
+                self._scale_exog(X, 0, "predict")  # raises: fitted without X
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+            h = len(X) if h is None else h
+            if h < 1:
+                raise ValueError("predict needs at least one row of exogenous inputs, got 0")
+        Xs = self._scale_exog(X, h, "predict")
+        Ds = self._rollout(self.state_.copy(), self.history_[None], Xs[None])
+        return self._to_series(Ds, self.last_value_[None])[0]
 
-    def _inputs(self, y, X):
-        ys = (self._check_series(y) - self.y_mean_) / self.y_scale_
-        Xs = self._check_exog(X, len(ys), "this call")
-        full = np.vstack([self.history_, ys])  # (lags + n, k), oldest first
-        return ys, Xs, full
+    def _new_data(self, X, y, what: str):
+        """Validated new observations: standardised modelled series (n, k), standardised exog
+        (n, m), the lag buffer (lags + n, k) and the last observed values before each step
+        (n + 1, k)."""
+        check_is_fitted(self)
+        ys, exog, _ = self._series_and_exog(X, y, reset=False, what=what)
+        levels = np.vstack([self.last_value_[None], ys])
+        d = np.diff(levels, axis=0) if self.differences else ys
+        ds = (d - self.y_mean_) / self.y_scale_
+        Xs = self._scale_exog(exog, len(ds), what)
+        full = np.vstack([self.history_, ds])
+        return ds, Xs, full, levels
 
-    def predict_stream(self, y, X=None, *, horizon=1, stride=1):
+    def predict_stream(self, X=None, y=None, *, horizon=1, stride=1):
         """Rolling forecasts over new observations that continue the series, without refitting.
 
         For each origin i = 0, stride, 2*stride, ... <= len(y) - horizon, the forecaster reads
@@ -248,10 +351,11 @@ n_iter_no_change, tol, random_state, verbose
 
         Parameters
         ----------
+        X : array-like of shape (n_timesteps, n_exog), optional
+            Exogenous inputs of the new steps; required iff fitted with X. Called with a single
+            array, ``predict_stream(series)``, that array is the series.
         y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
             New observations, continuing the fitted series.
-        X : array-like of shape (n_timesteps, n_exog), optional
-            Exogenous inputs of the same steps; required iff fitted with X.
         horizon : int >= 1, default=1
         stride : int >= 1, default=1
 
@@ -260,43 +364,43 @@ n_iter_no_change, tol, random_state, verbose
         forecasts : ndarray of shape (n_origins, horizon) or (n_origins, horizon, n_series)
             ``forecasts[r, j]`` is the forecast of ``y[r * stride + j]``.
         """
-        check_is_fitted(self)
         for name, v in (("horizon", horizon), ("stride", stride)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        ys, Xs, full = self._inputs(y, X)
-        n = len(ys)
+        ds, Xs, full, levels = self._new_data(X, y, "predict_stream")
+        n = len(ds)
         if horizon > n:
             raise ValueError(f"horizon={horizon} is longer than the {n} new observations")
-        U = np.hstack([_lag_rows(full, self.lags)[:n], Xs]).astype(self.regressor_.model_.dtype)
-        model = self.regressor_.model_
+        U = np.hstack([_lag_rows(full, self.lags)[:n], Xs])
         if horizon == 1 and stride == 1:  # one pass: every step is an origin
-            Z = model.forward(U, state=self.state_).astype(np.float64)
-            Ys = (Z * self.regressor_.y_scale_ + self.regressor_.y_mean_)[:, None, :]
-            return self._unscale(Ys)
+            Ds = self._model_outputs(U, self.state_)[:, None, :]
+            return self._to_series(Ds, levels[:n])
         origins = np.arange(0, n - horizon + 1, stride)
+        model = self.regressor_.model_
         states, state, pos = [], self.state_.copy(), 0
         for i in origins:
             if i > pos:
-                _, state = model.forward(U[pos:i], state=state, return_state=True)
+                _, state = model.forward(U[pos:i].astype(model.dtype), state=state, return_state=True)
                 pos = i
             states.append(state)
         exog = np.stack([Xs[i:i + horizon] for i in origins])
         hist = np.stack([full[i:i + self.lags] for i in origins])
-        Ys = self._rollout(SSMNState.concatenate(states), hist, exog)
-        return self._unscale(Ys)
+        Ds = self._rollout(SSMNState.concatenate(states), hist, exog)
+        return self._to_series(Ds, levels[origins])
 
-    def update(self, y, X=None):
+    def update(self, X=None, y=None):
         """Move the forecast origin past new observations without refitting: the network reads
         them (its fast weights adapt), so :meth:`predict` then forecasts what follows ``y``.
+        Same calling convention as :meth:`fit`.
 
         Returns
         -------
         self : object
         """
-        check_is_fitted(self)
-        ys, Xs, full = self._inputs(y, X)
-        U = np.hstack([_lag_rows(full, self.lags)[:len(ys)], Xs]).astype(self.regressor_.model_.dtype)
-        _, self.state_ = self.regressor_.model_.forward(U, state=self.state_, return_state=True)
+        ds, Xs, full, levels = self._new_data(X, y, "update")
+        U = np.hstack([_lag_rows(full, self.lags)[:len(ds)], Xs])
+        model = self.regressor_.model_
+        _, self.state_ = model.forward(U.astype(model.dtype), state=self.state_, return_state=True)
         self.history_ = full[-self.lags:].copy()
+        self.last_value_ = levels[-1].copy()
         return self

@@ -44,7 +44,7 @@ MODEL_CONSTRAINTS = {
 #: Parameters of the two solvers (BPTT with Adam, closed-form ridge read-out).
 SOLVER_CONSTRAINTS = {
     "solver": [StrOptions({"adam", "ridge"})],
-    "ridge_alpha": [Interval(Real, 0, None, closed="left")],
+    "ridge_alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "lr_schedule": [StrOptions({"constant", "cosine"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],

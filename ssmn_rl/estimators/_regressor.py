@@ -36,10 +36,14 @@ class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
     dtype : {"float32", "float64"}, default="float32"
         Precision of the network.
     solver : {"adam", "ridge"}, default="adam"
-        "adam": BPTT through the whole network. "ridge": closed-form read-out on the features of
-        the randomly initialised network (reservoir computing; other weights stay as drawn).
-    ridge_alpha : float, default=1e-3
-        L2 penalty of the ridge read-out.
+        "adam": BPTT through the whole network. "ridge": closed-form read-out on the features z_t
+        of the randomly initialised network and the raw inputs x_t, with a bias (reservoir
+        computing; other weights stay as drawn).
+    ridge_alpha : float or "auto", default=1e-3
+        L2 penalty of the ridge read-out on the (standardised) network features; the raw inputs
+        get a fixed penalty of 1e-6. "auto" picks it from a log-spaced grid (1e-6 to 1e6, where
+        the read-out is practically linear in the inputs) by the error on the time-ordered last
+        20% of the training steps, then refits on all of them.
     learning_rate : float, default=1e-2
         Adam step size (start value of the schedule).
     lr_schedule : {"constant", "cosine"}, default="constant"
@@ -76,6 +80,11 @@ class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
         Layout the model was fitted on.
     stream_state_ : ssmn_rl.SSMNState or None
         State at the end of the last fitted stream (where ``partial_fit`` continues).
+    input_coef_ : ndarray of shape (n_outputs, n_features_in) or None
+        Coefficients of the raw inputs in the outputs (``solver="ridge"``; None for "adam"), in
+        standardised target units.
+    ridge_alpha_ : float
+        Penalty the ridge read-out used (only after a ``solver="ridge"`` fit).
     n_outputs_ : int
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         Target standardisation.

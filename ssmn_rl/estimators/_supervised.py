@@ -7,6 +7,11 @@ output for row t depends only on rows <= t (causal). A 3-D ``X`` (n_sequences, T
 batch of independent sequences with one target per sequence (``target="sequence"``, read at the
 last step) or per step (``target="step"``). ``predict`` runs each stream or sequence from a fresh
 state; ``partial_fit`` on 2-D data continues the stream where the previous fit call ended.
+
+Solvers. "adam" trains every parameter by BPTT. "ridge" keeps the drawn network and fits a
+closed-form read-out on ``[z_t, x_t]`` and a bias (see ``_readout``): the outputs are then
+``W_out z_t + b_out + input_coef_ x_t``. A later ``partial_fit`` (Adam) keeps ``input_coef_``
+fixed and trains the network under it.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from ._bptt import Problem, stream_segments, train_adam
 from ._data import as_sequences, sequence_mask, validate_X
 from ._params import (MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS, check_registered_names,
                       model_kwargs)
-from ._readout import fit_ridge
+from ._readout import fit_ridge, outputs
 
 
 class SSMNSupervisedBase(BaseEstimator):
@@ -142,14 +147,17 @@ class SSMNSupervisedBase(BaseEstimator):
                            seed=seed, **model_kwargs(self))
         self._rng = np.random.default_rng(seed)
 
-    def _problem(self, Xs, tgt, mask, mode, stream_segments_allowed=True) -> Problem:
+    def _problem(self, Xs, tgt, mask, mode, stream_segments_allowed=True, offset=None) -> Problem:
         if mode == "stream" and stream_segments_allowed:
             n = Xs.shape[1]
             n_seg = max(1, min(self.batch_size, n // self.chunk_length))
-            Xs, tgt, mask = stream_segments(Xs[0], tgt[0], mask[0], n_seg)
-            return Problem(Xs, tgt, mask, self._loss, shuffle=False, chunk=self.chunk_length)
+            Xs, tgt, mask, offset = stream_segments(Xs[0], tgt[0], mask[0], n_seg,
+                                                    None if offset is None else offset[0])
+            return Problem(Xs, tgt, mask, self._loss, shuffle=False, chunk=self.chunk_length,
+                           offset=offset)
         chunk = Xs.shape[1] if mode == "sequence" else self.chunk_length
-        return Problem(Xs, tgt, mask, self._loss, shuffle=mode != "stream", chunk=chunk)
+        return Problem(Xs, tgt, mask, self._loss, shuffle=mode != "stream", chunk=chunk,
+                       offset=offset)
 
     def _split_validation(self, mode, Xs, tgt, mask):
         """Hold out the time-ordered tail: the last rows of a stream or the last sequences."""
@@ -174,13 +182,16 @@ class SSMNSupervisedBase(BaseEstimator):
         if self.solver == "ridge" and state0 is None and segments:
             tgt_f = self._ridge_targets(tgt).astype(np.float64)
             tgt_f = tgt_f if tgt_f.ndim == 3 else tgt_f[..., None]
-            self.train_loss_ = fit_ridge(self.model_, Xs, tgt_f, mask, self.ridge_alpha)
+            self.input_coef_, self.train_loss_, self.ridge_alpha_ = fit_ridge(
+                self.model_, Xs, tgt_f, mask, self.ridge_alpha)
             self.n_iter_, self.loss_curve_, self.validation_loss_curve_ = 1, [self.train_loss_], []
             return mode, None
         val = None
         if self.early_stopping and segments:
             (Xs, tgt, mask), val = self._split_validation(mode, Xs, tgt, mask)
-        prob = self._problem(Xs, tgt, mask, mode, stream_segments_allowed=segments)
+        coef = getattr(self, "input_coef_", None)
+        offset = None if coef is None else (Xs @ coef.T.astype(Xs.dtype))
+        prob = self._problem(Xs, tgt, mask, mode, stream_segments_allowed=segments, offset=offset)
         result, self.optimizer_ = train_adam(self.model_, self, prob, self._rng, n_epochs=n_epochs,
                                              validation=val, optimizer=getattr(self, "optimizer_", None),
                                              state0=state0, desc=type(self).__name__)
@@ -212,8 +223,9 @@ class SSMNSupervisedBase(BaseEstimator):
         self : object
         """
         X, y = self._validate_fit_data(X, y, reset=True)
-        for attr in ("optimizer_", "n_iter_", "loss_curve_"):  # a new fit starts over
+        for attr in ("optimizer_", "n_iter_", "loss_curve_", "ridge_alpha_"):  # a new fit starts over
             self.__dict__.pop(attr, None)
+        self.input_coef_ = None
         y_enc = self._encode_y(y, first=True, lead=self._lead(X))
         self._new_model(X.shape[-1], check_random_state(self.random_state))
         mode, _ = self._train(X, y_enc, n_epochs=self.max_iter)
@@ -226,6 +238,7 @@ class SSMNSupervisedBase(BaseEstimator):
         if first:
             self._partial_fit_first(X, y)
             self._new_model(X.shape[-1], check_random_state(self.random_state))
+            self.input_coef_ = None
             self.fit_mode_ = "stream" if X.ndim == 2 else self.target
             self.stream_state_ = None
         elif (X.ndim == 2) != (self.fit_mode_ == "stream"):
@@ -251,7 +264,7 @@ class SSMNSupervisedBase(BaseEstimator):
             raise ValueError(f"{type(self).__name__} was fitted on 3-D sequences (n_sequences, T, "
                              f"n_features) but got 2-D X of shape {X.shape}. HINT: pass X[None] for "
                              "a single sequence.")
-        Y = self.model_.forward(X.astype(self.dtype, copy=False)).astype(np.float64)
+        Y = outputs(self.model_, self.input_coef_, X.astype(self.dtype, copy=False))
         if X.ndim == 3 and self.fit_mode_ == "sequence":
             return Y[:, -1]
         return Y

@@ -1,5 +1,6 @@
 """SSMNTransformer: an untrained (randomly initialised) SSMN used as a reservoir; ``transform``
-streams X through it and returns the last hidden layer as features, for use in Pipelines."""
+streams X through it and returns the last hidden layer (``SSMN.forward(...,
+return_features=True)``) as features, for use in Pipelines."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,15 +11,14 @@ from sklearn.utils.validation import check_is_fitted
 from ..model import SSMN
 from ._data import validate_X
 from ._params import MODEL_CONSTRAINTS, check_registered_names, model_kwargs
-from ._readout import feature_model
 
 
 class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Reservoir-style SSMN features.
 
     ``fit`` draws the network's weights (nothing is trained); ``transform`` runs X from a fresh
-    state and returns the network's last hidden layer (``hidden_dim`` features; see
-    ``ssmn_rl.estimators._readout`` for how they are read out). A 2-D ``X`` (n_samples, n_features)
+    state and returns the network's last hidden layer z, the vector that feeds a read-out
+    (``hidden_dim`` features). A 2-D ``X`` (n_samples, n_features)
     is one time-ordered stream and gives one feature row per input row (causal). A 3-D ``X``
     (n_sequences, T, n_features) gives the features of the last step of each sequence,
     (n_sequences, hidden_dim), so that a sequence becomes one row for the next Pipeline step.
@@ -36,7 +36,8 @@ decay_lambda, alpha, dtype
     Attributes
     ----------
     model_ : ssmn_rl.SSMN
-        The network whose outputs are its last hidden layer.
+        The drawn network (its read-out is unused: ``transform`` returns the features z that feed
+        it).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.
@@ -89,8 +90,8 @@ decay_lambda, alpha, dtype
         X, _ = validate_X(self, X, reset=True)
         check_registered_names(self)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        net = SSMN(self.variant, input_dim=X.shape[-1], output_dim=1, seed=seed, **model_kwargs(self))
-        self.model_ = feature_model(net)
+        self.model_ = SSMN(self.variant, input_dim=X.shape[-1], output_dim=1, seed=seed,
+                           **model_kwargs(self))
         self._n_features_out = self.hidden_dim
         return self
 
@@ -99,5 +100,6 @@ decay_lambda, alpha, dtype
         the last step of each sequence; float64; the fitted model is not changed."""
         check_is_fitted(self)
         X, _ = validate_X(self, X, reset=False)
-        Z = self.model_.forward(X.astype(self.dtype, copy=False)).astype(np.float64)
+        _, Z = self.model_.forward(X.astype(self.dtype, copy=False), return_features=True)
+        Z = Z.astype(np.float64)
         return Z[:, -1] if X.ndim == 3 else Z
