@@ -177,13 +177,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--no-baseline", action="store_true", help="skip RecurrentPPO even if sb3-contrib is installed")
     ap.add_argument("--baseline-first", action="store_true", help="run RecurrentPPO before our agents")
     ap.add_argument("--quick", action="store_true",
-                    help="smoke run: seed 0 only, budget 16,384 steps (RecurrentPPO: 2,048), evaluation "
+                    help="smoke run: seed 0 only, budget 16,384 steps (RecurrentPPO: 4,096), evaluation "
                          "every 4,096 steps on 5 episodes")
     ap.add_argument("--out", "--json", dest="out", help="also write the JSON report to this file")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.budget, args.eval_every, args.eval_episodes = args.seeds[:1], 16_384, 4096, 5
-        args.baseline_budget = 2048
+        args.baseline_budget = 4096
     for name in ("budget", "baseline_budget", "torch_threads", "eval_every", "eval_episodes"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")

@@ -58,6 +58,25 @@ def test_es_checkpoint_resume_gives_the_same_curve(tmp_path):
     assert [r["charts/episodic_return"] for r in tail] == [r["charts/episodic_return"] for r in resumed.logger.rows]
 
 
+def test_ppo_checkpoint_resume_restores_training_state_and_is_repeatable(tmp_path):
+    """PPO resume is documented as not bit-identical (envs restart); what it does restore is exact,
+    and two resumes of one checkpoint give the same run (envs reset from (seed, num_timesteps))."""
+    kw = dict(n_envs=2, n_steps=16, batch_size=32, n_epochs=2)
+    full = PPO("standard", ENV, seed=5, **kw)
+    ck = CheckpointCallback(save_freq=64, save_path=tmp_path)
+    full.learn(160, callback=ck)
+    path = ck.saved[0]
+    a, b = PPO.load(path), PPO.load(path)
+    assert a.num_timesteps == 64 and a._iteration == 2 and a._total_timesteps == 160
+    assert a.optimizer.t == 2 * 2 * 1  # iterations x epochs x minibatches (32 steps each)
+    np.testing.assert_array_equal(a.policy.get_parameters(), b.policy.get_parameters())
+    a.learn(96, reset_num_timesteps=False)
+    b.learn(96, reset_num_timesteps=False)
+    assert a.num_timesteps == b.num_timesteps == full.num_timesteps == 160
+    np.testing.assert_array_equal(a.policy.get_parameters(), b.policy.get_parameters())
+    assert not np.array_equal(a.policy.get_parameters(), PPO.load(path).policy.get_parameters())
+
+
 @pytest.mark.parametrize("cls", [ES, PPO])
 def test_save_load_predict_same_actions(tmp_path, cls):
     kw = dict(population_size=4) if cls is ES else dict(n_envs=2, n_steps=8, batch_size=16, n_epochs=1)
@@ -218,3 +237,22 @@ def test_cli_train_and_evaluate_smoke(tmp_path, algo):
     assert "mean return" in r2.stdout
     r3 = _cli("evaluate", str(tmp_path), cwd=tmp_path)
     assert r3.returncode == 2 and "not a run directory" in r3.stderr
+
+
+def test_bench_rl_quick_writes_a_report(tmp_path):
+    """scripts/bench_rl.py --quick runs end to end (RecurrentPPO skipped) and reports every run."""
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "scripts" / "bench_rl.py"
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, str(script), "--quick", "--no-baseline", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["env"] == ENV and list(report["results"]) == ["es"]
+    (run,) = report["results"]["es"]
+    assert run["seed"] == 0 and run["total_steps"] >= 16_384 and run["total_seconds"] > 0
+    steps = [s for s, _ in run["evals"]]
+    assert steps and steps[0] >= 4096 and steps == sorted(set(steps))
+    assert all(0 < m <= 500 for _, m in run["evals"])
+    assert report["summary"]["es"]["runs"] == 1
+    assert "median s" in r.stdout

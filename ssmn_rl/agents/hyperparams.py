@@ -4,6 +4,9 @@ from __future__ import annotations
 
 GENERIC_TIMESTEPS = {"es": 300_000, "ppo": 200_000}
 
+# ES on StatelessCartPole: population 64 solved seeds 0-4 (mean >= 475 over 20 deterministic
+# episodes, checked every 8,192 steps) in 136k-315k steps, 4.7-11.7 s (scripts/bench_rl.py);
+# population 32 left seed 4 at 462 after 300k steps.
 TABLE = {
     ("ssmn/StatelessCartPole-v0", "es"): {"total_timesteps": 400_000, "population_size": 64},
     ("ssmn/NoisyStatelessCartPole-v0", "es"): {"total_timesteps": 400_000, "episodes_per_member": 2},

@@ -50,6 +50,22 @@ class PPO(BaseAgent):
     normalize_advantage : bool
     target_kl : float, optional
         Stop the epoch loop when the approximate KL exceeds 1.5 x this.
+    reward_scale : float
+        Multiplies the rewards the agent learns from (returns are still logged unscaled). Values
+        well below 1 keep the value loss of large-reward tasks (Pendulum: -16 per step) from
+        dominating the clipped global gradient norm.
+
+    Notes
+    -----
+    Resuming from a checkpoint (``save(path, checkpoint=True)``, e.g. by
+    :class:`~ssmn_rl.agents.CheckpointCallback`, then ``PPO.load`` and
+    ``learn(..., reset_num_timesteps=False)``) restores the parameters, Adam moments, observation
+    statistics, minibatch/action RNG, schedules' progress and step counters, but **not** the
+    environments' internal state, the episodes in progress or the policy's recurrent state
+    (the agent file holds arrays and JSON only, never pickled environments). The resumed run
+    starts every env with a fresh episode, reset with a seed derived from ``(seed,
+    num_timesteps)``, so it continues the same training but its curve is not bit-identical to an
+    uninterrupted run's. ES resumes exactly (its generations start from fresh episodes anyway).
     """
 
     algo_name = "ppo"
@@ -59,7 +75,7 @@ class PPO(BaseAgent):
                  n_steps: int = 32, batch_size: int = 256, n_epochs: int = 10, gamma: float = 0.98,
                  gae_lambda: float = 0.8, clip_range=0.2, ent_coef: float = 0.0, vf_coef: float = 0.5,
                  max_grad_norm: float = 0.5, normalize_advantage: bool = True, target_kl: float | None = None,
-                 policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
+                 reward_scale: float = 1.0, policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
                  log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
         for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -67,6 +83,8 @@ class PPO(BaseAgent):
         for name, v in (("gamma", gamma), ("gae_lambda", gae_lambda)):
             if not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 raise ConfigError(f"{name} must be in [0, 1], got {v!r}")
+        if isinstance(reward_scale, bool) or not isinstance(reward_scale, (int, float)) or not reward_scale > 0:
+            raise ConfigError(f"reward_scale must be a positive number, got {reward_scale!r}")
         for name, v in (("ent_coef", ent_coef), ("vf_coef", vf_coef), ("max_grad_norm", max_grad_norm)):
             if not isinstance(v, (int, float)) or v < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {v!r}")
@@ -81,6 +99,7 @@ class PPO(BaseAgent):
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
         self.ent_coef, self.vf_coef, self.max_grad_norm = float(ent_coef), float(vf_coef), float(max_grad_norm)
         self.normalize_advantage, self.target_kl = bool(normalize_advantage), target_kl
+        self.reward_scale = float(reward_scale)
         self.optimizer = Adam(self.policy.n_parameters, lr=1.0, max_grad_norm=self.max_grad_norm)
         self._rng = np.random.default_rng([self.seed, 1])
         self._venv = None
@@ -95,7 +114,10 @@ class PPO(BaseAgent):
             self._venv = make_vec_env(self.env, self.n_envs, self.env_factory)
             self.n_envs = self._venv.num_envs
         if self._last_obs is None:
-            self._last_obs, _ = self._venv.reset(seed=self.seed)
+            # a fresh run resets from `seed`; a resumed one (see Notes) from (seed, num_timesteps)
+            reset_seed = self.seed if self.num_timesteps == 0 else \
+                int(np.random.SeedSequence([self.seed, self.num_timesteps]).generate_state(1)[0])
+            self._last_obs, _ = self._venv.reset(seed=reset_seed)
             self._last_starts = np.ones(self.n_envs, bool)
             self.policy.model.reset(batch_size=self.n_envs)
 
@@ -126,7 +148,7 @@ class PPO(BaseAgent):
             obs, rew, term, trunc, info = self._venv.step(dist.to_env(a))
             raw_rew = np.asarray(rew, np.float64)
             self._track_returns(raw_rew, np.logical_or(term, trunc))
-            rew = raw_rew.copy()
+            rew = raw_rew * self.reward_scale
             for i in np.flatnonzero(np.logical_and(trunc, np.logical_not(term))):
                 final = pol.normalize(pol.encode(info["final_obs"][i], batched=False))
                 y = model.forward(final[None], state=model.state[int(i)])
@@ -260,7 +282,8 @@ class PPO(BaseAgent):
                 "n_envs": self.n_envs, "n_steps": self.n_steps, "batch_size": self.batch_size,
                 "n_epochs": self.n_epochs, "gamma": self.gamma, "gae_lambda": self.gae_lambda,
                 "ent_coef": self.ent_coef, "vf_coef": self.vf_coef, "max_grad_norm": self.max_grad_norm,
-                "normalize_advantage": self.normalize_advantage, "target_kl": self.target_kl}
+                "normalize_advantage": self.normalize_advantage, "target_kl": self.target_kl,
+                "reward_scale": self.reward_scale}
 
     def _training_state(self):
         return ({"adam_t": int(self.optimizer.t), "rng": _rng_state(self._rng)},

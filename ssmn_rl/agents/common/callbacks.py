@@ -200,7 +200,9 @@ class EvalCallback(BaseCallback):
 class CheckpointCallback(BaseCallback):
     """Save a full training checkpoint (``<name_prefix>_<steps>_steps.npz``) every `save_freq`
     timesteps; ``Agent.load(path).learn(total - agent.num_timesteps, reset_num_timesteps=False)``
-    then continues exactly as the uninterrupted run would have."""
+    then continues the run. For ES it continues exactly as the uninterrupted run would have; PPO
+    restores its full training state but restarts the environments' episodes, so its curve is
+    not bit-identical (see the Notes of :class:`~ssmn_rl.agents.PPO`)."""
 
     def __init__(self, save_freq: int, save_path, name_prefix: str = "checkpoint", verbose: int = 0):
         super().__init__(verbose)
