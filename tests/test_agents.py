@@ -12,7 +12,7 @@ import ssmn_rl  # noqa: F401
 from ssmn_rl.agents import ES, PPO, CheckpointCallback, EvalCallback, evaluate_policy
 from ssmn_rl.agents.common.logger import read_csv
 from ssmn_rl.agents.common.spaces import make_distribution
-from ssmn_rl.agents.common.tensorboard import read_scalars
+from tb_events import read_scalars
 from ssmn_rl.errors import ConfigError, ModelFileError
 
 ENV = "ssmn/StatelessCartPole-v0"

@@ -13,7 +13,6 @@ import pathlib
 import sys
 
 from ...serialization import atomic_write
-from .tensorboard import EventFileWriter
 
 
 class Logger:
@@ -36,7 +35,9 @@ class Logger:
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             if "tensorboard" in self.formats:
-                self._tb = EventFileWriter(self.folder)
+                from tensorboardX import SummaryWriter
+
+                self._tb = SummaryWriter(logdir=str(self.folder))
 
     def record(self, key: str, value) -> None:
         self.values[key] = float(value)
@@ -55,7 +56,10 @@ class Logger:
             w.writerows(self.rows)
             atomic_write(self.folder / "progress.csv", lambda f: f.write(buf.getvalue().encode()))
         if self._tb is not None:
-            self._tb.add_scalars({k: v for k, v in row.items() if k != "global_step" and math.isfinite(v)}, step)
+            for k, v in row.items():
+                if k != "global_step" and math.isfinite(v):
+                    self._tb.add_scalar(k, v, global_step=int(step))
+            self._tb.flush()
         if "stdout" in self.formats:
             width = max(len(k) for k in row)
             lines = [f"| {k:<{width}} | {v:>12.5g} |" for k, v in row.items()]
