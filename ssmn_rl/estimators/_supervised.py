@@ -15,6 +15,8 @@ fixed and trains the network under it.
 """
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
@@ -29,7 +31,7 @@ from ._params import (MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS, check_registered_na
 from ._readout import fit_ridge, outputs
 
 
-class SSMNSupervisedBase(BaseEstimator):
+class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
     """Base class; use :class:`SSMNRegressor` or :class:`SSMNClassifier`."""
 
     _parameter_constraints: dict = {
@@ -80,22 +82,22 @@ class SSMNSupervisedBase(BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ subclass hooks
+    @abstractmethod
     def _validate_y_2d_kwargs(self) -> dict:
-        raise NotImplementedError
+        """Keyword arguments for validate_data when y is given with a 2-D X."""
 
+    @abstractmethod
     def _encode_y(self, y: np.ndarray, first: bool, lead: int) -> np.ndarray:
         """Targets in model units: (..., n_outputs) floats for "mse", (...) ids for cross-entropy;
         ``lead`` is the number of leading axes before any outputs axis (2 for per-step targets)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _n_model_outputs(self) -> int:
-        raise NotImplementedError
+        """Number of model outputs (targets, or classes for the classifier)."""
 
     def _ridge_targets(self, target: np.ndarray) -> np.ndarray:
         return target
 
-    def _decode(self, Y: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ data
     def _lead(self, X) -> int:
