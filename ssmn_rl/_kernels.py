@@ -12,7 +12,7 @@ import numpy as np
 
 from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
-from .errors import ConfigError, KernelError, SizeError
+from .errors import ConfigError, InputError, KernelError, SizeError
 
 ABI_VERSION = 3
 _STATUS_OVERFLOW = 3
@@ -52,6 +52,8 @@ def check_status(status: int, what: str, binding=None) -> None:
         raise SizeError(msg)
     if status == _STATUS_CONFIG:
         raise ConfigError(msg)
+    if status in (STATUS_NONFINITE, STATUS_TOKEN):
+        raise InputError(msg)
     raise KernelError(msg)
 
 
