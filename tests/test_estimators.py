@@ -22,8 +22,10 @@ EXPECTED = {"check_methods_sample_order_invariance": ROWS_NOT_INDEPENDENT,
             "check_methods_subset_invariance": ROWS_NOT_INDEPENDENT}
 
 
-# The forecaster takes scikit-learn's fit(X, y) / predict(X) as "exogenous inputs X, series y" /
-# "forecast len(X) steps with exogenous inputs X", so every common check applies to it too.
+# The forecaster is called fit(y, X=None) / predict(horizon, X=None), but reads two positional
+# arguments in scikit-learn's order: fit(X, y) / score(X, y) as "exogenous inputs X, series y" and
+# predict(X) as "forecast len(X) steps with exogenous inputs X", so every common check applies to
+# it too (test_forecaster_calling_conventions_agree covers both conventions).
 @parametrize_with_checks([SSMNRegressor(random_state=0), SSMNClassifier(random_state=0),
                           SSMNTransformer(random_state=0), SSMNForecaster(random_state=0)],
                          expected_failed_checks=lambda est: EXPECTED)
@@ -259,15 +261,30 @@ def test_forecaster_multivariate_with_exogenous_inputs():
     exog = rng.normal(size=(n, 1))
     s = _sine(n)
     y = np.c_[s + 0.8 * exog[:, 0], np.roll(s, 3)]  # the first variable follows the exogenous input
-    f = SSMNForecaster(random_state=0).fit(exog[:400], y[:400])
-    pred = f.predict(20, exog[400:420])
+    f = SSMNForecaster(random_state=0).fit(y[:400], X=exog[:400])
+    pred = f.predict(20, X=exog[400:420])
     assert pred.shape == (20, 2)
-    other = f.predict(20, -exog[400:420])
+    other = f.predict(20, X=-exog[400:420])
     assert not np.allclose(pred[:, 0], other[:, 0])  # the forecast reads the exogenous inputs
+    rolling = f.predict_stream(y[400:], X=exog[400:], horizon=3, stride=10)
+    assert rolling.shape == (10, 3, 2)
+    np.testing.assert_allclose(rolling[0], pred[:3], rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="needs X"):
         f.predict(5)
-    with pytest.raises(ValueError, match=r"shape \(5, 1\)"):
-        f.predict(5, exog[:4])
+    with pytest.raises(ValueError, match=r"shape \(5, 1\) for predict\(horizon=5\), one row per "
+                                         r"step; got shape \(4, 1\)"):
+        f.predict(5, X=exog[:4])
+    with pytest.raises(ValueError, match="X has 2 features, but SSMNForecaster is expecting 1"):
+        f.predict(5, X=np.c_[exog[:5], exog[:5]])
+    with pytest.raises(ValueError, match="X .exogenous inputs. has 399 rows but the series y has "
+                                         "400 time steps: fit needs one row of X per step"):
+        SSMNForecaster().fit(y[:400], X=exog[:399])
+    with pytest.raises(ValueError, match="has 99 rows but the series y has 100 time steps: "
+                                         "predict_stream"):
+        f.predict_stream(y[400:], X=exog[400:499])
+    with pytest.raises(ValueError, match="y has 1 variables, but SSMNForecaster was fitted on a "
+                                         "series with 2"):
+        f.update(y[400:410, 0], X=exog[400:410])
 
 
 def test_forecaster_adam_solver_learns():
@@ -277,10 +294,14 @@ def test_forecaster_adam_solver_learns():
     assert np.sqrt(np.mean((rolling - y[400:]) ** 2)) < 0.5 * y.std()
 
 
-def test_forecaster_pickles_and_refuses_bad_arguments():
+def test_forecaster_pickles_and_refuses_bad_arguments(tmp_path):
     y = _sine(200)
     f = SSMNForecaster(random_state=0).fit(y)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(f)).predict(7), f.predict(7))
+    joblib.dump(f, tmp_path / "f.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "f.joblib").predict(7), f.predict(7))
+    fresh = clone(f)
+    assert fresh.get_params() == f.get_params() and not hasattr(fresh, "regressor_")
     with pytest.raises(ValueError, match="horizon must be an integer >= 1, got 0"):
         f.predict(0)
     with pytest.raises(ValueError, match="fitted without X"):
@@ -292,25 +313,59 @@ def test_forecaster_pickles_and_refuses_bad_arguments():
 
 
 def test_forecaster_calling_conventions_agree():
+    """The issue's fit(y, X=None) / predict(horizon, X=None) and scikit-learn's fit(X, y) /
+    predict(X) / score(X, y) give the same model and the same forecasts."""
     rng = np.random.default_rng(1)
     exog = rng.normal(size=(300, 2))
     y = _sine(300) + 0.5 * exog[:, 0]
-    sk = SSMNForecaster(random_state=0).fit(exog[:250], y[:250])         # scikit-learn order
-    kw = SSMNForecaster(random_state=0).fit(y=y[:250], X=exog[:250])     # the forecaster's keywords
-    np.testing.assert_array_equal(sk.predict(exog[250:260]), kw.predict(10, exog[250:260]))
-    np.testing.assert_array_equal(sk.predict(10, X=exog[250:260]), sk.predict(exog[250:260]))
+    tr, te = slice(0, 250), slice(250, 300)
+    fc = SSMNForecaster(random_state=0).fit(y[tr], X=exog[tr])            # the forecaster's order
+    kw = SSMNForecaster(random_state=0).fit(y=y[tr], X=exog[tr])          # keywords only
+    sk = SSMNForecaster(random_state=0).fit(exog[tr], y[tr])              # scikit-learn's order
+    ref = fc.predict(10, X=exog[250:260])
+    for f in (kw, sk):
+        np.testing.assert_array_equal(f.predict(10, X=exog[250:260]), ref)
+    np.testing.assert_array_equal(sk.predict(exog[250:260]), ref)         # predict(X): len(X) steps
+    np.testing.assert_array_equal(sk.predict(X=exog[250:260]), ref)
     assert sk.n_features_in_ == 2 and sk.n_exog_ == 2
-    assert sk.score(exog[250:], y[250:]) > 0.3  # R^2 of the 50-step forecast that follows (0.46)
-    np.testing.assert_array_equal(sk.predict_stream(exog[250:], y[250:]),
-                                  kw.predict_stream(y=y[250:], X=exog[250:]))
-    with pytest.raises(ValueError, match="HINT: with two arguments the order is scikit-learn's"):
-        SSMNForecaster().fit(y[:250], exog[:250])  # the series first: refused, not misread
+    r2 = fc.score(y[te], X=exog[te])  # R^2 of the 50-step forecast that follows (measured 0.34)
+    assert r2 > 0.2
+    assert sk.score(exog[te], y[te]) == r2 and sk.score(exog[te], y=y[te]) == r2
+    assert fc.score(y=y[te], X=exog[te]) == r2
+    rolling = fc.predict_stream(y[te], X=exog[te])
+    np.testing.assert_array_equal(sk.predict_stream(exog[te], y[te]), rolling)
+    np.testing.assert_array_equal(kw.predict_stream(y=y[te], X=exog[te]), rolling)
+    np.testing.assert_array_equal(fc.update(y[250:270], X=exog[250:270]).predict(5, X=exog[270:275]),
+                                  sk.update(exog[250:270], y[250:270]).predict(exog[270:275]))
+    alone = SSMNForecaster(random_state=0).fit(y[tr])
+    assert not hasattr(alone, "n_features_in_") and alone.n_exog_ == 0
+    np.testing.assert_array_equal(SSMNForecaster(random_state=0).fit(y=y[tr]).predict(5),
+                                  alone.predict(5))
+    np.testing.assert_array_equal(SSMNForecaster(random_state=0).fit(y[tr], None).predict(5),
+                                  alone.predict(5))                      # Pipeline's fit(X, None)
+    assert alone.score(y[250:260]) == pytest.approx(
+        1 - np.sum((alone.predict(10) - y[250:260]) ** 2) / np.sum((y[250:260] - y[250:260].mean()) ** 2))
+    # wrong calls are refused with errors that say what to do
+    with pytest.raises(ValueError, match=r"HINT: two positional arguments are read in "
+                                         r"scikit-learn's order, fit\(X, y\); pass the series first "
+                                         r"and the exogenous inputs by keyword: fit\(y, X=exog\)"):
+        SSMNForecaster().fit(y[tr], exog[tr])
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        SSMNForecaster().fit(X=exog[tr])
+    with pytest.raises(TypeError, match="two positional arguments .* and X by keyword"):
+        SSMNForecaster().fit(exog[tr], y[tr], X=exog[tr])
+    with pytest.raises(TypeError, match="at most 2 positional arguments"):
+        SSMNForecaster().fit(y[tr], exog[tr], exog[tr])
     with pytest.raises(ValueError, match="exogenous inputs twice"):
         sk.predict(exog[250:260], exog[250:260])
     with pytest.raises(ValueError, match="horizon must be an integer >= 1 or the 2-D"):
         sk.predict(2.5)
-    alone = SSMNForecaster(random_state=0).fit(y[:250])
-    assert not hasattr(alone, "n_features_in_") and alone.n_exog_ == 0
+    with pytest.raises(ValueError, match="predict needs the horizon"):
+        sk.predict()
+    with pytest.raises(ValueError, match="fitted without X. HINT: refit with fit\\(y, X=exog\\)"):
+        alone.predict(3, X=exog[:3])
+    with pytest.raises(ValueError, match="has 40 rows but y has 50 time steps: score"):
+        fc.score(y[te], X=exog[250:290])
 
 
 def test_forecaster_grid_search_scores_out_of_sample_forecasts():
@@ -321,6 +376,14 @@ def test_forecaster_grid_search_scores_out_of_sample_forecasts():
                           cv=TimeSeriesSplit(n_splits=2, test_size=40)).fit(exog, y)
     # R^2 of 40-step forecasts per split: measured 0.27 with 2 lags, 0.92 with 8
     assert search.best_params_ == {"lags": 8} and search.best_score_ > 0.8
+    # the series alone: GridSearchCV calls fit(y_train, None) and score(y_test, None)
+    alone = GridSearchCV(SSMNForecaster(random_state=0), {"lags": [2, 8]},
+                         cv=TimeSeriesSplit(n_splits=2, test_size=40)).fit(_sine(400))
+    assert alone.best_params_ == {"lags": 8} and alone.best_score_ > 0.9
+    split_scores = [alone.cv_results_[f"split{i}_test_score"][1] for i in range(2)]
+    expected = [SSMNForecaster(lags=8, random_state=0).fit(_sine(400)[:end]).score(_sine(400)[end:end + 40])
+                for end in (320, 360)]
+    np.testing.assert_allclose(split_scores, expected)
 
 
 def test_forecaster_differences_forecast_a_trend():

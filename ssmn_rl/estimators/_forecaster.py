@@ -12,18 +12,28 @@ autoregression on the lags and adds what the network's features explain beyond i
 continues from the state at the end of the fitted series: the fast weights keep adapting to what
 the network reads, the parameters do not.
 
-Calling conventions. scikit-learn calls ``fit(X, y)`` and ``predict(X)``; a forecaster is called
-``fit(y)`` and ``predict(horizon)``. Both work:
+Calling conventions. A forecaster is called ``fit(y, X=None)`` / ``predict(horizon, X=None)``
+(the series first, exogenous inputs by keyword); scikit-learn's machinery (``Pipeline``,
+``GridSearchCV``, ``cross_val_score``, the common estimator checks) calls ``fit(X, y)`` /
+``predict(X)`` / ``score(X, y)`` with positional arguments. Both work, by one rule shared by
+:meth:`fit`, :meth:`score`, :meth:`predict_stream` and :meth:`update`:
 
-* ``fit(X, y)`` -- scikit-learn order: ``X`` the exogenous inputs (n_timesteps, n_exog), ``y``
-  the series. ``fit(y)`` (a single argument) or ``fit(y=y)`` -- the series alone. Keywords
-  (``fit(y=series, X=exog)``) are never ambiguous. The same rule holds for :meth:`predict_stream`
-  and :meth:`update`.
-* ``predict(horizon)`` with an integer forecasts that many steps; ``predict(horizon, X)`` gives the
-  exogenous inputs of those steps; ``predict(X)`` with a 2-D array (scikit-learn order) forecasts
-  ``len(X)`` steps whose exogenous inputs are the rows of ``X``. So ``score(X, y)`` is the R² of
-  the forecast of the ``len(X)`` steps that follow the fitted series, and ``GridSearchCV`` with a
-  ``TimeSeriesSplit`` scores true out-of-sample forecasts.
+* keywords are never ambiguous: ``y=`` is the series, ``X=`` the exogenous inputs;
+* one positional argument is the series (``fit(y)``, ``fit(y, X=exog)``) -- unless ``y`` is given
+  by keyword, then it is ``X`` (scikit-learn's ``score(X, y=y)``);
+* two positional arguments are scikit-learn's ``(X, y)``: exogenous inputs, then the series; a
+  second positional argument of None means "no y" and the first is the series (a ``Pipeline`` or
+  ``GridSearchCV`` fitted without y passes ``fit(X, None)``).
+
+The forecaster order with two positional arguments, ``fit(series, exog)``, is therefore *not*
+supported: with a 1-D series it is refused with a hint (the exogenous inputs must be 2-D), but a
+2-D (multivariate) series and 2-D exogenous inputs cannot be told apart from scikit-learn's order
+-- pass the exogenous inputs as ``X=``. ``predict(horizon)`` with an integer forecasts that many
+steps (``X=`` gives their exogenous inputs); ``predict(X)`` with a 2-D array (scikit-learn order)
+forecasts ``len(X)`` steps whose exogenous inputs are the rows of ``X``. ``score`` is the R² of
+the forecast of the ``len(y)`` steps that follow the fitted series, so ``GridSearchCV`` with a
+``TimeSeriesSplit`` scores true out-of-sample forecasts, with or without exogenous inputs
+(``search.fit(series)`` or ``search.fit(exog, series)``).
 """
 from __future__ import annotations
 
@@ -32,13 +42,38 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
 from ..state import SSMNState
 from ._params import MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS
 from ._readout import outputs
 from ._regressor import SSMNRegressor
+
+
+def _resolve_call(args: tuple, y, X, what: str):
+    """The calling convention of the module docstring: (series, exogenous inputs) from the
+    positional arguments and the ``y=`` / ``X=`` keywords of ``what`` (fit, score, ...). Either may
+    be None; nothing is validated here but the number and kind of arguments."""
+    n = len(args)
+    if n > 2:
+        raise TypeError(f"{what}() takes at most 2 positional arguments (the series y, or "
+                        f"scikit-learn's X, y), got {n}")
+    by_keyword = [name for name, v in (("y", y), ("X", X)) if v is not None]
+    if n == 2:
+        if by_keyword:
+            raise TypeError(f"{what}() got two positional arguments (read as scikit-learn's X, y) "
+                            f"and {' and '.join(by_keyword)} by keyword as well")
+        first, second = args
+        return (first, None) if second is None else (second, first)
+    if n == 1:
+        if len(by_keyword) == 2:
+            raise TypeError(f"{what}() got a positional argument and both y and X by keyword")
+        if y is not None:
+            return y, args[0]  # scikit-learn's f(X, y=y)
+        return args[0], X  # the forecaster's f(y) and f(y, X=X)
+    return y, X
 
 
 def _lag_rows(Y: np.ndarray, lags: int) -> np.ndarray:
@@ -50,6 +85,17 @@ def _lag_rows(Y: np.ndarray, lags: int) -> np.ndarray:
 
 class SSMNForecaster(RegressorMixin, BaseEstimator):
     """Sparse-Stream Memory Network forecaster.
+
+    Called as a forecaster: ``fit(y, X=None)``, ``predict(horizon, X=None)``,
+    ``predict_stream(y, X=None, horizon=1, stride=1)``, ``update(y, X=None)``, ``score(y,
+    X=None)``: the series first, exogenous inputs by the keyword ``X=``. scikit-learn's machinery
+    calls ``fit(X, y)``, ``predict(X)`` and ``score(X, y)`` with positional arguments, which work
+    too: two positional arguments are read in scikit-learn's order (exogenous inputs, then the
+    series), so the forecaster passes scikit-learn's common estimator checks and works in
+    ``Pipeline`` and ``GridSearchCV``. Hence ``fit(series, exog)`` with two positional arguments
+    is *not* the forecaster order: pass ``X=exog`` (a 1-D series given that way is refused with a
+    hint; a multivariate one cannot be told apart from scikit-learn's order). Details in the
+    module docstring of ``ssmn_rl.estimators._forecaster``.
 
     Parameters
     ----------
@@ -104,9 +150,16 @@ n_iter_no_change, tol, random_state, verbose
     >>> f = SSMNForecaster(hidden_dim=64, random_state=0).fit(y[:400])
     >>> f.predict(10).shape
     (10,)
-    >>> one_step = f.predict_stream(y=y[400:])      # rolling forecasts, no refit
+    >>> one_step = f.predict_stream(y[400:])        # rolling forecasts, no refit
     >>> bool(np.sqrt(np.mean((one_step[:, 0] - y[400:]) ** 2)) < 0.1)
     True
+
+    With exogenous inputs, known for the forecast steps too:
+
+    >>> exog = np.cos(2 * np.pi * t / 7)[:, None]
+    >>> fx = SSMNForecaster(random_state=0).fit(y[:400] + exog[:400, 0], X=exog[:400])
+    >>> fx.predict(10, X=exog[400:410]).shape
+    (10,)
     """
 
     _parameter_constraints: dict = {"lags": [Interval(Integral, 1, None, closed="left")],
@@ -155,15 +208,14 @@ n_iter_no_change, tol, random_state, verbose
         return tags
 
     # ------------------------------------------------------------------ data
-    def _series_and_exog(self, X, y, *, reset: bool, what: str):
-        """Apply the calling convention: returns (series (n, k) float64, exog (n, m) float64 or
-        None, whether the series was 1-D). ``y`` None: ``X`` is the series."""
-        if y is None:
-            if X is None:
-                raise ValueError(f"{what} needs the series: pass it as y (or as the only argument).")
-            series, exog = X, None
-        else:
-            series, exog = y, X
+    def _series_and_exog(self, args, y, X, *, reset: bool, what: str):
+        """Apply the calling convention and validate: returns (series (n, k) float64, exog
+        (n, m) float64 or None, whether the series was 1-D)."""
+        series, exog = _resolve_call(args, y, X, what)
+        if series is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is "
+                             f"None. HINT: {what} takes the series as its first argument, "
+                             f"{what}(y) or {what}(y, X=exog).")
         if exog is None:
             ys = check_array(series, ensure_2d=False, dtype=np.float64, input_name="y")
             if ys.ndim != 1 and ys.ndim != 2:
@@ -175,10 +227,14 @@ n_iter_no_change, tol, random_state, verbose
             ndim = None if hasattr(exog, "toarray") else np.asarray(exog).ndim
             if ndim is not None and ndim != 2:
                 raise ValueError(
-                    f"Expected 2D array, got {ndim}D array instead for the exogenous "
-                    f"inputs X of {what}. HINT: with two arguments the order is scikit-learn's, "
-                    "(X, y): X the exogenous inputs (n_timesteps, n_exog), y the series; pass the "
-                    "series alone as the only argument, or use keywords: y=series, X=exog.")
+                    f"Expected 2D array, got {ndim}D array instead for the exogenous inputs X of "
+                    f"{what} (shape (n_timesteps, n_exog)). HINT: two positional arguments are read "
+                    f"in scikit-learn's order, {what}(X, y); pass the series first and the "
+                    f"exogenous inputs by keyword: {what}(y, X=exog).")
+            n_x, n_y = _num_samples(exog), _num_samples(series)
+            if n_x != n_y:
+                raise ValueError(f"X (exogenous inputs) has {n_x} rows but the series y has {n_y} "
+                                 f"time steps: {what} needs one row of X per step of y.")
             exog, ys = validate_data(self, exog, series, reset=reset, dtype=np.float64,
                                      multi_output=True, y_numeric=True)
         flat = ys.ndim == 1
@@ -193,14 +249,14 @@ n_iter_no_change, tol, random_state, verbose
         if self.n_exog_ == 0:
             if exog is not None:
                 raise ValueError(f"X (exogenous inputs) was given to {what}, but the forecaster was "
-                                 "fitted without X. HINT: refit with fit(X, y) to use them.")
+                                 "fitted without X. HINT: refit with fit(y, X=exog) to use them.")
             return np.zeros((n, 0))
         if exog is None:
             raise ValueError(f"{what} needs X (exogenous inputs) of shape ({n}, {self.n_exog_}): "
                              "the forecaster was fitted with X.")
         if len(exog) != n:
             raise ValueError(f"X (exogenous inputs) must have shape ({n}, {self.n_exog_}) for "
-                             f"{what}, got {exog.shape}")
+                             f"{what}, one row per step; got shape {exog.shape}")
         return (exog - self.X_mean_) / self.X_scale_
 
     def _regressor(self) -> SSMNRegressor:
@@ -211,16 +267,22 @@ n_iter_no_change, tol, random_state, verbose
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
+    def fit(self, *args, y=None, X=None):
         """Fit on a series, with or without exogenous inputs.
+
+        Call it ``fit(y)`` or ``fit(y, X=exog)`` (also ``fit(y=y, X=exog)``), or in
+        scikit-learn's order ``fit(exog, y)`` with two positional arguments, as ``Pipeline`` and
+        ``GridSearchCV`` do (see the module docstring for the full rule).
 
         Parameters
         ----------
-        X : array-like of shape (n_timesteps, n_exog), optional
-            Exogenous inputs known at each step (row t goes with ``y[t]``). Called with a single
-            argument, ``fit(series)``, that argument is the series (no exogenous inputs).
+        *args : array-like
+            One argument: the series ``y``. Two: scikit-learn's ``X, y`` (exogenous inputs, then
+            the series; ``fit(X, None)`` takes ``X`` as the series).
         y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
             The series, in time order (at least ``lags + differences + 1`` steps).
+        X : array-like of shape (n_timesteps, n_exog), optional
+            Exogenous inputs known at each step (row t goes with ``y[t]``).
 
         Returns
         -------
@@ -228,7 +290,7 @@ n_iter_no_change, tol, random_state, verbose
         """
         for attr in ("n_series_", "n_exog_"):
             self.__dict__.pop(attr, None)
-        ys, exog, flat = self._series_and_exog(X, y, reset=True, what="fit")
+        ys, exog, flat = self._series_and_exog(args, y, X, reset=True, what="fit")
         n, need = len(ys), self.lags + self.differences + 1
         if n < need:
             raise ValueError(f"Found {n} sample(s) while a minimum of {need} is required: "
@@ -288,7 +350,7 @@ n_iter_no_change, tol, random_state, verbose
         Y = levels[:, None, :] + np.cumsum(D, axis=1) if self.differences else D
         return Y[..., 0] if self._univariate else Y
 
-    def predict(self, horizon, X=None):
+    def predict(self, horizon=None, X=None):
         """Forecast the steps after the end of the fitted series (or of the last :meth:`update`),
         feeding each forecast back as input. No side effects.
 
@@ -296,21 +358,27 @@ n_iter_no_change, tol, random_state, verbose
         ----------
         horizon : int >= 1, or array-like of shape (horizon, n_exog)
             Number of steps; or (scikit-learn's ``predict(X)``) the exogenous inputs of the
-            forecast steps, one row per step.
+            forecast steps, one row per step. May be left out when ``X`` is given: the horizon is
+            then ``len(X)``.
         X : array-like of shape (horizon, n_exog)
-            Exogenous inputs of the forecast steps when ``horizon`` is an integer; required iff
-            fitted with X.
+            Exogenous inputs of the forecast steps, one row per step; required iff fitted with X.
 
         Returns
         -------
         y : ndarray of shape (horizon,) or (horizon, n_series)
         """
         check_is_fitted(self)
-        if isinstance(horizon, numbers.Integral) and not isinstance(horizon, bool):
+        if horizon is None and X is None:
+            raise ValueError("predict needs the horizon: predict(horizon) with an integer >= 1, or "
+                             "predict(horizon, X=exog) / predict(X=exog) with the exogenous inputs "
+                             "of the forecast steps")
+        if horizon is None:
+            h = None
+        elif isinstance(horizon, numbers.Integral) and not isinstance(horizon, bool):
             if horizon < 1:
                 raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
             h = int(horizon)
-        elif horizon is None or isinstance(horizon, (bool, numbers.Number, str)):
+        elif isinstance(horizon, (bool, numbers.Number, str)):
             raise ValueError(f"horizon must be an integer >= 1 or the 2-D exogenous inputs of the "
                              f"forecast steps, got {horizon!r}")
         else:
@@ -318,23 +386,57 @@ n_iter_no_change, tol, random_state, verbose
                 raise ValueError("predict got exogenous inputs twice: pass predict(horizon, X) or "
                                  "predict(X), not both arrays")
             X, h = horizon, None
+        what = "predict" if h is None else f"predict(horizon={h})"
         if X is not None:
             if self.n_exog_ == 0:
-                self._scale_exog(X, 0, "predict")  # raises: fitted without X
+                self._scale_exog(X, 0, what)  # raises: fitted without X
             X = validate_data(self, X, reset=False, dtype=np.float64)
             h = len(X) if h is None else h
             if h < 1:
                 raise ValueError("predict needs at least one row of exogenous inputs, got 0")
-        Xs = self._scale_exog(X, h, "predict")
+        Xs = self._scale_exog(X, h, what)
         Ds = self._rollout(self.state_.copy(), self.history_[None], Xs[None])
         return self._to_series(Ds, self.last_value_[None])[0]
 
-    def _new_data(self, X, y, what: str):
+    def score(self, *args, y=None, X=None, sample_weight=None):
+        """R² of the forecast of the ``len(y)`` steps that follow the fitted series (or the last
+        :meth:`update`), against ``y``. No side effects.
+
+        Same calling convention as :meth:`fit`: ``score(y)``, ``score(y, X=exog)``, or
+        scikit-learn's ``score(exog, y)``.
+
+        Parameters
+        ----------
+        *args : array-like
+            One argument: the series ``y``; two: scikit-learn's ``X, y``.
+        y : array-like of shape (horizon,) or (horizon, n_series)
+            The observed continuation of the series.
+        X : array-like of shape (horizon, n_exog), optional
+            Exogenous inputs of those steps; required iff fitted with X.
+        sample_weight : array-like of shape (horizon,), optional
+
+        Returns
+        -------
+        score : float
+            ``sklearn.metrics.r2_score`` of the forecast (averaged over the variables).
+        """
+        check_is_fitted(self)
+        series, exog = _resolve_call(args, y, X, "score")
+        if series is None:
+            raise ValueError(f"{type(self).__name__}.score requires y to be passed, but the target "
+                             "y is None. HINT: score(y) or score(y, X=exog).")
+        ys = check_array(series, ensure_2d=False, dtype=np.float64, input_name="y")
+        if exog is not None and _num_samples(exog) != len(ys):
+            raise ValueError(f"X (exogenous inputs) has {_num_samples(exog)} rows but y has "
+                             f"{len(ys)} time steps: score needs one row of X per step of y.")
+        return float(r2_score(ys, self.predict(len(ys), X=exog), sample_weight=sample_weight))
+
+    def _new_data(self, args, y, X, what: str):
         """Validated new observations: standardised modelled series (n, k), standardised exog
         (n, m), the lag buffer (lags + n, k) and the last observed values before each step
         (n + 1, k)."""
         check_is_fitted(self)
-        ys, exog, _ = self._series_and_exog(X, y, reset=False, what=what)
+        ys, exog, _ = self._series_and_exog(args, y, X, reset=False, what=what)
         levels = np.vstack([self.last_value_[None], ys])
         d = np.diff(levels, axis=0) if self.differences else ys
         ds = (d - self.y_mean_) / self.y_scale_
@@ -342,20 +444,22 @@ n_iter_no_change, tol, random_state, verbose
         full = np.vstack([self.history_, ds])
         return ds, Xs, full, levels
 
-    def predict_stream(self, X=None, y=None, *, horizon=1, stride=1):
+    def predict_stream(self, *args, y=None, X=None, horizon=1, stride=1):
         """Rolling forecasts over new observations that continue the series, without refitting.
 
         For each origin i = 0, stride, 2*stride, ... <= len(y) - horizon, the forecaster reads
         ``y[:i]`` (the fast weights adapt as it reads; the parameters do not change) and forecasts
-        ``y[i : i + horizon]`` recursively. The fitted forecaster itself is not changed.
+        ``y[i : i + horizon]`` recursively. The fitted forecaster itself is not changed. Same
+        calling convention as :meth:`fit`: ``predict_stream(y)``, ``predict_stream(y, X=exog)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_timesteps, n_exog), optional
-            Exogenous inputs of the new steps; required iff fitted with X. Called with a single
-            array, ``predict_stream(series)``, that array is the series.
+        *args : array-like
+            One argument: the new observations ``y``; two: scikit-learn's ``X, y``.
         y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
             New observations, continuing the fitted series.
+        X : array-like of shape (n_timesteps, n_exog), optional
+            Exogenous inputs of the new steps; required iff fitted with X.
         horizon : int >= 1, default=1
         stride : int >= 1, default=1
 
@@ -367,7 +471,7 @@ n_iter_no_change, tol, random_state, verbose
         for name, v in (("horizon", horizon), ("stride", stride)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        ds, Xs, full, levels = self._new_data(X, y, "predict_stream")
+        ds, Xs, full, levels = self._new_data(args, y, X, "predict_stream")
         n = len(ds)
         if horizon > n:
             raise ValueError(f"horizon={horizon} is longer than the {n} new observations")
@@ -388,16 +492,25 @@ n_iter_no_change, tol, random_state, verbose
         Ds = self._rollout(SSMNState.concatenate(states), hist, exog)
         return self._to_series(Ds, levels[origins])
 
-    def update(self, X=None, y=None):
+    def update(self, *args, y=None, X=None):
         """Move the forecast origin past new observations without refitting: the network reads
         them (its fast weights adapt), so :meth:`predict` then forecasts what follows ``y``.
-        Same calling convention as :meth:`fit`.
+        Same calling convention as :meth:`fit`: ``update(y)``, ``update(y, X=exog)``.
+
+        Parameters
+        ----------
+        *args : array-like
+            One argument: the new observations ``y``; two: scikit-learn's ``X, y``.
+        y : array-like of shape (n_timesteps,) or (n_timesteps, n_series)
+            New observations, continuing the series.
+        X : array-like of shape (n_timesteps, n_exog), optional
+            Exogenous inputs of the new steps; required iff fitted with X.
 
         Returns
         -------
         self : object
         """
-        ds, Xs, full, levels = self._new_data(X, y, "update")
+        ds, Xs, full, levels = self._new_data(args, y, X, "update")
         U = np.hstack([_lag_rows(full, self.lags)[:len(ds)], Xs])
         model = self.regressor_.model_
         _, self.state_ = model.forward(U.astype(model.dtype), state=self.state_, return_state=True)
