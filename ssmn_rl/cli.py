@@ -1,9 +1,14 @@
-"""The ``ssmn-rl`` command line: train the memory demo, inspect model files, show build info.
+"""The ``ssmn-rl`` command line: train agents and the memory demo, draw plots, inspect model files.
 
-``ssmn-rl recall`` is the quickstart's main job: it trains an SSMN by BPTT + Adam on a delayed
-recall task whose answer lies three attention windows in the past (only the plastic fast weights
-can carry it), then writes a run directory with the model, metrics, a learning curve and a
-picture of the synaptic state.
+``ssmn-rl train`` / ``evaluate`` (the agents, in :mod:`ssmn_rl.agents.cli`) are the quickstart's
+main job. ``ssmn-rl recall`` trains an SSMN by BPTT + Adam on a delayed recall task whose answer
+lies three attention windows in the past (only the plastic fast weights can carry it).
+``ssmn-rl plot`` draws learning curves, the synaptic state, statistics over a stream and
+forecasts from run directories, model files and series (helpers in :mod:`ssmn_rl.plotting`).
+``ssmn-rl plugins`` and ``ssmn-rl info`` show what is installed.
+
+Every subcommand's ``--help`` lists its options with their defaults; every error ends with a
+``HINT:`` line saying what to do next.
 """
 from __future__ import annotations
 
@@ -15,43 +20,126 @@ import time
 
 import numpy as np
 
-
-def _progress(it: int, total: int, start: float, text: str) -> None:
-    done = it / total
-    elapsed = time.time() - start
-    eta = elapsed / done - elapsed if done > 0 else 0.0
-    bar = "#" * int(30 * done)
-    sys.stderr.write(f"\r[{bar:<30}] {it}/{total} {text} elapsed {elapsed:5.1f}s ETA {eta:5.1f}s")
-    sys.stderr.flush()
+PROG = "ssmn-rl"
 
 
-def _plot_curve(history: dict, path: pathlib.Path, chance: float) -> None:
-    import matplotlib
+# ---------------------------------------------------------------------------------- parser pieces
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions and epilogs line by line, keeping indented lines (examples) as written,
+    and appends ``(default: X)`` to every option's help unless the help already says what the
+    default is (options whose default is None must say it in words)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def _fill_text(self, text, width, indent):
+        import textwrap
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(history["iteration"], history["loss"])
-    ax1.set_xlabel("iteration")
-    ax1.set_ylabel("cross-entropy (nats)")
-    ax1.set_yscale("log")
-    ax1.set_title("training loss")
-    ax2.plot(history["eval_iteration"], history["accuracy"], marker="o")
-    ax2.axhline(chance, ls="--", c="gray", label=f"chance ({chance:.2f})")
-    ax2.set_ylim(0, 1.02)
-    ax2.set_xlabel("iteration")
-    ax2.set_ylabel("recall accuracy (held-out)")
-    ax2.set_title("recall of a value 3 windows back")
-    ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        out = []
+        for line in text.splitlines():
+            if not line.strip() or line[:1].isspace():
+                out.append(indent + line)
+            else:
+                out.extend(textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(out)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors end with a HINT line pointing at ``--help``."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        hint = f"`{self.prog} --help` lists every option with its default."
+        if "invalid choice" in message and ("COMMAND" in message or "KIND" in message):
+            hint = f"`{self.prog} --help` lists the choices; `{self.prog} CHOICE --help` their options."
+        if "HINT:" in message:
+            self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message}\nHINT: {hint}\n")
+
+
+def fail(command: str, message: str, hint: str | None = None, code: int = 2) -> int:
+    """Print ``ssmn-rl COMMAND: error: message`` and a HINT line to stderr; return `code`.
+    A message that already carries its own HINT is printed as it is."""
+    text = str(message).strip()
+    lines = [f"{PROG} {command}: error: {text}"]
+    if "HINT:" not in text:
+        lines.append(f"HINT: {hint or f'`{PROG} {command} --help` lists the options and their defaults.'}")
+    print("\n".join(lines), file=sys.stderr)
+    return code
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
+    return value
+
+
+def add_parser(subparsers, name: str, help: str, description: str | None = None, epilog: str | None = None):
+    """A subcommand parser with the shared formatter (options with defaults, examples kept)."""
+    return subparsers.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
+                                 epilog=epilog, formatter_class=HelpFormatter)
+
+
+class Progress:
+    """A one-line progress bar on stderr with elapsed time and ETA (for loops that tqdm does not
+    drive). ``update(i, text)`` after step i of `total`; ``close()`` ends the line."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.total, self.enabled, self.start = max(int(total), 1), enabled, time.time()
+
+    def update(self, i: int, text: str = "") -> None:
+        if not self.enabled:
+            return
+        done = i / self.total
+        elapsed = time.time() - self.start
+        eta = elapsed / done - elapsed if done > 0 else 0.0
+        bar = "#" * int(30 * done)
+        sys.stderr.write(f"\r[{bar:<30}] {i}/{self.total} {text} elapsed {elapsed:5.1f}s ETA {eta:5.1f}s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------- recall
 def cmd_recall(args) -> int:
     from .model import SSMN
     from .optim import Adam
+    from .plotting import plot_learning_curve
     from .tasks import delayed_recall
 
     out = pathlib.Path(args.out)
@@ -71,6 +159,7 @@ def cmd_recall(args) -> int:
 
     hist["eval_iteration"].append(0)
     hist["accuracy"].append(evaluate())
+    bar = Progress(args.iterations, enabled=not args.quiet)
     for it in range(1, args.iterations + 1):
         X, y, mask = delayed_recall(args.batch, delay, args.values, rng=rng)
         loss, grad = model.value_and_grad(X, y, loss="cross_entropy", mask=mask)
@@ -80,29 +169,30 @@ def cmd_recall(args) -> int:
         if it % args.eval_every == 0 or it == args.iterations:
             hist["eval_iteration"].append(it)
             hist["accuracy"].append(evaluate())
-            if not args.quiet:
-                _progress(it, args.iterations, start, f"loss {loss:.4f} acc {hist['accuracy'][-1]:.3f}")
-    if not args.quiet:
-        sys.stderr.write("\n")
+            bar.update(it, f"loss {loss:.4f} acc {hist['accuracy'][-1]:.3f}")
+    bar.close()
     seconds = time.time() - start
     model.save(out / "model.ssmn")
-    _plot_curve(hist, out / "learning_curve.png", 1.0 / args.values)
-    _, state = model.forward(Xe[:1], return_state=True)
-    model.plot_synaptic_state(state, path=out / "synaptic_state.png")
     metrics = {"task": "delayed_recall", "window": args.window, "delay": delay, "n_values": args.values,
                "iterations": args.iterations, "train_seconds": round(seconds, 2),
                "final_accuracy": hist["accuracy"][-1], "chance": 1.0 / args.values,
-               "final_loss": hist["loss"][-1]}
+               "final_loss": hist["loss"][-1], "seed": args.seed}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2))
     (out / "history.json").write_text(json.dumps(hist))
+    plot_learning_curve(hist, out / "learning_curve.png", chance=1.0 / args.values)
+    _, state = model.forward(Xe[:1], return_state=True)
+    model.plot_synaptic_state(state, path=out / "synaptic_state.png")
     print(model.summary())
     print(f"held-out recall accuracy {metrics['final_accuracy']:.3f} (chance {metrics['chance']:.2f}) "
           f"after {args.iterations} iterations, {seconds:.1f}s")
-    print(f"wrote {out}/: model.ssmn, learning_curve.png, synaptic_state.png, metrics.json, config.json")
+    print(f"wrote {out}/: model.ssmn, learning_curve.png, synaptic_state.png, metrics.json, config.json, "
+          "history.json")
+    print(f"next: `{PROG} plot stream {out}` draws attention entropy and synaptic energy over a recall sequence")
     return 0
 
 
+# ---------------------------------------------------------------------------------- info, plugins
 def cmd_info(args) -> int:
     from . import __version__
     from ._kernels import ABI_VERSION
@@ -136,49 +226,302 @@ def cmd_plugins(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------- plot
+_SOURCE_HINT = ("give a run directory of `ssmn-rl train` or `ssmn-rl recall`, an agent file (model.npz), "
+                "a model file written by SSMN.save, or a directory written by SSMNLanguageModel.save")
+
+
+def _load_source(path: pathlib.Path):
+    """What `path` holds: ("agent", agent), ("recall", model, metrics), ("model", model) or ("lm", lm)."""
+    from .errors import ModelFileError
+    from .model import SSMN
+
+    if path.is_dir():
+        if (path / "language_model.json").is_file():
+            from .text import SSMNLanguageModel
+            return ("lm", SSMNLanguageModel.load(path))
+        if (path / "model.npz").is_file():
+            return _load_source(path / "model.npz")
+        if (path / "model.ssmn").is_file():
+            metrics = path / "metrics.json"
+            meta = json.loads(metrics.read_text()) if metrics.is_file() else {}
+            model = SSMN.load(path / "model.ssmn")
+            return ("recall", model, meta) if meta.get("task") == "delayed_recall" else ("model", model)
+        raise ModelFileError(f"{str(path)!r} holds no model.npz, model.ssmn or language_model.json")
+    if not path.is_file():
+        raise ModelFileError(f"{str(path)!r} does not exist")
+    from .agents.common.save_util import load_agent_file
+    try:
+        meta, _ = load_agent_file(path)
+    except ModelFileError:
+        return ("model", SSMN.load(path))
+    from .agents.cli import _agent_class
+    if meta.get("algo") not in ("es", "ppo"):
+        raise ModelFileError(f"{str(path)!r} holds an agent of unknown algorithm {meta.get('algo')!r}")
+    if not meta.get("env_id"):
+        raise ModelFileError(f"{str(path)!r} was trained on an unregistered environment, which `ssmn-rl plot` "
+                             "cannot re-make. HINT: use ssmn_rl.plotting.episode_statistics(agent, env) "
+                             "in Python")
+    return ("agent", _agent_class(meta["algo"]).load(path))
+
+
+def _read_numbers(path: pathlib.Path) -> np.ndarray:
+    """A numeric table from .npy, .csv (commas) or whitespace-separated text; header rows at the top
+    are skipped."""
+    from .errors import InputError
+
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    data = np.genfromtxt(path, delimiter="," if path.suffix == ".csv" else None, dtype=np.float64)
+    data = data.reshape(len(data), -1) if data.ndim else data.reshape(1, 1)
+    bad_rows = ~np.isfinite(data).all(axis=1)
+    first = int(np.argmin(bad_rows)) if (~bad_rows).any() else len(data)
+    if first == len(data):
+        raise InputError(f"{str(path)!r} holds no numeric rows")
+    return data[first:]
+
+
+def _stream_of(source, args) -> dict:
+    """Statistics (and title, labels, marks) of the stream `ssmn-rl plot stream/synapses` draws."""
+    from .errors import InputError
+    from .plotting import episode_statistics, stream_statistics
+
+    kind = source[0]
+    if kind == "agent":
+        agent = source[1]
+        stats = episode_statistics(agent, agent.env_id, seed=args.seed, max_steps=args.steps)
+        stats["title"] = (f"{agent.algo_name.upper()} policy on {agent.env_id}: one episode "
+                          f"(seed {args.seed}, return {stats['return']:.1f})")
+        stats["model"] = agent.policy.model
+        return stats
+    if kind == "lm":
+        lm = source[1]
+        if args.input is not None:
+            text = pathlib.Path(args.input).read_text(encoding="utf-8")[:args.steps]
+            origin = f"the first {len(text)} characters of {args.input}"
+        else:
+            text = lm.generate("", args.steps, temperature=1.0, seed=args.seed)
+            origin = f"{len(text)} characters it generated (seed {args.seed})"
+        stats = stream_statistics(lm.model_, lm.tokenizer_.encode(text))
+        stats.update(model=lm.model_, labels=["<bos>"] + list(text), title=f"language model reading {origin}")
+        return stats
+    model = source[1]
+    if args.input is not None:
+        X = _read_numbers(pathlib.Path(args.input))
+        X = X[:args.steps, 0].astype(np.int64) if model._token_input else X[:args.steps]
+        origin = f"{len(X)} steps of {args.input}"
+    elif kind == "recall":
+        from .tasks import delayed_recall
+        meta = source[2]
+        n, delay = int(meta["n_values"]), int(meta["delay"])
+        X, y, _ = delayed_recall(1, delay, n, rng=args.seed)
+        X = X[0]
+        stats = stream_statistics(model, X)
+        guess = int(stats["outputs"][-1].argmax())
+        labels = [f"v{int(np.argmax(x[:n]))}" if x[:n].any() else "?" for x in X]
+        labels[0] = f"store {labels[0]}"
+        stats.update(model=model, labels=labels, marks={model.config.window_size - 0.5: "stored value leaves the window"},
+                     title=f"delayed recall (window {model.config.window_size}, delay {delay}): "
+                           f"stored value {int(y[0, -1])}, recalled {guess}")
+        return stats
+    elif model._token_input:
+        X = np.random.default_rng(args.seed).integers(0, model.config.vocab_size, args.steps)
+        origin = f"{args.steps} random tokens (seed {args.seed})"
+    else:
+        X = np.random.default_rng(args.seed).standard_normal((args.steps, model.config.input_dim))
+        origin = f"{args.steps} steps of Gaussian noise (seed {args.seed})"
+    if not model._token_input and (X.ndim != 2 or X.shape[1] != model.config.input_dim):
+        raise InputError(f"--input must have {model.config.input_dim} columns (the model's input_dim), "
+                         f"got shape {X.shape}")
+    stats = stream_statistics(model, X)
+    stats.update(model=model, title=f"{model.config.variant} SSMN reading {origin}")
+    return stats
+
+
+def _default_out(source: pathlib.Path, name: str) -> pathlib.Path:
+    if source.is_dir():
+        return source / f"{name}.png"
+    return source.with_name(f"{source.stem}_{name}.png")
+
+
+def cmd_plot(args) -> int:
+    from . import plotting
+    from .errors import SSMNError
+
+    src = pathlib.Path(args.source)
+    name = {"curve": "learning_curve", "synapses": "synaptic_state", "stream": "stream_statistics",
+            "forecast": "forecast"}[args.kind]
+    out = pathlib.Path(args.out) if args.out else _default_out(src, name)
+    if not out.parent.is_dir():
+        return fail(f"plot {args.kind}", f"the folder of --out {str(out)!r} does not exist",
+                    f"create it first (mkdir -p {out.parent}) or pass another --out")
+    try:
+        if args.kind == "curve":
+            title = None
+            cfg = src / "config.json" if src.is_dir() else None
+            baselines = None
+            if cfg is not None and cfg.is_file() and (src / "logs").is_dir():
+                c = json.loads(cfg.read_text())
+                title = f"{str(c.get('algo', '')).upper()} on {c.get('env', '')}"
+                if not args.no_baselines and c.get("env"):
+                    from .agents.cli import _baselines
+                    baselines = _baselines(c["env"])
+            plotting.plot_learning_curve(src, out, title=title, baselines=baselines, dpi=args.dpi)
+        elif args.kind == "forecast":
+            _plot_forecast_cmd(src, out, args)
+        else:
+            stats = _stream_of(_load_source(src), args)
+            if args.kind == "stream":
+                plotting.plot_stream_statistics(stats, out, title=stats.get("title"), labels=stats.get("labels"),
+                                                marks=stats.get("marks", ()), dpi=args.dpi)
+            else:
+                import matplotlib
+                matplotlib.use("Agg")  # a command line draws files, never windows
+                import matplotlib.pyplot as plt
+                fig = stats["model"].plot_synaptic_state(stats["state"])
+                fig.savefig(out, dpi=args.dpi)
+                plt.close(fig)
+    except FileNotFoundError as e:
+        hint = {"curve": "give the run directory that `ssmn-rl train` or `ssmn-rl recall` printed",
+                "forecast": "give a .npy, .csv or text file with one value of the series per row"}
+        return fail(f"plot {args.kind}", e, hint.get(args.kind, _SOURCE_HINT))
+    except (SSMNError, ValueError) as e:
+        hint = {"synapses": _SOURCE_HINT, "stream": _SOURCE_HINT,
+                "forecast": "give a .npy, .csv or text file with one value of the series per row; "
+                            "--column picks the column of a table"}
+        return fail(f"plot {args.kind}", e, hint.get(args.kind))
+    print(f"wrote {out}")
+    return 0
+
+
+def _plot_forecast_cmd(src: pathlib.Path, out: pathlib.Path, args) -> None:
+    from .errors import InputError
+    from .estimators import SSMNForecaster
+    from .plotting import plot_forecast
+
+    if not src.is_file():
+        raise FileNotFoundError(f"series file {str(src)!r} does not exist")
+    data = _read_numbers(src)
+    if not -data.shape[1] <= args.column < data.shape[1]:
+        raise InputError(f"--column {args.column} is out of range: {str(src)!r} has {data.shape[1]} column(s)")
+    y = data[:, args.column]
+    if not np.isfinite(y).all():
+        raise InputError(f"column {args.column} of {str(src)!r} has missing or non-numeric values after the header")
+    if len(y) < args.test + 2 * args.lags + 10:
+        raise InputError(f"the series has {len(y)} values: too short to hold out --test {args.test} "
+                         f"with --lags {args.lags}")
+    train, test = y[:-args.test], y[-args.test:]
+    print(f"fitting SSMNForecaster(lags={args.lags}, differences={args.differences}, hidden_dim={args.hidden}) "
+          f"on {len(train)} values, forecasting the last {len(test)} ...", flush=True)
+    t0 = time.time()
+    f = SSMNForecaster(lags=args.lags, differences=args.differences, hidden_dim=args.hidden,
+                       window_size=args.window, random_state=args.seed).fit(train)
+    print(f"fitted in {time.time() - t0:.1f} s", flush=True)
+    plot_forecast(train, test, f, out, context=args.context, dpi=args.dpi)
+
+
+def _add_plot_parser(sub) -> None:
+    from .plotting import DPI
+
+    p = add_parser(sub, "plot", "draw learning curves, the synaptic state, stream statistics or forecasts",
+                   epilog="examples:\n"
+                          "  ssmn-rl plot curve runs/<run dir>          # learning curve of a train or recall run\n"
+                          "  ssmn-rl plot synapses runs/recall          # W_f heat map + eigenvalues\n"
+                          "  ssmn-rl plot stream model.ssmn --steps 300  # attention entropy, energy\n"
+                          "  ssmn-rl plot forecast series.csv --test 100 # SSMNForecaster vs truth\n"
+                          "Each writes a PNG (next to its source unless --out says otherwise).")
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND", parser_class=Parser)
+
+    def common(q, source_help):
+        q.add_argument("source", help=source_help)
+        q.add_argument("--out", default=None,
+                       help="PNG to write (default: SOURCE/<kind>.png for a directory, "
+                            "<file stem>_<kind>.png beside a file)")
+        q.add_argument("--dpi", type=positive_int, default=DPI, help="resolution of the PNG")
+
+    c = add_parser(kinds, "curve", "learning curve of a run directory (train: returns; recall: loss and accuracy)")
+    common(c, "run directory of `ssmn-rl train` or `ssmn-rl recall`, or its progress.csv / history.json")
+    c.add_argument("--no-baselines", action="store_true",
+                   help="leave out the reference lines of the random and memory-less policies (agent runs "
+                        "on ssmn/ envs; 20 episodes each)")
+    models = ("run directory (train or recall), agent .npz, SSMN model file, or SSMNLanguageModel directory")
+    for kind, text in (("synapses", "heat map and eigenvalue spectrum of the fast weights W_f after a stream"),
+                       ("stream", "attention entropy, synaptic energy and update magnitude over a stream")):
+        q = add_parser(kinds, kind, text,
+                       description=text[0].upper() + text[1:] + ". The stream is one episode for an agent, a "
+                       "delayed-recall sequence for a recall run, --input (or noise / random tokens) for a "
+                       "model file, and --input text (or the model's own samples) for a language model.")
+        common(q, models)
+        q.add_argument("--steps", type=positive_int, default=500,
+                       help="length of the stream (for an agent: at most this many steps of the episode)")
+        q.add_argument("--input", default=None,
+                       help="file to stream instead of the default: numbers (.npy, .csv or whitespace text, "
+                            "one step per row) for a model, a text file for a language model "
+                            "(default: see above)")
+        q.add_argument("--seed", type=non_negative_int, default=0, help="seed of the episode or generated input")
+    fc = add_parser(kinds, "forecast", "fit an SSMNForecaster on a series and plot its forecasts against the truth",
+                    description="Fit an SSMNForecaster on all but the last --test values of a series and plot "
+                    "the recursive forecast of those values and the rolling one-step forecasts against them.")
+    common(fc, "series file: .npy, .csv or whitespace text, one value per row (header rows are skipped)")
+    fc.add_argument("--column", type=int, default=-1, help="column of the table that holds the series")
+    fc.add_argument("--test", type=positive_int, default=100, help="values held out at the end and forecast")
+    fc.add_argument("--lags", type=positive_int, default=8, help="past values in each input row")
+    fc.add_argument("--differences", type=int, choices=(0, 1), default=0, help="1 models first differences (trends)")
+    fc.add_argument("--hidden", type=positive_int, default=64, help="hidden width H of the SSMN")
+    fc.add_argument("--window", type=positive_int, default=8, help="attention window w")
+    fc.add_argument("--context", type=positive_int, default=200, help="fitted values drawn before the forecast")
+    fc.add_argument("--seed", type=non_negative_int, default=0, help="random_state of the forecaster")
+    p.set_defaults(func=cmd_plot)
+
+
+# ---------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ssmn-rl", description="Sparse-Stream Memory Networks.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("recall", help="train an SSMN on delayed recall beyond its attention window",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    r.add_argument("--out", default="runs/recall", help="run directory to write")
-    r.add_argument("--window", type=int, default=4, help="attention window w (the delay is 3w)")
-    r.add_argument("--values", type=int, default=4, help="number of distinct values to recall")
-    r.add_argument("--hidden", type=int, default=32, help="hidden width H")
-    r.add_argument("--iterations", type=int, default=300, help="Adam steps")
-    r.add_argument("--batch", type=int, default=64, help="sequences per step")
-    r.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    r.add_argument("--eval-every", type=int, default=10, help="iterations between held-out evaluations")
-    r.add_argument("--seed", type=int, default=0, help="seed of parameters and data")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=cmd_recall)
+    p = Parser(prog=PROG, formatter_class=HelpFormatter,
+               description="Sparse-Stream Memory Networks: window attention plus plastic fast weights.",
+               epilog="start here:\n"
+                      "  ssmn-rl train --out runs            # the quickstart's main job (ES on StatelessCartPole)\n"
+                      "  ssmn-rl evaluate runs/<run dir>     # score a trained agent again\n"
+                      "  ssmn-rl plot curve runs/<run dir>   # pictures, see `ssmn-rl plot --help`\n"
+                      "`ssmn-rl COMMAND --help` lists a command's options with their defaults.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     from .agents.cli import add_subcommands as add_agent_subcommands
 
     add_agent_subcommands(sub)
-    pl = sub.add_parser("plugins", help="list registered variants and plasticity rules, and where they come from")
+    r = add_parser(sub, "recall", "train an SSMN on delayed recall beyond its attention window",
+                   description="Train an SSMN (BPTT + Adam) to recall a value shown 3 attention windows earlier, "
+                               "which only its plastic fast weights can carry, and write a run directory.")
+    r.add_argument("--out", default="runs/recall", help="run directory to write")
+    r.add_argument("--window", type=positive_int, default=4, help="attention window w (the delay is 3w)")
+    r.add_argument("--values", type=positive_int, default=4, help="number of distinct values to recall")
+    r.add_argument("--hidden", type=positive_int, default=32, help="hidden width H")
+    r.add_argument("--iterations", type=positive_int, default=300, help="Adam steps")
+    r.add_argument("--batch", type=positive_int, default=64, help="sequences per step")
+    r.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate")
+    r.add_argument("--eval-every", type=positive_int, default=10, help="iterations between held-out evaluations")
+    r.add_argument("--seed", type=non_negative_int, default=0, help="seed of parameters and data")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_recall)
+    _add_plot_parser(sub)
+    pl = add_parser(sub, "plugins", "list registered variants and plasticity rules, and where they come from")
     pl.set_defaults(func=cmd_plugins)
-    i = sub.add_parser("info", help="show the build, or summarise a model file",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    i.add_argument("model", nargs="?", default=None, help="path of a saved model")
+    i = add_parser(sub, "info", "show the build, or summarise a model file")
+    i.add_argument("model", nargs="?", default=None,
+                   help="path of a model file written by SSMN.save (default: none, show the build)")
     i.set_defaults(func=cmd_info)
     return p
 
 
 def main(argv=None) -> int:
-    from .errors import SSMNError
+    from .errors import ModelFileError, SSMNError
 
     args = build_parser().parse_args(argv)
-    for name in ("window", "values", "hidden", "iterations", "batch", "eval_every"):
-        if getattr(args, name, 1) < 1:
-            print(f"ssmn-rl: error: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}",
-                  file=sys.stderr)
-            return 2
     try:
         return args.func(args)
+    except ModelFileError as e:
+        return fail(args.command, e, "check the path; model files are written by SSMN.save, `ssmn-rl recall` "
+                                     "(model.ssmn) and `ssmn-rl train` (model.npz, an agent file).", code=1)
     except SSMNError as e:
-        print(f"ssmn-rl: error: {e}", file=sys.stderr)
-        return 1
+        return fail(args.command, e, code=1)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """``ssmn-rl train`` and ``ssmn-rl evaluate``: the agents' command-line faces.
 
 ``train`` builds an ES or PPO agent with per-environment defaults (see :mod:`hyperparams`), trains
-it with a progress bar, and writes one run directory ``<out>/<env>__<algo>__<seed>__<time>/`` with
-``model.npz`` (the agent), ``config.json``, ``logs/`` (``progress.csv`` and TensorBoard event
-files), ``learning_curve.png``, ``synaptic_state.png`` and ``evaluation.json``, then prints the
-evaluation. ``evaluate RUN_DIR`` reloads the agent and scores it again.
+it with a progress bar (tqdm: rate and ETA), and writes one run directory
+``<out>/<env>__<algo>__<seed>__<time>/`` with ``model.npz`` (the agent), ``config.json``,
+``logs/`` (``progress.csv`` and TensorBoard event files), ``learning_curve.png``,
+``synaptic_state.png`` and ``evaluation.json``, then prints the evaluation. Ctrl-C stops training
+cleanly: the agent is saved as a resumable checkpoint in ``<run>/model.npz``, the command prints
+where and how to evaluate or resume it, and exits with status 130. ``evaluate RUN_DIR`` reloads
+the agent and scores it again.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import pathlib
 import sys
 import time
@@ -18,6 +19,7 @@ import time
 import numpy as np
 
 ALGOS = ("es", "ppo")
+INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT
 
 
 def _agent_class(algo: str):
@@ -27,88 +29,101 @@ def _agent_class(algo: str):
 
 
 def _json_arg(text: str, name: str) -> dict:
+    import argparse
+
+    hint = (f"HINT: give a JSON object in single quotes for the shell, e.g. {name} "
+            "'{\"hidden_dim\": 32}'")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"{name} must be a JSON object, got {text!r} ({e})")
+        raise argparse.ArgumentTypeError(f"{name} must be a JSON object, got {text!r} ({e})\n{hint}")
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{name} must be a JSON object, got {text!r}")
+        raise argparse.ArgumentTypeError(f"{name} must be a JSON object, got {text!r}\n{hint}")
     return value
+
+
+def _timesteps_help() -> str:
+    from .hyperparams import GENERIC_TIMESTEPS, TABLE
+
+    listed = "; ".join(f"{algo} on {env}: {hp['total_timesteps']:,}" for (env, algo), hp in TABLE.items()
+                       if "total_timesteps" in hp)
+    generic = ", ".join(f"{a} {n:,}" for a, n in GENERIC_TIMESTEPS.items())
+    return f"env steps to train (default: per env and algo -- {listed}; any other env: {generic})"
 
 
 def add_subcommands(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse subparsers object."""
-    p = subparsers.add_parser("train", help="train an SSMN agent on a Gymnasium env and write a run directory",
-                              description="Train an ES or recurrent-PPO agent with an SSMN policy.")
-    p.add_argument("--env", default="ssmn/StatelessCartPole-v0", help="Gymnasium id (default: %(default)s)")
-    p.add_argument("--algo", default="es", choices=ALGOS, help="es or ppo (default: %(default)s)")
-    p.add_argument("--policy", default="standard", help="registered SSMN variant (default: %(default)s)")
-    p.add_argument("--total-timesteps", type=int, default=None,
-                   help="env steps to train (default: per env and algo, see ssmn_rl.agents.hyperparams)")
-    p.add_argument("--seed", type=int, default=0)
+    from ..cli import add_parser, non_negative_int, positive_int
+    from .common.policy import DEFAULT_POLICY_KWARGS
+
+    p = add_parser(subparsers, "train", "train an SSMN agent on a Gymnasium env and write a run directory",
+                   description="Train an ES or recurrent-PPO agent with an SSMN policy and write a run directory "
+                               "<out>/<env>__<algo>__<seed>__<time>/ with model.npz, config.json, logs/, "
+                               "learning_curve.png, synaptic_state.png and evaluation.json.\n"
+                               "Ctrl-C saves a resumable checkpoint as <run>/model.npz and says where.",
+                   epilog="examples:\n"
+                          "  ssmn-rl train --out runs                                  # ES, StatelessCartPole\n"
+                          "  ssmn-rl train --algo ppo --env CartPole-v1 --out runs\n"
+                          "  ssmn-rl train --policy-kwargs '{\"hidden_dim\": 32, \"rule\": \"oja\"}'\n"
+                          "  ssmn-rl train --backend process --n-workers 2             # ES rollouts in 2 processes\n"
+                          "  ssmn-rl train --resume runs/<run>/model.npz               # continue a checkpoint")
+    p.add_argument("--env", default="ssmn/StatelessCartPole-v0", help="Gymnasium id")
+    p.add_argument("--algo", default="es", choices=ALGOS, help="evolution strategies or recurrent PPO")
+    p.add_argument("--policy", default="standard", help="registered SSMN variant (see `ssmn-rl plugins`)")
+    p.add_argument("--total-timesteps", type=non_negative_int, default=None, help=_timesteps_help())
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of parameters, rollouts and evaluations")
     p.add_argument("--policy-kwargs", type=lambda s: _json_arg(s, "--policy-kwargs"), default={},
-                   help='SSMN settings as JSON, e.g. \'{"hidden_dim": 32, "rule": "oja"}\'')
+                   help="SSMN settings as JSON, e.g. '{\"hidden_dim\": 32, \"rule\": \"oja\"}' (default: {}, "
+                        f"i.e. the agents' policy defaults {json.dumps(DEFAULT_POLICY_KWARGS)})")
     p.add_argument("--algo-kwargs", type=lambda s: _json_arg(s, "--algo-kwargs"), default={},
-                   help='algorithm hyperparameters as JSON, e.g. \'{"population_size": 64}\'')
-    p.add_argument("--env-kwargs", type=lambda s: _json_arg(s, "--env-kwargs"), default={})
-    p.add_argument("--backend", choices=("inline", "process", "ray"), default=None, help="ES rollout workers")
-    p.add_argument("--n-workers", type=int, default=None)
-    p.add_argument("--ray-address", default=None, help="join this Ray cluster (backend ray)")
-    p.add_argument("--eval-episodes", type=int, default=20)
-    p.add_argument("--eval-freq", type=int, default=None, help="evaluate every N steps during training")
-    p.add_argument("--stop-at", type=float, default=None, help="stop when the evaluation mean reaches this")
-    p.add_argument("--checkpoint-freq", type=int, default=0, help="save a resumable checkpoint every N steps")
-    p.add_argument("--resume", default=None, help="checkpoint .npz to continue from")
-    p.add_argument("--out", default="runs", help="parent of the run directory (default: %(default)s)")
+                   help="constructor arguments of ES / PPO as JSON, e.g. '{\"population_size\": 64}' "
+                        "(default: {}, i.e. the table in ssmn_rl.agents.hyperparams, then the class defaults)")
+    p.add_argument("--env-kwargs", type=lambda s: _json_arg(s, "--env-kwargs"), default={},
+                   help="keyword arguments of gymnasium.make as JSON, e.g. '{\"difficulty\": \"hard\"}'")
+    p.add_argument("--backend", choices=("inline", "process", "ray"), default=None,
+                   help="where ES rollouts run (default: ES's own default, inline: in this process)")
+    p.add_argument("--n-workers", type=positive_int, default=None,
+                   help="ES rollout workers (default: 1 inline, one per CPU for process and ray)")
+    p.add_argument("--ray-address", default=None,
+                   help="join this Ray cluster, e.g. 'auto' (default: start a local Ray instance; backend ray)")
+    p.add_argument("--eval-episodes", type=positive_int, default=20,
+                   help="deterministic episodes of the final evaluation (evaluations during training use "
+                        "at most 10)")
+    p.add_argument("--eval-freq", type=positive_int, default=None,
+                   help="evaluate every N env steps during training (default: a tenth of the run)")
+    p.add_argument("--stop-at", type=float, default=None,
+                   help="stop when an evaluation's mean return reaches this (default: train the full budget)")
+    p.add_argument("--checkpoint-freq", type=non_negative_int, default=0,
+                   help="also save a resumable checkpoint under <run>/checkpoints/ every N env steps "
+                        "(0: none; Ctrl-C always saves one)")
+    p.add_argument("--resume", default=None,
+                   help="checkpoint .npz to continue from (default: start fresh)")
+    p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_train)
 
-    e = subparsers.add_parser("evaluate", help="evaluate the agent of a run directory",
-                              description="Reload RUN_DIR/model.npz and report its mean return.")
-    e.add_argument("run_dir")
-    e.add_argument("--episodes", type=int, default=20)
-    e.add_argument("--seed", type=int, default=10_000)
-    e.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
+    e = add_parser(subparsers, "evaluate", "evaluate the agent of a run directory",
+                   description="Reload RUN_DIR/model.npz (a finished run or one stopped with Ctrl-C) and report "
+                               "its mean return.",
+                   epilog="example:\n  ssmn-rl evaluate runs/<run dir> --episodes 50")
+    e.add_argument("run_dir", help="run directory written by `ssmn-rl train` (holds config.json and model.npz)")
+    e.add_argument("--episodes", type=positive_int, default=20, help="episodes to run")
+    e.add_argument("--seed", type=non_negative_int, default=10_000, help="seed of the first episode")
+    e.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the mode")
     e.set_defaults(func=cmd_evaluate)
-
-
-def _plot_curve(rows, path, env_id, algo, baselines) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label in (("charts/episodic_return", "training episodes"), ("charts/center_return", "ES mean policy"),
-                       ("eval/mean_reward", "evaluation (deterministic)")):
-        pts = [(r["global_step"], r[key]) for r in rows if key in r and not math.isnan(r[key])]
-        if pts:
-            ax.plot(*zip(*pts), marker="o" if key.startswith("eval") else None, ms=3, label=label)
-    for name, value in baselines.items():
-        ax.axhline(value, ls="--", lw=0.8, c="gray")
-        ax.text(0, value, f" {name}", va="bottom", fontsize=7, color="gray")
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("episode return")
-    ax.set_title(f"{algo.upper()} on {env_id}")
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _plot_synapses(agent, env_id, path, seed) -> None:
     """Run one deterministic episode and picture the fast weights at its end."""
-    import gymnasium as gym
-    import numpy as np
+    import matplotlib
+    matplotlib.use("Agg")  # a command line draws files, never windows
+    import matplotlib.pyplot as plt
 
-    env = gym.make(env_id)
-    obs, _ = env.reset(seed=seed)
-    state, start, done = None, True, False
-    while not done:
-        action, state = agent.predict(obs, state=state, episode_start=np.array([start]), deterministic=True)
-        obs, _, term, trunc, _ = env.step(action)
-        start, done = False, term or trunc
-    env.close()
-    agent.policy.model.plot_synaptic_state(state, path=path)
+    from ..plotting import episode_statistics
+
+    fig = agent.policy.model.plot_synaptic_state(episode_statistics(agent, env_id, seed=seed)["state"])
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _baselines(env_id) -> dict:
@@ -119,10 +134,38 @@ def _baselines(env_id) -> dict:
         return {}
 
 
+def _plot_curve(run: pathlib.Path, env_id: str, algo: str) -> None:
+    from ..plotting import plot_learning_curve
+
+    if (run / "logs" / "progress.csv").is_file():
+        plot_learning_curve(run, run / "learning_curve.png", baselines=_baselines(env_id),
+                            title=f"{algo.upper()} on {env_id}")
+
+
+def _resume_command(args, path) -> str:
+    parts = ["ssmn-rl train", f"--env {args.env}", f"--algo {args.algo}", f"--resume {path}", f"--out {args.out}"]
+    return " ".join(parts)
+
+
+def _interrupted(agent, run: pathlib.Path, args) -> int:
+    """Ctrl-C during training: save a resumable checkpoint where `evaluate` looks for the agent."""
+    path = run / "model.npz"
+    agent.save(path, checkpoint=True)
+    try:
+        _plot_curve(run, args.env, args.algo)
+    except Exception as e:  # noqa: BLE001 - the checkpoint matters, the picture does not
+        print(f"(learning curve not drawn: {e})", file=sys.stderr)
+    print(f"\ninterrupted after {agent.num_timesteps:,} env steps; checkpoint saved to {path}")
+    print(f"  evaluate it: ssmn-rl evaluate {run}")
+    print(f"  resume it:   {_resume_command(args, path)}")
+    sys.stdout.flush()
+    return INTERRUPTED
+
+
 def cmd_train(args) -> int:
+    from ..cli import fail
     from ..errors import SSMNError
     from .common.callbacks import CheckpointCallback, EvalCallback, StopTrainingOnRewardThreshold
-    from .common.logger import read_csv
     from .evaluation import evaluate_policy
     from .hyperparams import defaults_for
 
@@ -134,32 +177,43 @@ def cmd_train(args) -> int:
         for name in ("backend", "n_workers", "ray_address"):
             if getattr(args, name) is not None:
                 algo_kwargs[name] = getattr(args, name)
-    elif args.backend not in (None, "inline") or args.ray_address:
-        print("error: --backend/--ray-address apply to --algo es only (PPO steps its envs in-process)", file=sys.stderr)
-        return 2
+    elif args.backend not in (None, "inline") or args.ray_address or args.n_workers:
+        return fail("train", "--backend, --n-workers and --ray-address apply to --algo es only (PPO steps its "
+                             "envs in-process)",
+                    "drop them, or set the number of PPO environments with --algo-kwargs '{\"n_envs\": 8}'")
+    if args.resume and not pathlib.Path(args.resume).is_file():
+        return fail("train", f"--resume {args.resume!r}: no such file",
+                    "give a checkpoint .npz: <run>/model.npz of an interrupted or finished run, or a file "
+                    "under <run>/checkpoints/ (written with --checkpoint-freq)")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run = pathlib.Path(args.out) / f"{args.env.replace('/', '-')}__{args.algo}__{args.seed}__{stamp}"
-    run.mkdir(parents=True, exist_ok=True)
     cls = _agent_class(args.algo)
     try:
         if args.resume:
             agent = cls.load(args.resume, env=args.env, tensorboard_log=str(run))
             remaining = max(agent._total_timesteps - agent.num_timesteps, 0)
+            if args.total_timesteps is not None:
+                remaining = max(args.total_timesteps - agent.num_timesteps, 0)
         else:
             agent = cls(args.policy, args.env, policy_kwargs=args.policy_kwargs, env_kwargs=args.env_kwargs,
                         seed=args.seed, tensorboard_log=str(run), **algo_kwargs)
             remaining = total
-    except (SSMNError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except SSMNError as e:
+        return fail("train", e, "check --env, --policy and the JSON of --policy-kwargs / --algo-kwargs / "
+                                "--env-kwargs; `ssmn-rl train --help` lists them with their defaults")
+    except TypeError as e:
+        return fail("train", e, f"--algo-kwargs keys must be constructor arguments of ssmn_rl.agents."
+                                f"{args.algo.upper()} (see its docstring or the API reference)")
+    run.mkdir(parents=True, exist_ok=True)
     config = {"env": args.env, "algo": args.algo, "policy": args.policy, "seed": args.seed,
               "total_timesteps": total, "policy_kwargs": agent.policy.policy_kwargs,
               "algo_kwargs": agent._hyperparameters(), "env_kwargs": args.env_kwargs,
               "n_parameters": agent.policy.n_parameters, "resumed_from": args.resume}
     (run / "config.json").write_text(json.dumps(config, indent=2, default=str))
     print(f"run directory: {run}")
-    print(f"{args.algo.upper()} on {args.env}: SSMN variant {args.policy!r}, {agent.policy.n_parameters} parameters, "
-          f"{remaining} env steps")
+    print(f"{args.algo.upper()} on {args.env}: SSMN variant {agent.policy.variant!r}, "
+          f"{agent.policy.n_parameters} parameters, {remaining:,} env steps (Ctrl-C stops and saves a checkpoint)")
+    sys.stdout.flush()
     callbacks = [EvalCallback(args.env, n_eval_episodes=min(args.eval_episodes, 10),
                               eval_freq=args.eval_freq or max(remaining // 10, 1),
                               callback_after_eval=(StopTrainingOnRewardThreshold(args.stop_at)
@@ -167,20 +221,29 @@ def cmd_train(args) -> int:
     if args.checkpoint_freq:
         callbacks.append(CheckpointCallback(args.checkpoint_freq, run / "checkpoints"))
     t0 = time.time()
-    agent.learn(remaining, callback=callbacks, tb_log_name="logs", progress_bar=not args.no_progress,
-                reset_num_timesteps=not args.resume)
+    try:
+        agent.learn(remaining, callback=callbacks, tb_log_name="logs", progress_bar=not args.no_progress,
+                    reset_num_timesteps=not args.resume)
+    except KeyboardInterrupt:
+        return _interrupted(agent, run, args)
+    except SSMNError as e:
+        return fail("train", e, code=1)
     train_s = time.time() - t0
     agent.save(run / "model.npz")
-    rewards, lengths = evaluate_policy(agent, args.env, args.eval_episodes, deterministic=True,
-                                       return_episode_rewards=True, seed=10_000)
-    import numpy as np
-    result = {"mean_return": float(np.mean(rewards)), "std_return": float(np.std(rewards)),
-              "mean_length": float(np.mean(lengths)), "episodes": len(rewards), "train_seconds": train_s,
-              "env_steps": agent.num_timesteps, "deterministic": True}
-    (run / "evaluation.json").write_text(json.dumps(result, indent=2))
-    rows = read_csv(run / "logs" / "progress.csv") if (run / "logs" / "progress.csv").is_file() else []
-    _plot_curve(rows, run / "learning_curve.png", args.env, args.algo, _baselines(args.env))
-    _plot_synapses(agent, args.env, run / "synaptic_state.png", seed=10_000)
+    try:
+        print(f"evaluating on {args.eval_episodes} deterministic episodes ...", flush=True)
+        rewards, lengths = evaluate_policy(agent, args.env, args.eval_episodes, deterministic=True,
+                                           return_episode_rewards=True, seed=10_000)
+        result = {"mean_return": float(np.mean(rewards)), "std_return": float(np.std(rewards)),
+                  "mean_length": float(np.mean(lengths)), "episodes": len(rewards), "train_seconds": train_s,
+                  "env_steps": agent.num_timesteps, "deterministic": True}
+        (run / "evaluation.json").write_text(json.dumps(result, indent=2))
+        _plot_curve(run, args.env, args.algo)
+        _plot_synapses(agent, args.env, run / "synaptic_state.png", seed=10_000)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after training; the trained agent is saved in {run / 'model.npz'}\n"
+              f"  evaluate it: ssmn-rl evaluate {run}")
+        return INTERRUPTED
     _print_eval(args.env, result)
     print(f"artefacts: {run}/{{model.npz, config.json, logs/, learning_curve.png, synaptic_state.png, evaluation.json}}")
     return 0
@@ -195,25 +258,27 @@ def _print_eval(env_id, r) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from ..cli import fail
     from ..errors import SSMNError
     from .evaluation import evaluate_policy
 
     run = pathlib.Path(args.run_dir)
     cfg_path, model_path = run / "config.json", run / "model.npz"
     if not cfg_path.is_file() or not model_path.is_file():
-        print(f"error: {run} is not a run directory (needs config.json and model.npz from `ssmn-rl train`)",
-              file=sys.stderr)
-        return 2
+        found = sorted(p.parent for p in run.glob("*/model.npz")) if run.is_dir() else []
+        hint = (f"did you mean {found[-1]}? (the newest of {len(found)} run directories inside)" if found else
+                "pass the directory that `ssmn-rl train` printed as 'run directory: ...'")
+        return fail("evaluate", f"{run} is not a run directory (needs config.json and model.npz from "
+                                "`ssmn-rl train`)", hint)
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("algo") not in ALGOS:
-        print(f"error: {cfg_path} names algo {cfg.get('algo')!r}, expected one of {list(ALGOS)}", file=sys.stderr)
-        return 2
+        return fail("evaluate", f"{cfg_path} names algo {cfg.get('algo')!r}, expected one of {list(ALGOS)}",
+                    "this config.json was not written by `ssmn-rl train`")
     try:
         agent = _agent_class(cfg["algo"]).load(model_path, env=cfg["env"])
     except SSMNError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    import numpy as np
+        return fail("evaluate", e, f"{model_path} should be an agent file written by `ssmn-rl train`; "
+                                   "train again if it was damaged")
     rewards, lengths = evaluate_policy(agent, cfg["env"], args.episodes, deterministic=not args.stochastic,
                                        return_episode_rewards=True, seed=args.seed)
     _print_eval(cfg["env"], {"mean_return": float(np.mean(rewards)), "std_return": float(np.std(rewards)),
