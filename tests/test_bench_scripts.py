@@ -125,3 +125,18 @@ def test_bench_rules_quick(tmp_path):
 def test_bench_envs_small(tmp_path):
     report = _run_script("bench_envs", ["--episodes", "3", "--steps", "500", "--repeats", "1"], tmp_path)
     assert all(math.isfinite(x) for x in _numbers(report))
+
+
+def test_bench_plasticity_quick(tmp_path):
+    png = tmp_path / "plasticity.png"
+    report = _run_script("bench_plasticity", ["--quick", "--png", str(png)], tmp_path)
+    assert png.is_file() and png.stat().st_size > 0
+    rows = report["summary"]
+    assert {(r["env"], r["plastic_ratio"]) for r in rows} == {
+        (e, p) for e in ("ssmn/StatelessCartPole-v0", "ssmn/ShiftingCartPole-v0") for p in (0.0, 0.5)}
+    for r in rows:
+        assert 0 < r["final_return"] <= 500
+        if r["env"] == "ssmn/StatelessCartPole-v0":
+            assert r["post_shift_return"] is None and r["n_shifts"] == 0   # no shifts in this env
+    assert len(report["runs"]) == 4
+    assert all(math.isfinite(x) for x in _numbers(report))

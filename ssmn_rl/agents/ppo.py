@@ -5,7 +5,8 @@ pre-step state where each sequence begins. Minibatches are whole sequences (spli
 starts, padded and masked); the clipped surrogate, value and entropy losses are differentiated by
 hand with respect to the SSMN outputs and fed to ``SSMN.value_and_grad``. One SSMN gives both heads:
 its last output is the value, the others parametrise the action distribution (plus a free log-std
-vector for Box actions). GAE, advantage normalisation, global-norm gradient clipping, learning-rate
+vector for Box actions). GAE, advantage normalisation, optional reward normalisation (running std
+of the discounted return), global-norm gradient clipping, learning-rate
 and clip-range schedules, optional target-KL early stop. Truncated episodes bootstrap from the
 value of their final observation.
 """
@@ -18,6 +19,7 @@ from ..optim import Adam
 from .common.base import BaseAgent, _rng_from_state, _rng_state
 from .common.buffers import RecurrentRolloutBuffer
 from .common.envs import make_vec_env
+from .common.normalize import RunningMeanStd
 from .common.schedules import describe_schedule, make_schedule
 
 
@@ -54,14 +56,21 @@ class PPO(BaseAgent):
         Multiplies the rewards the agent learns from (returns are still logged unscaled). Values
         well below 1 keep the value loss of large-reward tasks (Pendulum: -16 per step) from
         dominating the clipped global gradient norm.
+    normalize_reward : bool
+        Divide the (scaled) rewards by a running standard deviation of the discounted return, as
+        Stable-Baselines3's ``VecNormalize(norm_reward=True)`` does, clipped to
+        +-``reward_clip``. The value head and the policy share one SSMN and one clipped gradient,
+        so value targets of order 1 keep the value loss from drowning the policy gradient.
+    reward_clip : float
+        Bound of the normalised rewards.
 
     Notes
     -----
     Resuming from a checkpoint (``save(path, checkpoint=True)``, e.g. by
     :class:`~ssmn_rl.agents.CheckpointCallback`, then ``PPO.load`` and
     ``learn(..., reset_num_timesteps=False)``) restores the parameters, Adam moments, observation
-    statistics, minibatch/action RNG, schedules' progress and step counters, but **not** the
-    environments' internal state, the episodes in progress or the policy's recurrent state
+    (and reward-normalisation) statistics, minibatch/action RNG, schedules' progress and step
+    counters, but **not** the environments' internal state, the episodes in progress or the policy's recurrent state
     (the agent file holds arrays and JSON only, never pickled environments). The resumed run
     starts every env with a fresh episode, reset with a seed derived from ``(seed,
     num_timesteps)``, so it continues the same training but its curve is not bit-identical to an
@@ -75,7 +84,8 @@ class PPO(BaseAgent):
                  n_steps: int = 32, batch_size: int = 256, n_epochs: int = 10, gamma: float = 0.98,
                  gae_lambda: float = 0.8, clip_range=0.2, ent_coef: float = 0.0, vf_coef: float = 0.5,
                  max_grad_norm: float = 0.5, normalize_advantage: bool = True, target_kl: float | None = None,
-                 reward_scale: float = 1.0, policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
+                 reward_scale: float = 1.0, normalize_reward: bool = False, reward_clip: float = 10.0,
+                 policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
                  log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
         for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -85,6 +95,10 @@ class PPO(BaseAgent):
                 raise ConfigError(f"{name} must be in [0, 1], got {v!r}")
         if isinstance(reward_scale, bool) or not isinstance(reward_scale, (int, float)) or not reward_scale > 0:
             raise ConfigError(f"reward_scale must be a positive number, got {reward_scale!r}")
+        if not isinstance(normalize_reward, (bool, np.bool_)):
+            raise ConfigError(f"normalize_reward must be True or False, got {normalize_reward!r}")
+        if isinstance(reward_clip, bool) or not isinstance(reward_clip, (int, float)) or not reward_clip > 0:
+            raise ConfigError(f"reward_clip must be a positive number, got {reward_clip!r}")
         for name, v in (("ent_coef", ent_coef), ("vf_coef", vf_coef), ("max_grad_norm", max_grad_norm)):
             if not isinstance(v, (int, float)) or v < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {v!r}")
@@ -100,6 +114,9 @@ class PPO(BaseAgent):
         self.ent_coef, self.vf_coef, self.max_grad_norm = float(ent_coef), float(vf_coef), float(max_grad_norm)
         self.normalize_advantage, self.target_kl = bool(normalize_advantage), target_kl
         self.reward_scale = float(reward_scale)
+        self.normalize_reward, self.reward_clip = bool(normalize_reward), float(reward_clip)
+        self.ret_rms = RunningMeanStd(1) if self.normalize_reward else None
+        self._disc_ret = None
         self.optimizer = Adam(self.policy.n_parameters, lr=1.0, max_grad_norm=self.max_grad_norm)
         self._rng = np.random.default_rng([self.seed, 1])
         self._venv = None
@@ -119,6 +136,7 @@ class PPO(BaseAgent):
                 int(np.random.SeedSequence([self.seed, self.num_timesteps]).generate_state(1)[0])
             self._last_obs, _ = self._venv.reset(seed=reset_seed)
             self._last_starts = np.ones(self.n_envs, bool)
+            self._disc_ret = None
             self.policy.model.reset(batch_size=self.n_envs)
 
     def _collect_rollout(self) -> RecurrentRolloutBuffer:
@@ -148,7 +166,7 @@ class PPO(BaseAgent):
             obs, rew, term, trunc, info = self._venv.step(dist.to_env(a))
             raw_rew = np.asarray(rew, np.float64)
             self._track_returns(raw_rew, np.logical_or(term, trunc))
-            rew = raw_rew * self.reward_scale
+            rew = self._learning_reward(raw_rew, np.logical_or(term, trunc))
             for i in np.flatnonzero(np.logical_and(trunc, np.logical_not(term))):
                 final = pol.normalize(pol.encode(info["final_obs"][i], batched=False))
                 y = model.forward(final[None], state=model.state[int(i)])
@@ -168,6 +186,19 @@ class PPO(BaseAgent):
         buf.compute_returns_and_advantage(last_v, self._last_starts.astype(float), self.gamma, self.gae_lambda)
         return buf
 
+    def _learning_reward(self, raw_rew: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        """The reward PPO learns from: scaled by `reward_scale`, then (``normalize_reward``) divided
+        by the running std of the per-env discounted return, which restarts at episode ends."""
+        rew = raw_rew * self.reward_scale
+        if self.ret_rms is None:
+            return rew
+        if self._disc_ret is None or self._disc_ret.shape != rew.shape:
+            self._disc_ret = np.zeros_like(rew)
+        self._disc_ret = self._disc_ret * self.gamma + rew
+        self.ret_rms.update(self._disc_ret[:, None])
+        self._disc_ret[dones] = 0.0
+        return np.clip(rew / np.sqrt(self.ret_rms.var[0] + 1e-8), -self.reward_clip, self.reward_clip)
+
     def _track_returns(self, rew, dones):
         """Undiscounted episode returns from the raw env rewards (bootstraps excluded)."""
         if self._ep_acc is None:
@@ -182,47 +213,14 @@ class PPO(BaseAgent):
 
     # ------------------------------------------------------------------ update
     def _train(self, buf: RecurrentRolloutBuffer, progress_remaining: float) -> dict:
-        pol, model, dist = self.policy, self.policy.model, self.policy.dist
+        pol, model = self.policy, self.policy.model
         self.optimizer.lr = float(self.lr_schedule(progress_remaining))
         clip = float(self.clip_schedule(progress_remaining))
         logs = {"pg": [], "vf": [], "ent": [], "kl": [], "clipfrac": []}
         stop = False
         for _ in range(self.n_epochs):
             for mb in buf.minibatches(self.batch_size, self._rng):
-                B, L = mb["mask"].shape
-                m = mb["mask"].reshape(-1)
-                M = max(m.sum(), 1.0)
-                adv = mb["advantages"].reshape(-1)
-                if self.normalize_advantage and m.sum() > 1:
-                    mu = (adv * m).sum() / M
-                    sd = np.sqrt(((adv - mu) ** 2 * m).sum() / M)
-                    adv = (adv - mu) / (sd + 1e-8)
-                ret, old_logp = mb["returns"].reshape(-1), mb["log_probs"].reshape(-1)
-                acts = mb["actions"].reshape((B * L,) + mb["actions"].shape[2:])
-                side = {}
-
-                def loss(Y):
-                    out = Y.reshape(B * L, -1).astype(np.float64)
-                    logits, v = out[:, :-1], out[:, -1]
-                    logp, ent, back = dist.log_prob_entropy(logits, pol.extra, acts)
-                    ratio = np.exp(np.clip(logp - old_logp, -20, 20))
-                    s1, s2 = ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv
-                    pg = -(np.minimum(s1, s2) * m).sum() / M
-                    vf = (((v - ret) ** 2) * m).sum() / M
-                    en = (ent * m).sum() / M
-                    active = ~(((adv > 0) & (ratio > 1 + clip)) | ((adv < 0) & (ratio < 1 - clip)))
-                    g_logp = -adv * ratio * active * m / M
-                    g_ent = -self.ent_coef * m / M
-                    dlogits, dextra = back(g_logp, g_ent)
-                    dv = self.vf_coef * 2.0 * (v - ret) * m / M
-                    side["dextra"] = dextra
-                    lr = logp - old_logp
-                    side["kl"] = float((((np.exp(lr) - 1) - lr) * m).sum() / M)
-                    side["clipfrac"] = float(((np.abs(ratio - 1) > clip) * m).sum() / M)
-                    side["pg"], side["vf"], side["ent"] = pg, vf, en
-                    dY = np.concatenate([dlogits, dv[:, None]], axis=1).reshape(Y.shape)
-                    return pg + self.vf_coef * vf - self.ent_coef * en, dY
-
+                loss, side = self._minibatch_loss(mb, clip)
                 _, g_model = model.value_and_grad(mb["obs"], None, loss=loss, state=mb["state"])
                 grad = np.concatenate([g_model.astype(np.float64), np.asarray(side["dextra"], np.float64)]) \
                     if pol.extra.size else g_model.astype(np.float64)
@@ -240,6 +238,49 @@ class PPO(BaseAgent):
                 "losses/entropy": np.mean(logs["ent"]), "losses/approx_kl": np.mean(logs["kl"]),
                 "losses/clipfrac": np.mean(logs["clipfrac"]), "losses/explained_variance": ev,
                 "charts/learning_rate": self.optimizer.lr, "charts/clip_range": clip}
+
+    def _minibatch_loss(self, mb: dict, clip: float):
+        """The PPO objective of one padded minibatch as a ``value_and_grad`` loss callable.
+
+        Returns ``(loss, side)``: ``loss(Y) -> (value, dL/dY)`` over the SSMN outputs Y (B, L, D_out)
+        (clipped surrogate + vf_coef * value MSE - ent_coef * entropy, means over real steps), and a
+        dict the call fills with ``dextra`` (gradient of the extra parameters, e.g. a Gaussian's
+        log-std) and the logged statistics."""
+        pol, dist = self.policy, self.policy.dist
+        B, L = mb["mask"].shape
+        m = mb["mask"].reshape(-1)
+        M = max(m.sum(), 1.0)
+        adv = mb["advantages"].reshape(-1)
+        if self.normalize_advantage and m.sum() > 1:
+            mu = (adv * m).sum() / M
+            sd = np.sqrt(((adv - mu) ** 2 * m).sum() / M)
+            adv = (adv - mu) / (sd + 1e-8)
+        ret, old_logp = mb["returns"].reshape(-1), mb["log_probs"].reshape(-1)
+        acts = mb["actions"].reshape((B * L,) + mb["actions"].shape[2:])
+        side = {}
+
+        def loss(Y):
+            out = Y.reshape(B * L, -1).astype(np.float64)
+            logits, v = out[:, :-1], out[:, -1]
+            logp, ent, back = dist.log_prob_entropy(logits, pol.extra, acts)
+            ratio = np.exp(np.clip(logp - old_logp, -20, 20))
+            s1, s2 = ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv
+            pg = -(np.minimum(s1, s2) * m).sum() / M
+            vf = (((v - ret) ** 2) * m).sum() / M
+            en = (ent * m).sum() / M
+            active = ~(((adv > 0) & (ratio > 1 + clip)) | ((adv < 0) & (ratio < 1 - clip)))
+            g_logp = -adv * ratio * active * m / M
+            g_ent = -self.ent_coef * m / M
+            dlogits, dextra = back(g_logp, g_ent)
+            dv = self.vf_coef * 2.0 * (v - ret) * m / M
+            side["dextra"] = dextra
+            lr = logp - old_logp
+            side["kl"] = float((((np.exp(lr) - 1) - lr) * m).sum() / M)
+            side["clipfrac"] = float(((np.abs(ratio - 1) > clip) * m).sum() / M)
+            side["pg"], side["vf"], side["ent"] = pg, vf, en
+            dY = np.concatenate([dlogits, dv[:, None]], axis=1).reshape(Y.shape)
+            return pg + self.vf_coef * vf - self.ent_coef * en, dY
+        return loss, side
 
     def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "PPO":
@@ -283,12 +324,20 @@ class PPO(BaseAgent):
                 "n_epochs": self.n_epochs, "gamma": self.gamma, "gae_lambda": self.gae_lambda,
                 "ent_coef": self.ent_coef, "vf_coef": self.vf_coef, "max_grad_norm": self.max_grad_norm,
                 "normalize_advantage": self.normalize_advantage, "target_kl": self.target_kl,
-                "reward_scale": self.reward_scale}
+                "reward_scale": self.reward_scale, "normalize_reward": self.normalize_reward,
+                "reward_clip": self.reward_clip}
 
     def _training_state(self):
-        return ({"adam_t": int(self.optimizer.t), "rng": _rng_state(self._rng)},
-                {"adam_m": self.optimizer.m, "adam_v": self.optimizer.v})
+        meta = {"adam_t": int(self.optimizer.t), "rng": _rng_state(self._rng)}
+        arrays = {"adam_m": self.optimizer.m, "adam_v": self.optimizer.v}
+        if self.ret_rms is not None:
+            meta["ret_count"] = float(self.ret_rms.count)
+            arrays.update(ret_mean=self.ret_rms.mean, ret_var=self.ret_rms.var)
+        return meta, arrays
 
     def _set_training_state(self, meta, arrays):
         self.optimizer.load_state_dict({"m": arrays["adam_m"], "v": arrays["adam_v"], "t": meta["adam_t"]})
         self._rng = _rng_from_state(meta["rng"])
+        if self.ret_rms is not None and "ret_var" in arrays:
+            self.ret_rms.load_state_dict({"mean": arrays["ret_mean"], "var": arrays["ret_var"],
+                                          "count": meta["ret_count"]})
