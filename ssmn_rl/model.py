@@ -26,18 +26,35 @@ _CHUNK_CACHE_BYTES = 16 << 20
 _POOL_MAX_BYTES = 1 << 30
 
 
+def _as_array(X, name: str) -> np.ndarray:
+    """np.asarray(X), with NumPy's errors for ragged or unconvertible data turned into InputError."""
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError(f"{name} must be an array-like of numbers with a regular shape, got "
+                         f"{type(X).__name__} that NumPy cannot convert: {e}") from None
+
+
 def _validate_real_array(X, name: str, dtype) -> np.ndarray:
-    """Convert to a C-contiguous array of `dtype`, refusing non-numeric data and NaN/inf."""
-    arr, dtype = np.asarray(X), np.dtype(dtype)
+    """Convert to a C-contiguous array of `dtype`, refusing non-numeric data, NaN/inf and values
+    that do not fit in `dtype` (e.g. 1e300 for a float32 model)."""
+    arr, dtype = _as_array(X, name), np.dtype(dtype)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     _kernels.check_fits(arr.size, dtype.itemsize, name)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.size and not np.isfinite(arr).all():
+    if arr.size and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise InputError(f"{name} contains NaN or inf (first at index {bad}: {arr[bad]}). "
                          "HINT: clean or impute the input; the model refuses non-finite values.")
-    return arr
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    narrowed = arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize  # e.g. float64 -> float32
+    if narrowed and out.size and not np.isfinite(out).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise InputError(f"{name} holds a value too large for {dtype} (first at index {bad}: "
+                         f"{arr.reshape(out.shape)[bad]}; "
+                         f"the largest {dtype} is {np.finfo(dtype).max:.3g}). HINT: rescale the input.")
+    return out
 
 
 def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
@@ -163,17 +180,29 @@ class SSMN:
         self._live_stream: Stream | None = None
         self._token_input = get_variant(cfg.variant).token_input
         self._scratch_pool = threading.local()
+        # serialises the calls that read or write the live state, so threads sharing a model's
+        # live stream see some sequential order of their steps, never a torn state
+        self._live_lock = threading.RLock()
 
     def _scratch(self, name: str, n: int) -> np.ndarray:
-        """A reusable buffer of at least n elements, private to the calling thread: repeated
-        training calls on the same shapes then touch no fresh pages (no kernel page-zeroing)."""
-        if n * self._dtype.itemsize > _POOL_MAX_BYTES:
-            return np.empty(n, self._dtype)  # one-off giant call: do not keep it alive
-        pool = self._scratch_pool.__dict__
-        buf = pool.get(name)
+        """A buffer of at least n elements taken out of the calling thread's pool until
+        :meth:`_release` gives it back: repeated training calls on the same shapes then touch no
+        fresh pages (no kernel page-zeroing), and a nested call on the same thread (a loss callable
+        or a NumPy rule that runs the model) gets a buffer of its own instead of overwriting one
+        still in use."""
+        buf = self._scratch_pool.__dict__.pop(name, None)
         if buf is None or buf.size < n:
-            buf = pool[name] = np.empty(n, self._dtype)
-        return buf[:n]
+            buf = np.empty(n, self._dtype)
+        return buf
+
+    def _release(self, name: str, buf: np.ndarray | None) -> None:
+        """Return a buffer from :meth:`_scratch` to the pool (giant one-off buffers are dropped)."""
+        if buf is None or buf.nbytes > _POOL_MAX_BYTES:
+            return
+        pool = self._scratch_pool.__dict__
+        held = pool.get(name)
+        if held is None or held.size < buf.size:
+            pool[name] = buf
 
     @classmethod
     def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
@@ -271,19 +300,24 @@ class SSMN:
     @property
     def state(self) -> SSMNState | None:
         """Snapshot (copy) of the live streaming state, or None before the first step."""
-        return None if self._live is None else self._live.copy()
+        with self._live_lock:
+            return None if self._live is None else self._live.copy()
 
     @state.setter
     def state(self, value) -> None:
-        self._live = None if value is None else check_state(value, self._signature, None).copy()
+        new = None if value is None else check_state(value, self._signature, None,
+                                                     n_state=self._n_state).copy()
+        with self._live_lock:
+            self._live = new
 
     def reset(self, mask=None, batch_size: int | None = None) -> None:
         """Reset live streams: all of them, those where `mask` is true, or start `batch_size` fresh."""
-        if batch_size is not None or self._live is None:
-            self._live = self.initial_state(batch_size or 1)
-            self._live_stream = None
-            return
-        Stream(self, self._live, copy=False).reset(mask)
+        with self._live_lock:
+            if batch_size is not None or self._live is None:
+                self._live = self.initial_state(1 if batch_size is None else batch_size)
+                self._live_stream = None
+                return
+            Stream(self, self._live, copy=False).reset(mask)
 
     # ------------------------------------------------------------------ inputs
     def _validate(self, X, name: str) -> np.ndarray:
@@ -291,10 +325,15 @@ class SSMN:
 
     def _check_tokens(self, X, name: str = "X", step: bool = False) -> np.ndarray:
         """Token ids as a C-contiguous int32 array; (T,) / (B, T) for sequences, () / (B,) for a step."""
-        arr = np.asarray(X)
+        arr = _as_array(X, name)
         V = self.config.vocab_size
+        _kernels.check_fits(arr.size, np.dtype(np.int64).itemsize, name)
         if arr.dtype == object or arr.dtype.kind not in "iub":
             if arr.dtype.kind == "f" and (arr.size == 0 or (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))):
+                if arr.size and (arr.min() < 0 or arr.max() >= V):  # before a cast that could wrap
+                    bad = tuple(int(i) for i in np.argwhere((arr < 0) | (arr >= V))[0])
+                    raise InputError(f"{name} holds a token id out of range [0, {V}) (vocab_size): "
+                                     f"{arr[bad] if bad else arr} at index {bad}")
                 arr = arr.astype(np.int64)
             else:
                 raise InputError(f"{name} must hold integer token ids in [0, {V}), got dtype {arr.dtype}")
@@ -333,7 +372,7 @@ class SSMN:
     def _start_state(self, state, B: int) -> SSMNState:
         if state is None:
             return self.initial_state(B)
-        return check_state(state, self._signature, B).copy()
+        return check_state(state, self._signature, B, n_state=self._n_state).copy()
 
     # ------------------------------------------------------------------ forward
     def forward(self, X, state: SSMNState | None = None, return_state: bool = False,
@@ -357,16 +396,19 @@ class SSMN:
         chunk = max(1, min(T, _CHUNK_CACHE_BYTES // max(per_step, 1)))
         _kernels.check_fits(B * chunk * self._n_cache, self._dtype.itemsize, "the activation cache")
         cache = self._scratch("cache", B * chunk * self._n_cache) if T else None
-        for t0 in range(0, T, chunk):
-            t1 = min(T, t0 + chunk)
-            xs = np.ascontiguousarray(X[:, t0:t1])
-            ys = np.empty((B, t1 - t0, self.config.output_dim), self._dtype)
-            _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B, t1 - t0,
-                             self._binding)
-            Y[:, t0:t1] = ys
-            if Z is not None:
-                rec = cache[: B * (t1 - t0) * self._n_cache].reshape(B, t1 - t0, self._n_cache)
-                Z[:, t0:t1] = rec[..., zoff:zoff + H]
+        try:
+            for t0 in range(0, T, chunk):
+                t1 = min(T, t0 + chunk)
+                xs = np.ascontiguousarray(X[:, t0:t1])
+                ys = np.empty((B, t1 - t0, self.config.output_dim), self._dtype)
+                _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B,
+                                 t1 - t0, self._binding)
+                Y[:, t0:t1] = ys
+                if Z is not None:
+                    rec = cache[: B * (t1 - t0) * self._n_cache].reshape(B, t1 - t0, self._n_cache)
+                    Z[:, t0:t1] = rec[..., zoff:zoff + H]
+        finally:
+            self._release("cache", cache)
         out = [Y[0] if single else Y]
         if Z is not None:
             out.append(Z[0] if single else Z)
@@ -381,12 +423,14 @@ class SSMN:
         for token models x is a token id or (B,) ids and y the next-token logits.
 
         The live state is created on first use (see :meth:`reset`, :attr:`state`); a step that
-        raises leaves it unchanged. For an independent stream use :meth:`stream`."""
-        if self._live_stream is None or self._live_stream.state is not self._live:
-            self._live_stream = Stream(self, self._live, copy=False)
-        y = self._live_stream.step(x)
-        self._live = self._live_stream.state
-        return y
+        raises leaves it unchanged. Threads calling it on one model are served one at a time;
+        for independent streams (one per thread) use :meth:`stream`."""
+        with self._live_lock:
+            if self._live_stream is None or self._live_stream.state is not self._live:
+                self._live_stream = Stream(self, self._live, copy=False)
+            y = self._live_stream.step(x)
+            self._live = self._live_stream.state
+            return y
 
     def stream(self, state: SSMNState | None = None, batch_size: int | None = None) -> Stream:
         """A :class:`~ssmn_rl.stream.Stream` over its own copy of `state` (fresh if None)."""
@@ -410,8 +454,13 @@ class SSMN:
             raise InputError(f"prompt_tokens must be a non-empty 1-D sequence of ids, got shape {prompt.shape}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
             raise InputError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        _kernels.check_fits(max_new_tokens, np.dtype(np.int64).itemsize, "max_new_tokens token ids")
         check_sampling(temperature, top_k, top_p)
-        rng = np.random.default_rng(seed)
+        try:
+            rng = np.random.default_rng(seed)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"seed must be None, an integer >= 0 or a numpy Generator, got {seed!r} "
+                             f"({e})") from None
         logits, st = self.forward(prompt, state=state, return_state=True)
         stream, last = Stream(self, st, copy=False), logits[-1]
         out = np.empty(int(max_new_tokens), np.int64)
@@ -476,22 +525,28 @@ class SSMN:
         _kernels.check_fits(B * T * sz["n_cache"] + sz["n_work"], self._dtype.itemsize,
                             "the training cache and workspace")
         cache = self._scratch("cache", B * T * sz["n_cache"])
-        Y = np.empty((B, T, self.config.output_dim), self._dtype)
-        _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
-        if custom:
-            value, dY = self._custom_loss(loss, Y[0] if single else Y)
-            dY = np.asarray(dY)[None] if single else np.asarray(dY)
-            if dY.shape != Y.shape:
-                raise InputError(f"the loss callable must return dL/dY of shape {Y.shape[1:] if single else Y.shape}, "
-                                 f"got {dY.shape[1:] if single else dY.shape}")
-        else:
-            value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
-        dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
-        grad = np.zeros(self._n_params, self._dtype)
-        dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
         work = self._scratch("work", sz["n_work"])
-        _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
-                          self._params, B, T, self._binding)
+        try:
+            Y = np.empty((B, T, self.config.output_dim), self._dtype)
+            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
+            if custom:
+                value, dY = self._custom_loss(loss, Y[0] if single else Y)
+                dY = _as_array(dY, "dL/dY from the loss")
+                dY = dY[None] if single else dY
+                if dY.shape != Y.shape:
+                    raise InputError(f"the loss callable must return dL/dY of shape "
+                                     f"{Y.shape[1:] if single else Y.shape}, "
+                                     f"got {dY.shape[1:] if single else dY.shape}")
+            else:
+                value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
+            dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
+            grad = np.zeros(self._n_params, self._dtype)
+            dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
+            _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
+                              self._params, B, T, self._binding)
+        finally:
+            self._release("cache", cache)
+            self._release("work", work)
         out = [value, grad]
         if return_state:
             out.append(st)
@@ -504,7 +559,11 @@ class SSMN:
         out = loss(Y.copy())
         if not (isinstance(out, tuple) and len(out) == 2):
             raise InputError(f"the loss callable must return (loss_value, dL/dY), got {type(out).__name__}")
-        value = float(out[0])
+        try:
+            value = float(out[0])
+        except (TypeError, ValueError):
+            raise InputError(f"the loss callable must return a real loss value first, "
+                             f"got {out[0]!r}") from None
         if not np.isfinite(value):
             raise InputError(f"the loss callable returned a non-finite loss {value}")
         return value, out[1]
@@ -519,7 +578,7 @@ class SSMN:
                 raise InputError(f"Y_target must have shape {want[1:] if single else want} for "
                                  f"loss='mse', got {t.shape[1:] if single else t.shape}")
             return t
-        t = np.asarray(Y)
+        t = _as_array(Y, "Y_target")
         if t.dtype.kind not in "iu":
             raise InputError(f"Y_target must hold integer class ids for loss='cross_entropy', got {t.dtype}")
         if single:
@@ -565,7 +624,7 @@ class SSMN:
     def _pick_state(self, state) -> SSMNState:
         if state is None:
             return self._live if self._live is not None else self.initial_state(1)
-        return check_state(state, self._signature, None)
+        return check_state(state, self._signature, None, n_state=self._n_state)
 
     def summary(self) -> str:
         """Human-readable description: layer split, plasticity, parameter count, statistics."""

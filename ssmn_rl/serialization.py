@@ -13,7 +13,6 @@ import json
 import os
 import pathlib
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -41,7 +40,18 @@ def atomic_write(path, write_fn) -> None:
         raise
 
 
-def _digest(params: np.ndarray) -> str:
+def read_archive_error(path, what: str, e: Exception) -> ModelFileError:
+    """The error for an archive that numpy/zipfile could not read. A damaged ZIP makes them raise
+    almost anything (BadZipFile, ValueError, EOFError, NotImplementedError for an unknown
+    compression method or version, RuntimeError for an "encrypted" member, zlib.error,
+    MemoryError for a header claiming a huge array, ...), so every Exception while parsing an
+    untrusted file becomes this one typed error, with the original chained."""
+    return ModelFileError(f"{str(path)!r} is not a readable ssmn_rl {what} file (truncated or "
+                          f"corrupted?): {type(e).__name__}: {e}")
+
+
+def parameters_digest(params: np.ndarray) -> str:
+    """SHA-256 of a parameter vector's bytes (the checksum stored in model files)."""
     return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
 
 
@@ -57,8 +67,9 @@ def save_model(model, path) -> None:
         "config": model.config.to_dict(),
         "n_parameters": int(params.size),
         "dtype": str(params.dtype),
-        "sha256": _digest(params),
+        "sha256": parameters_digest(params),
         "seed": model.seed,
+        "plugins": plugin_info(model.config.variant, model.config.rule),
     }
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     atomic_write(path, lambda f: np.savez(f, parameters=params, metadata=blob))
@@ -70,20 +81,21 @@ def read_model_file(path) -> tuple[dict, np.ndarray]:
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
-        z = np.load(path, allow_pickle=False)
-        if not isinstance(z, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl model file")
-        with z:
-            names = set(z.files)
-            if {"parameters", "metadata"} - names:
-                raise ModelFileError(f"{str(path)!r} is not an ssmn_rl model file (arrays {sorted(names)}, "
-                                     "expected 'parameters' and 'metadata')")
-            blob, params = z["metadata"], z["parameters"]
+        # the file handle is ours, so it is closed however np.load or zipfile fail
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl model file")
+            with z:
+                names = set(z.files)
+                if {"parameters", "metadata"} - names:
+                    raise ModelFileError(f"{str(path)!r} is not an ssmn_rl model file (arrays "
+                                         f"{sorted(names)}, expected 'parameters' and 'metadata')")
+                blob, params = z["metadata"], z["parameters"]
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile) as e:
-        raise ModelFileError(f"{str(path)!r} is not a readable ssmn_rl model file "
-                             f"(truncated or corrupted?): {type(e).__name__}: {e}") from e
+    except Exception as e:  # noqa: BLE001 - see read_archive_error
+        raise read_archive_error(path, "model", e) from e
     try:
         meta = json.loads(blob.tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -98,16 +110,54 @@ def read_model_file(path) -> tuple[dict, np.ndarray]:
     if params.ndim != 1 or params.size != meta.get("n_parameters") or str(params.dtype) != meta.get("dtype"):
         raise ModelFileError(f"{str(path)!r}: parameter array ({params.dtype}, {params.shape}) does not "
                              "match its metadata")
-    if _digest(params) != meta.get("sha256"):
+    if parameters_digest(params) != meta.get("sha256"):
         raise ModelFileError(f"{str(path)!r}: parameter checksum mismatch (file corrupted)")
     return meta, params
+
+
+def plugin_info(variant: str, rule: str) -> dict:
+    """{"variant": {...}, "rule": {...}}: name, distribution and version of the plugins a model
+    needs, stored in files so that a load without them can say what to install."""
+    from .plugin_manager import list_rules, list_variants
+
+    out = {}
+    for kind, name, listed in (("variant", variant, list_variants()), ("rule", rule, list_rules())):
+        found = [r for r in listed if r["name"] == name]
+        out[kind] = {"name": name, "distribution": found[0]["distribution"] if found else None,
+                     "version": found[0]["version"] if found else None}
+    return out
+
+
+def check_plugins_installed(path, variant, rule, stored: dict | None) -> None:
+    """ModelFileError naming the missing plugin (and the distribution that provides it, when the
+    file says) if the variant or rule a file needs is not registered here."""
+    from .plugin_manager import list_rules, list_variants
+
+    for kind, name, listed in (("variant", variant, list_variants()), ("rule", rule, list_rules())):
+        names = sorted(r["name"] for r in listed)
+        if not isinstance(name, str) or name in names:
+            continue
+        info = (stored or {}).get(kind) if isinstance(stored, dict) else None
+        dist = info.get("distribution") if isinstance(info, dict) else None
+        if dist == "<runtime>":
+            hint = "HINT: it was registered at run time; call ssmn_rl.register_plugin() with it first"
+        elif dist:
+            hint = (f"HINT: install the plugin package {dist!r} (version {info.get('version')}) "
+                    "that registers it")
+        else:
+            hint = "HINT: install the plugin package that registers it"
+        raise ModelFileError(f"{str(path)!r} needs the {kind} plugin {name!r}, which is not installed "
+                             f"here (installed {kind}s: {names}). {hint}, then load again.")
 
 
 def load_model(path):
     from .model import SSMN
 
     meta, params = read_model_file(path)
+    cfg = meta.get("config")
+    if isinstance(cfg, dict):
+        check_plugins_installed(path, cfg.get("variant"), cfg.get("rule"), meta.get("plugins"))
     try:
         return SSMN.from_config(meta["config"], parameters=params, seed=meta.get("seed"))
-    except (SSMNError, TypeError, KeyError) as e:
+    except (SSMNError, TypeError, KeyError, ValueError, OverflowError) as e:
         raise ModelFileError(f"{str(path)!r}: stored configuration is invalid: {e}") from e

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _kernels
 from .errors import InputError, StateError
-from .state import SSMNState, check_state
+from .state import SSMNState, _check_buffers, check_state
 
 
 class Stream:
@@ -26,11 +26,27 @@ class Stream:
                  copy: bool = True):
         self.model = model
         if state is not None:
-            state = check_state(state, model._signature, None)
-            self.state = state.copy() if copy else state
+            state = check_state(state, model._signature, None, n_state=model._n_state)
+            self._state = state.copy() if copy else state
         else:  # None and no batch size: created by the first step, sized like its input
-            self.state = model.initial_state(batch_size) if batch_size is not None else None
+            self._state = model.initial_state(batch_size) if batch_size is not None else None
         self._bufs = None
+
+    @property
+    def state(self) -> SSMNState | None:
+        """The stream's state, updated in place by every step (None before the first step)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: SSMNState | None) -> None:
+        m = self.model
+        self._state = None if value is None else \
+            check_state(value, m._signature, None, n_state=m._n_state).copy()
+
+    def _contiguous_buffers(self) -> None:
+        """The core writes the held state's arrays through raw pointers: make them C-contiguous."""
+        st = self._state
+        st.data, st.steps = np.ascontiguousarray(st.data), np.ascontiguousarray(st.steps)
 
     def _coerce(self, x) -> np.ndarray:
         m = self.model
@@ -49,12 +65,17 @@ class Stream:
         arr = self._coerce(x)
         single = arr.ndim == (0 if m._token_input else 1)
         B = 1 if single else arr.shape[0]
-        st = self.state if self.state is not None else m.initial_state(B)
+        st = self._state if self._state is not None else m.initial_state(B)
+        bufs = self._bufs
+        fresh = (bufs is None or bufs[0] is not m._params or bufs[1] is not st.data
+                 or bufs[2] is not m._c_cfg or bufs[3] is not st.steps)
+        if fresh and st is self._state:  # arrays new to this stream (or replaced by hand)
+            check_state(st, m._signature, None, n_state=m._n_state)
+            self._contiguous_buffers()
         if st.batch_size != B:
             raise StateError(f"the stream holds {st.batch_size} streams but x has {B}. "
                              f"HINT: call reset(batch_size={B}) first.")
-        bufs = self._bufs
-        if bufs is None or bufs[0] is not m._params or bufs[1] is not st.data or bufs[2] is not m._c_cfg:
+        if fresh:
             y = np.empty((B, m.config.output_dim), m._dtype)
             cache = np.empty(B * m._n_cache, m._dtype)
             # the arrays stay referenced here for as long as their raw pointers are used
@@ -72,21 +93,28 @@ class Stream:
         if status == _kernels.STATUS_NONFINITE:
             m._validate(arr, "x")  # raises, naming the position
         _kernels.check_status(status, "ssmn_forward", m._binding)
-        self.state = st
+        self._state = st
         return y[0].copy() if single else y.copy()
 
     def reset(self, mask=None, batch_size: int | None = None) -> None:
         """Reset all streams, those where `mask` is true, or start `batch_size` fresh ones."""
         m = self.model
         if batch_size is not None:
-            self.state = m.initial_state(batch_size)
+            self._state = m.initial_state(batch_size)
             return
-        B = self.state.batch_size
+        if self._state is None:
+            raise StateError("the stream has no state yet: give reset() a batch_size, or step it first")
+        _check_buffers(self._state, m.dtype, m._n_state, "state")  # sizes only: a NaN state may be reset
+        self._contiguous_buffers()
+        B = self._state.batch_size
         if mask is None:
             flags = np.ones(B, np.uint8)
         else:
-            flags = np.asarray(mask)
+            try:
+                flags = np.asarray(mask)
+            except (ValueError, TypeError):  # ragged or unconvertible
+                flags = np.empty(0, object)
             if flags.shape != (B,) or flags.dtype.kind not in "biu":
                 raise InputError(f"mask must be a boolean array of shape ({B},), got {flags.dtype} {flags.shape}")
             flags = np.ascontiguousarray(flags != 0, dtype=np.uint8)
-        _kernels.reset(m._c_cfg, self.state.data, self.state.steps, flags, B)
+        _kernels.reset(m._c_cfg, self._state.data, self._state.steps, flags, B)

@@ -22,6 +22,7 @@ better" convention for ``score``; for a search use e.g. ``scoring=lambda est, X,
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import math
 import numbers
@@ -41,7 +42,7 @@ from ..errors import ConfigError, InputError, ModelFileError
 from ..model import SSMN
 from ..optim import Adam
 from ..plugin_manager import list_rules
-from ..serialization import atomic_write
+from ..serialization import atomic_write, parameters_digest
 from .tokenizer import CharTokenizer, check_texts
 
 FORMAT_NAME = "ssmn_rl.text.language_model"
@@ -49,6 +50,12 @@ FORMAT_VERSION = 1
 MODEL_FILE, META_FILE = "model.ssmn", "language_model.json"
 #: score() reads long texts in pieces of this many tokens (state carried), bounding the logits held.
 _SCORE_PIECE = 1 << 16
+
+
+def _json_digest(meta: dict) -> str:
+    """SHA-256 of the canonical JSON of `meta` without its own "sha256" entry."""
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _n_cpus() -> int:
@@ -447,7 +454,9 @@ class SSMNLanguageModel(BaseEstimator):
         if not (params["random_state"] is None or isinstance(params["random_state"], numbers.Integral)):
             params["random_state"] = None  # a RandomState instance is not JSON; it only seeded fit
         meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "params": params,
-                "tokenizer": self.tokenizer_.to_dict(), "fitted": self._fitted_json()}
+                "tokenizer": self.tokenizer_.to_dict(), "fitted": self._fitted_json(),
+                "model_sha256": parameters_digest(self.model_.get_parameters())}
+        meta["sha256"] = _json_digest(meta)
         blob = json.dumps(meta, sort_keys=True, indent=1).encode()
         self.model_.save(path / MODEL_FILE)
         atomic_write(path / META_FILE, lambda f: f.write(blob))
@@ -469,6 +478,8 @@ class SSMNLanguageModel(BaseEstimator):
         if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
             raise ModelFileError(f"{str(meta_path)!r} has format version {version!r}; this ssmn_rl "
                                  f"reads versions 1..{FORMAT_VERSION}")
+        if "sha256" in meta and meta["sha256"] != _json_digest(meta):
+            raise ModelFileError(f"{str(meta_path)!r}: checksum mismatch (file corrupted)")
         try:
             est = cls(**meta["params"])
         except (TypeError, KeyError) as e:
@@ -480,6 +491,11 @@ class SSMNLanguageModel(BaseEstimator):
             raise ModelFileError(f"{str(path)!r}: the weights (variant {cfg.variant!r}, vocab_size "
                                  f"{cfg.vocab_size}) do not match the vocabulary "
                                  f"({est.tokenizer_.vocab_size} ids)")
+        weights = parameters_digest(est.model_.get_parameters())
+        if "model_sha256" in meta and weights != meta["model_sha256"]:
+            raise ModelFileError(f"{str(path / MODEL_FILE)!r} is not the model that {META_FILE} was saved "
+                                 "with (a save interrupted between the two files, or files mixed from two "
+                                 "saves). HINT: save the language model again.")
         for k, v in (meta.get("fitted") or {}).items():
             if k in ("vocab_size_", "history_", "best_val_loss_", "n_steps_", "n_epochs_", "train_time_"):
                 setattr(est, k, v)

@@ -7,12 +7,14 @@ Subclasses implement ``learn``, ``_hyperparameters()`` (JSON-able constructor ar
 """
 from __future__ import annotations
 
+import numbers
 import pathlib
 import time
 
 import numpy as np
 
-from ...errors import ConfigError, ModelFileError
+from ...errors import ConfigError, InputError, ModelFileError
+from ...serialization import check_plugins_installed, plugin_info
 from .callbacks import CallbackList, ProgressBarCallback, to_callback
 from .envs import resolve_env, single_spaces
 from .logger import Logger, read_csv
@@ -119,28 +121,29 @@ class BaseAgent:
         `state` is the SSMNState returned by the previous call (None: fresh state);
         `episode_start` (bool per env) resets those streams before the step. The training state of
         the policy is left untouched."""
+        if not (isinstance(deterministic, (bool, np.bool_))
+                or (isinstance(deterministic, numbers.Integral) and deterministic in (0, 1))):
+            raise InputError(f"deterministic must be a bool, got {deterministic!r}")
         pol = self.policy
         batched = pol.is_batched(observation)
         x = pol.normalize(pol.encode(observation, batched))
         B = x.shape[0]
-        model = pol.model
-        saved = model.state
-        try:
-            if state is None:
-                model.reset(batch_size=B)
-            else:
-                model.state = state
-            if episode_start is not None:
-                es = np.asarray(episode_start, dtype=bool).reshape(-1)
-                if es.shape != (B,):
-                    raise ConfigError(f"episode_start must hold {B} booleans (one per env), got shape "
-                                      f"{np.shape(episode_start)}")
-                if es.any():
-                    model.reset(mask=es)
-            a, _ = pol.act(x, deterministic, self._predict_rng)
-            new_state = model.state
-        finally:
-            model.state = saved
+        # a Stream over a copy of `state`: the policy's own live state is never touched, so
+        # predict can run from several threads at once and during training
+        stream = pol.model.stream(state, batch_size=B if state is None else None)
+        if episode_start is not None:
+            try:
+                es = np.asarray(episode_start)
+            except (ValueError, TypeError):  # ragged or unconvertible
+                es = np.empty(0, object)
+            if es.size != B or es.dtype.kind not in "biuf":
+                raise ConfigError(f"episode_start must hold {B} booleans (one per env), got "
+                                  f"{es.dtype} of shape {es.shape}")
+            es = es.astype(bool).reshape(-1)
+            if es.any() and stream.state.batch_size == B:
+                stream.reset(mask=es)
+        a, _ = pol.act(x, deterministic, self._predict_rng, stream=stream)
+        new_state = stream.state
         env_a = pol.dist.to_env(a)
         return (env_a if batched else env_a[0]), new_state
 
@@ -163,7 +166,9 @@ class BaseAgent:
         """Write the agent to `path` (.npz, non-executable). ``checkpoint=True`` also stores the
         optimiser, RNG and counter state needed to resume training exactly."""
         pol = self.policy
+        cfg = pol.model.config
         meta = {"algo": self.algo_name, "policy": pol.config(), "hyperparameters": self._hyperparameters(),
+                "plugins": plugin_info(cfg.variant, cfg.rule),
                 "env_id": self.env_id if isinstance(self.env_id, str) else None, "env_kwargs": self.env_kwargs,
                 "num_timesteps": int(self.num_timesteps), "seed": self.seed, "checkpoint": bool(checkpoint)}
         arrays = {"parameters": pol.get_parameters()}
@@ -186,14 +191,21 @@ class BaseAgent:
             raise ModelFileError(f"{str(path)!r} holds a {meta.get('algo')!r} agent, not {cls.algo_name!r}. "
                                  f"HINT: load it with ssmn_rl.agents.{str(meta.get('algo')).upper()}.load(path)")
         from .policy import space_from_dict
-        pc = meta["policy"]
-        if env is None and meta.get("env_id"):
-            env = meta["env_id"]
-        hp = {**meta["hyperparameters"], **kwargs}
+        try:
+            pc = meta["policy"]
+            check_plugins_installed(path, pc["variant"], pc["policy_kwargs"].get("rule"),
+                                    meta.get("plugins"))
+            if env is None and meta.get("env_id"):
+                env = meta["env_id"]
+            hp = {**meta["hyperparameters"], **kwargs}
+            spaces_ = (space_from_dict(pc["observation_space"]), space_from_dict(pc["action_space"]))
+        except (KeyError, TypeError, AttributeError, ValueError) as e:
+            raise ModelFileError(f"{str(path)!r}: stored agent description is invalid: "
+                                 f"{type(e).__name__}: {e}") from e
         agent = cls(pc["variant"], env, policy_kwargs=pc["policy_kwargs"], seed=meta["seed"],
                     normalize_obs=pc["normalize_obs"], log_std_init=pc["log_std_init"],
                     env_kwargs=meta.get("env_kwargs") if isinstance(env, str) else None,
-                    _spaces=(space_from_dict(pc["observation_space"]), space_from_dict(pc["action_space"])), **hp)
+                    _spaces=spaces_, **hp)
         agent.policy.set_parameters(arrays["parameters"])
         if agent.policy.obs_rms is not None:
             agent.policy.obs_rms.load_state_dict({"mean": arrays["obs_mean"], "var": arrays["obs_var"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from ...errors import ConfigError
+from ...errors import ConfigError, InputError
 from ...model import SSMN
 from .normalize import RunningMeanStd
 from .spaces import ObservationEncoder, make_distribution
@@ -94,9 +94,14 @@ class SSMNPolicy:
     def is_batched(self, obs) -> bool:
         """Whether `obs` is a batch (leading env axis) rather than one observation."""
         sp = self.observation_space
+        try:
+            ndim = np.ndim(obs)
+        except (ValueError, TypeError) as e:  # ragged nesting, or nothing NumPy can hold
+            raise InputError(f"observation must be an array-like of {sp}, got {type(obs).__name__} "
+                             f"that NumPy cannot convert: {e}") from None
         if isinstance(sp, spaces.Discrete):
-            return np.ndim(obs) == 1
-        return np.ndim(obs) == len(sp.shape) + 1
+            return ndim == 1
+        return ndim == len(sp.shape) + 1
 
     def encode(self, obs, batched: bool = True) -> np.ndarray:
         """Raw observations -> encoded rows (B, D_in) float32, before normalisation."""
@@ -111,9 +116,10 @@ class SSMNPolicy:
             return out[..., :-1], out[..., -1]
         return out, None
 
-    def act(self, x: np.ndarray, deterministic: bool, rng) -> tuple[np.ndarray, np.ndarray]:
-        """One streaming step on the live state: normalised inputs (B, D_in) -> (actions, outputs)."""
-        out = self.model.forward_step(x)
+    def act(self, x: np.ndarray, deterministic: bool, rng, stream=None) -> tuple[np.ndarray, np.ndarray]:
+        """One streaming step on the model's live state (or on `stream`, a
+        :class:`~ssmn_rl.stream.Stream` of the model): normalised inputs (B, D_in) -> (actions, outputs)."""
+        out = self.model.forward_step(x) if stream is None else stream.step(x)
         logits, _ = self.split(out)
         a = self.dist.mode(logits, self.extra) if deterministic else self.dist.sample(logits, self.extra, rng)
         return a, out

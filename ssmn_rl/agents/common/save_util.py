@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
-import zipfile
 
 import numpy as np
 
 from ...errors import ModelFileError
-from ...serialization import atomic_write
+from ...serialization import atomic_write, read_archive_error
 
 FORMAT_NAME = "ssmn_rl.agent"
 FORMAT_VERSION = 1
@@ -46,11 +45,17 @@ def load_agent_file(path) -> tuple[dict, dict]:
     if not path.is_file():
         raise ModelFileError(f"agent file {str(path)!r} does not exist or is not a file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, AttributeError) as e:
-        raise ModelFileError(f"{str(path)!r} is not a readable ssmn_rl agent file (truncated or "
-                             f"corrupted?): {type(e).__name__}: {e}") from e
+        # the file handle is ours, so it is closed however np.load or zipfile fail
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl agent file")
+            with z:
+                arrays = {k: z[k] for k in z.files}
+    except ModelFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged archive raises almost anything
+        raise read_archive_error(path, "agent", e) from e
     blob = arrays.pop("__metadata__", None)
     if blob is None:
         raise ModelFileError(f"{str(path)!r} is not an ssmn_rl agent file (no metadata). HINT: a model file "

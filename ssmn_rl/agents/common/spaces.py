@@ -15,9 +15,35 @@ from abc import ABC, abstractmethod
 import numpy as np
 from gymnasium import spaces
 
+from ..._kernels import check_fits
 from ...errors import ConfigError, InputError
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+#: Integer observations (Discrete, MultiDiscrete ids) must lie within this magnitude to be converted.
+_INT_LIMIT = 2 ** 62
+#: Observations up to this many elements always fit in memory; larger ones are checked first.
+_SMALL = 1 << 20
+
+
+def _observation_array(obs, dtype, space) -> np.ndarray:
+    """``np.asarray(obs, dtype)`` that refuses with InputError what cannot be an observation of
+    `space` (ragged, non-numeric, non-integral or overflowing ids) and with SizeError a size
+    beyond memory, instead of NumPy's assorted errors."""
+    try:
+        raw = np.asarray(obs)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"observation must be an array-like of numbers of {space}, got "
+                         f"{type(obs).__name__} that NumPy cannot convert: {e}") from None
+    if raw.size > _SMALL:  # the memory check costs a few microseconds: only for large batches
+        check_fits(raw.size, np.dtype(dtype).itemsize, "the observation")
+    if raw.dtype.kind not in "biuf":
+        raise InputError(f"observation must hold numbers of {space}, got dtype {raw.dtype}")
+    if np.dtype(dtype).kind == "i" and raw.size and raw.dtype.kind in "uf":
+        if not (np.isfinite(raw).all() and (raw == np.round(raw)).all()
+                and raw.max() <= _INT_LIMIT and raw.min() >= -_INT_LIMIT):
+            raise InputError(f"observation must hold integers of {space}, got {raw.dtype} values "
+                             f"in [{raw.min()}, {raw.max()}]")
+    return raw.astype(dtype, copy=False)  # float64 beyond float32 becomes inf, clipped by normalisation
 
 
 # ---------------------------------------------------------------------------- observations
@@ -42,14 +68,14 @@ class ObservationEncoder:
         """obs: one observation (batched=False) or a batch of B -> (B, dim) float32."""
         sp = self.space
         if self.kind == "box":
-            a = np.asarray(obs, dtype=np.float32)
+            a = self._rows(_observation_array(obs, np.float32, sp), self.dim, obs)
             a = a.reshape(a.shape[0] if batched and a.ndim else 1, -1)
             if a.ndim != 2 or a.shape[1] != self.dim:
                 raise InputError(f"observation must have shape {sp.shape} (or (B, *{sp.shape})), got "
                                  f"{np.shape(obs)}")
             return a
         if self.kind == "discrete":
-            ids = np.asarray(obs, dtype=np.int64).reshape(-1) - int(sp.start)
+            ids = _observation_array(obs, np.int64, sp).reshape(-1) - int(sp.start)
             if not batched and ids.size != 1:
                 raise InputError(f"observation must be one integer of {sp}, got shape {np.shape(obs)}")
             if ids.size and (ids.min() < 0 or ids.max() >= self.dim):
@@ -58,7 +84,7 @@ class ObservationEncoder:
             out[np.arange(ids.size), ids] = 1.0
             return out
         if self.kind == "multidiscrete":
-            a = np.asarray(obs, dtype=np.int64).reshape(-1, sp.nvec.size)
+            a = self._rows(_observation_array(obs, np.int64, sp), sp.nvec.size, obs).reshape(-1, sp.nvec.size)
             out = np.zeros((a.shape[0], self.dim), np.float32)
             offset = 0
             for j, n in enumerate(sp.nvec.reshape(-1)):
@@ -67,7 +93,14 @@ class ObservationEncoder:
                 out[np.arange(a.shape[0]), offset + a[:, j]] = 1.0
                 offset += int(n)
             return out
-        return np.asarray(obs, dtype=np.float32).reshape(-1, self.dim)
+        return self._rows(_observation_array(obs, np.float32, sp), self.dim, obs).reshape(-1, self.dim)
+
+    def _rows(self, a: np.ndarray, width: int, obs) -> np.ndarray:
+        """`a` unchanged if it holds a whole number (>= 1) of observations of `width` values."""
+        if a.size == 0 or a.size % width:
+            raise InputError(f"observation must have shape {self.space.shape} (or (B, *{self.space.shape}) "
+                             f"with B >= 1), got {np.shape(obs)}")
+        return a
 
 
 # ---------------------------------------------------------------------------- actions
