@@ -134,6 +134,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     FN(gemm)(0, 1, BT, H, H, cache + L->c_u, R, prm + L->W_v, H, 0, cache + L->c_v, R, pack);
 
     /* window attention, then push this call's keys and values into each stream's ring */
+    const real *abias = L->pos_bias ? prm + L->attn_bias : NULL;
     for (int64_t b = 0; b < B; b++) {
         real *st = state + b * L->n_state;
         real *rec0 = cache + b * T * R;
@@ -144,7 +145,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
             real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
             real ent = FN(attn_forward)(rec + L->c_ctx, rec + L->c_p, rec + L->c_q, &keys, &vals,
-                                        lo, e - lo + 1);
+                                        abias, lo, e - lo + 1);
             if (t == T - 1) st[L->s_entropy] = ent;
         }
         for (int64_t t = T - w > 0 ? T - w : 0; t < T; t++) {
@@ -154,8 +155,14 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
         }
     }
 
-    /* output projection of attention, static layers */
+    /* output projection of attention (plus the encoding on the residual path), static layers */
     FN(gemm)(0, 1, BT, H, H, cache + L->c_ctx, R, prm + L->W_o, H, 0, cache + L->c_z, R, pack);
+    if (L->residual)
+        for (int64_t m = 0; m < BT; m++) {
+            real *z0 = cache + m * R + L->c_z;
+            const real *u = cache + m * R + L->c_u;
+            for (int64_t n = 0; n < H; n++) z0[n] += u[n];
+        }
     for (int64_t i = 0; i < S; i++) {
         real *zo = cache + L->c_z + (i + 1) * H;
         FN(gemm)(0, 1, BT, H, H, cache + L->c_z + i * H, R, prm + SSMN_STATIC_W(L, i), H, 0, zo, R,
@@ -362,6 +369,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
 
     /* window attention */
     memset(dQ, 0, (size_t)(3 * BTH) * sizeof(real));
+    real *dbias = L->pos_bias ? grad + L->attn_bias : NULL;
     for (int64_t b = 0; b < B; b++) {
         const real *st = state0 + b * L->n_state;
         const real *rec0 = cache + b * T * R;
@@ -374,17 +382,18 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
         for (int64_t t = 0; t < T; t++) {
             const real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
-            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dp, dzo + (b * T + t) * H,
+            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dzo + (b * T + t) * H,
                               rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1);
         }
     }
 
-    /* q, k, v projections and the encoder; dzc becomes dL/du */
+    /* q, k, v projections and the encoder; dzc becomes dL/du (it still holds dL/da, which is
+     * dL/du's residual-path share) */
     const real *dproj[3] = {dQ, dK, dV};
     const int64_t wproj[3] = {L->W_q, L->W_k, L->W_v};
     for (int p = 0; p < 3; p++) {
         FN(gemm)(1, 0, H, H, BT, dproj[p], H, cache + L->c_u, R, 1, grad + wproj[p], H, pack);
-        FN(gemm)(0, 0, BT, H, H, dproj[p], H, prm + wproj[p], H, p > 0, dzc, H, pack);
+        FN(gemm)(0, 0, BT, H, H, dproj[p], H, prm + wproj[p], H, p > 0 || L->residual, dzc, H, pack);
     }
     for (int64_t m = 0; m < BT; m++) {
         const real *u = cache + m * R + L->c_u;

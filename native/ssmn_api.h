@@ -23,6 +23,8 @@ typedef struct {
     int64_t vocab;       /* V > 0: token input through an embedding table E (V, Din) (Text-Native) */
     int32_t chat_steps;  /* re-reads of W_f per plastic layer and step, >= 1 ("internal chat") */
     int32_t tied;        /* tokens only: the decoder is E itself (needs Din == H and Dout == V) */
+    int32_t pos_bias;    /* 1: a learned bias per window offset (w parameters) on the attention logits */
+    int32_t residual;    /* 1: attention block output is u + W_o ctx (skip connection from the encoder) */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),

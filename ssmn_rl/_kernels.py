@@ -14,7 +14,7 @@ from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
@@ -74,6 +74,8 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.vocab = cfg.vocab_size
     c.chat_steps = cfg.chat_steps
     c.tied = int(cfg.tied)
+    c.pos_bias = int(cfg.position_bias)
+    c.residual = int(cfg.residual)
     if binding is not None:
         binding.fill(c)
     return c

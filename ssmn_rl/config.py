@@ -76,6 +76,8 @@ class SSMNConfig:
     vocab_size: int = 0
     chat_steps: int = 1
     tied: bool = False
+    position_bias: bool = False
+    residual: bool = False
 
     def __post_init__(self):
         from .plugin_manager import get_rule, get_variant
@@ -108,8 +110,9 @@ class SSMNConfig:
             raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
         _int_arg("vocab_size", self.vocab_size, 0)
         _int_arg("chat_steps", self.chat_steps, 1)
-        if not isinstance(self.tied, bool):
-            raise ConfigError(f"tied must be True or False, got {self.tied!r}")
+        for flag in ("tied", "position_bias", "residual"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
         if variant.token_input:
             if self.vocab_size < 2:
                 raise ConfigError(f"variant {self.variant!r} reads tokens: vocab_size must be an integer "
