@@ -21,6 +21,7 @@
 #include "gemm.c"
 #include "window_attn.c"
 #include "plastic.c"
+#include "xent.c"
 
 static int FN(check_steps)(const int64_t *steps, int64_t B) {
     for (int64_t b = 0; b < B; b++)

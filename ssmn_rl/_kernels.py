@@ -160,6 +160,19 @@ def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B
     check_status(st, "ssmn_backward", binding)
 
 
+def softmax_xent(logits: np.ndarray, targets: np.ndarray, weight: np.ndarray, out: np.ndarray) -> float:
+    """Fused softmax cross-entropy: returns sum_n weight[n] * nll[n] and writes
+    weight[n] * (softmax - onehot) into `out` (may be `logits`). logits, out (N, V) C-contiguous
+    float32/float64; targets (N,) int64; weight (N,) float64."""
+    suf, ct = _SUFFIX[logits.dtype]
+    loss = ffi.new("double *")
+    N, V = logits.shape
+    st = getattr(lib, f"ssmn_softmax_xent_{suf}")(loss, _ptr(out, ct), _ptr(logits, ct),
+                                                   _ptr(targets, "int64_t *"), _ptr(weight, "double *"), N, V)
+    check_status(st, "ssmn_softmax_xent")
+    return float(loss[0])
+
+
 def reset(c_cfg, state, steps, mask, B: int) -> None:
     suf, ct = _SUFFIX[state.dtype]
     fn = getattr(lib, f"ssmn_reset_{suf}")

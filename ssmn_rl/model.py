@@ -493,7 +493,7 @@ class SSMN:
                 raise InputError(f"the loss callable must return dL/dY of shape {Y.shape[1:] if single else Y.shape}, "
                                  f"got {dY.shape[1:] if single else dY.shape}")
         else:
-            value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
+            value, dY = mse(Y, target, m) if loss == "mse" else cross_entropy(Y, target, m, out=Y)
         dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
         grad = np.zeros(self._n_params, self._dtype)
         dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
