@@ -161,9 +161,10 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mq-pairs", type=int, default=16)
     p.add_argument("--mq-queries", type=int, default=8)
-    p.add_argument("--mq-window", type=int, default=8)
+    p.add_argument("--mq-window", type=int, default=2)
     p.add_argument("--mq-hidden", type=int, default=64)
     p.add_argument("--skip-mqar", action="store_true")
+    p.add_argument("--skip-retrieval", action="store_true")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--json", type=pathlib.Path, default=None)
     args = p.parse_args(argv)
@@ -185,20 +186,21 @@ def main(argv=None):
     Ytr, Mtr = last_step(Xtr, ytr)
     Yte, Mte = last_step(Xte, yte)
     data = (Xtr, Ytr, Mtr, Xte, Yte, Mte)
-    print(f"Associative retrieval (Ba et al. 2016): 4 pairs, 11 tokens, V=37; train {args.n_train}, "
-          f"test {args.n_test}; {args.epochs} epochs, batch {args.batch}, lr {args.lr}, "
-          f"{args.threads} threads; SSMN rule={args.rule} eta={args.eta} lambda={args.decay}")
-    print(f"{'model':<22} | {'H':>4} | {'params':>7} | {'test error':>10} | {'train s':>8}")
-    print("-" * 64)
-    for H in args.hidden:
-        rows = [(f"SSMN w={w}", lambda w=w: train_ssmn(data, 37, H, w, 0.5, args)) for w in args.windows]
-        if have_torch:
-            rows += [(kind, lambda kind=kind: train_torch(kind, data, 37, H, args)) for kind in ("GRU", "LSTM")]
-        for name, fn in rows:
-            err, secs, n_par = fn()
-            results["retrieval"].append({"model": name, "hidden": H, "params": n_par, "test_error": err,
-                                         "seconds": secs})
-            print(f"{name:<22} | {H:>4} | {n_par:>7} | {err:10.2%} | {secs:8.1f}", flush=True)
+    if not args.skip_retrieval:
+        print(f"Associative retrieval (Ba et al. 2016): 4 pairs, 11 tokens, V=37; train {args.n_train}, "
+              f"test {args.n_test}; {args.epochs} epochs, batch {args.batch}, lr {args.lr}, "
+              f"{args.threads} threads; SSMN rule={args.rule} eta={args.eta} lambda={args.decay}")
+        print(f"{'model':<22} | {'H':>4} | {'params':>7} | {'test error':>10} | {'train s':>8}")
+        print("-" * 64)
+        for H in args.hidden:
+            rows = [(f"SSMN w={w}", lambda w=w: train_ssmn(data, 37, H, w, 0.5, args)) for w in args.windows]
+            if have_torch:
+                rows += [(kind, lambda kind=kind: train_torch(kind, data, 37, H, args)) for kind in ("GRU", "LSTM")]
+            for name, fn in rows:
+                err, secs, n_par = fn()
+                results["retrieval"].append({"model": name, "hidden": H, "params": n_par, "test_error": err,
+                                             "seconds": secs})
+                print(f"{name:<22} | {H:>4} | {n_par:>7} | {err:10.2%} | {secs:8.1f}", flush=True)
 
     if not args.skip_mqar:
         P, Q, w, H = args.mq_pairs, args.mq_queries, args.mq_window, args.mq_hidden
