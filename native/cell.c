@@ -23,9 +23,10 @@
 #include "plastic.c"
 #include "xent.c"
 
-static int FN(check_steps)(const int64_t *steps, int64_t B) {
+/* Step counters must be >= 0 and leave room for T more steps (the ring-slot arithmetic adds them). */
+static int FN(check_steps)(const int64_t *steps, int64_t B, int64_t T) {
     for (int64_t b = 0; b < B; b++)
-        if (steps[b] < 0) return SSMN_ERR_STATE;
+        if (steps[b] < 0 || steps[b] > INT64_MAX - T) return SSMN_ERR_STATE;
     return SSMN_OK;
 }
 
@@ -94,7 +95,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     const ssmn_layout *L = &Ls;
     if (!state || !steps || !params) return SSMN_ERR_NULL;
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
-    if ((rc = FN(check_steps)(steps, B))) return rc;
+    if ((rc = FN(check_steps)(steps, B, T))) return rc;
     if (T == 0) return SSMN_OK;
     if (!y || !cache) return SSMN_ERR_NULL;
     if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
@@ -255,7 +256,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
     const ssmn_layout *L = &Ls;
     if (!grad || !work || !state0 || !steps0 || !params) return SSMN_ERR_NULL;
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
-    if ((rc = FN(check_steps)(steps0, B))) return rc;
+    if ((rc = FN(check_steps)(steps0, B, T))) return rc;
     if (dstate0) memset(dstate0, 0, (size_t)(B * L->n_state) * sizeof(real));
     if (T == 0) return SSMN_OK;
     if (!dy || !cache) return SSMN_ERR_NULL;
@@ -421,7 +422,7 @@ int FN(ssmn_naive_step)(const ssmn_config *cfg, real *y, real *cache, real *stat
     int rc = ssmn_layout_of(cfg, &L);
     if (rc) return rc;
     if (!y || !cache || !state || !u_hist || !steps || !x || !params) return SSMN_ERR_NULL;
-    if (*steps < 0) return SSMN_ERR_STATE;
+    if ((rc = FN(check_steps)(steps, 1, 1))) return rc;
     const int64_t H = L.H, w = L.w, n0 = FN(min64)(*steps, w);
     for (int64_t e = 0; e < n0; e++) {
         int64_t slot = (*steps - n0 + e) % w;

@@ -11,7 +11,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
     "unknown plasticity rule id",
-    "invalid state (negative step counter)",
+    "invalid state (negative step counter, or one too large to add the call's steps)",
     "input contains NaN or inf",
     "the plasticity rule's update or vjp function failed or produced NaN/inf",
     "the plasticity rule has no vjp: it cannot be trained by gradient",

@@ -12,12 +12,13 @@ import numpy as np
 
 from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
-from .errors import ConfigError, InputError, KernelError, SizeError
+from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
 ABI_VERSION = 4
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
+STATUS_STATE = 7
 STATUS_NONFINITE = 8
 STATUS_CALLBACK = 9
 STATUS_NO_VJP = 10
@@ -54,6 +55,8 @@ def check_status(status: int, what: str, binding=None) -> None:
         raise ConfigError(msg)
     if status in (STATUS_NONFINITE, STATUS_TOKEN):
         raise InputError(msg)
+    if status == STATUS_STATE:
+        raise StateError(msg)
     raise KernelError(msg)
 
 

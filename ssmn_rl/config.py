@@ -44,7 +44,10 @@ def _int_arg(name: str, value, minimum: int = 1) -> int:
 def _float_arg(name: str, value, lo: float, hi: float, lo_open=False, hi_open=False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ConfigError(f"{name} must be a finite real number, got {value!r} (too large for a float)") from None
     ok = math.isfinite(v) or (hi == math.inf and v == math.inf and not hi_open)
     ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:

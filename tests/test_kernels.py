@@ -139,3 +139,24 @@ def test_threaded_single_row_decoder_equals_the_serial_path(rng):
     one = m.forward(tokens[:1])
     two = m.forward(tokens)
     np.testing.assert_array_equal(one[0], two[0])
+
+
+@pytest.mark.parametrize("start", [-1, 2**63 - 3])
+def test_core_refuses_step_counters_it_cannot_advance(start, rng):
+    """The C core itself (not only Python's state checks) refuses a negative counter or one that
+    would overflow int64 when the call's T steps are added, before touching the state."""
+    from ssmn_rl.errors import StateError
+
+    m = make_model(dtype="float64")
+    s = m.initial_state(1)
+    s.steps[0] = start
+    before = s.data.copy()
+    T = 5
+    sz = _kernels.sizes(m._c_cfg, 1, T)
+    y = np.empty((1, T, 2))
+    cache = np.empty(T * sz["n_cache"])
+    with pytest.raises(StateError, match="invalid state"):
+        _kernels.forward(m._c_cfg, y, cache, s.data, s.steps, rng.standard_normal((1, T, 3)),
+                         m.get_parameters(), 1, T)
+    np.testing.assert_array_equal(s.data, before)
+    assert s.steps[0] == start
