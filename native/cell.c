@@ -21,10 +21,12 @@
 #include "gemm.c"
 #include "window_attn.c"
 #include "plastic.c"
+#include "xent.c"
 
-static int FN(check_steps)(const int64_t *steps, int64_t B) {
+/* Step counters must be >= 0 and leave room for T more steps (the ring-slot arithmetic adds them). */
+static int FN(check_steps)(const int64_t *steps, int64_t B, int64_t T) {
     for (int64_t b = 0; b < B; b++)
-        if (steps[b] < 0) return SSMN_ERR_STATE;
+        if (steps[b] < 0 || steps[b] > INT64_MAX - T) return SSMN_ERR_STATE;
     return SSMN_OK;
 }
 
@@ -93,7 +95,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     const ssmn_layout *L = &Ls;
     if (!state || !steps || !params) return SSMN_ERR_NULL;
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
-    if ((rc = FN(check_steps)(steps, B))) return rc;
+    if ((rc = FN(check_steps)(steps, B, T))) return rc;
     if (T == 0) return SSMN_OK;
     if (!y || !cache) return SSMN_ERR_NULL;
     if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
@@ -134,6 +136,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     FN(gemm)(0, 1, BT, H, H, cache + L->c_u, R, prm + L->W_v, H, 0, cache + L->c_v, R, pack);
 
     /* window attention, then push this call's keys and values into each stream's ring */
+    const real *abias = L->pos_bias ? prm + L->attn_bias : NULL;
     for (int64_t b = 0; b < B; b++) {
         real *st = state + b * L->n_state;
         real *rec0 = cache + b * T * R;
@@ -144,7 +147,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
             real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
             real ent = FN(attn_forward)(rec + L->c_ctx, rec + L->c_p, rec + L->c_q, &keys, &vals,
-                                        lo, e - lo + 1);
+                                        abias, lo, e - lo + 1);
             if (t == T - 1) st[L->s_entropy] = ent;
         }
         for (int64_t t = T - w > 0 ? T - w : 0; t < T; t++) {
@@ -154,8 +157,14 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
         }
     }
 
-    /* output projection of attention, static layers */
+    /* output projection of attention (plus the encoding on the residual path), static layers */
     FN(gemm)(0, 1, BT, H, H, cache + L->c_ctx, R, prm + L->W_o, H, 0, cache + L->c_z, R, pack);
+    if (L->residual)
+        for (int64_t m = 0; m < BT; m++) {
+            real *z0 = cache + m * R + L->c_z;
+            const real *u = cache + m * R + L->c_u;
+            for (int64_t n = 0; n < H; n++) z0[n] += u[n];
+        }
     for (int64_t i = 0; i < S; i++) {
         real *zo = cache + L->c_z + (i + 1) * H;
         FN(gemm)(0, 1, BT, H, H, cache + L->c_z + i * H, R, prm + SSMN_STATIC_W(L, i), H, 0, zo, R,
@@ -247,7 +256,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
     const ssmn_layout *L = &Ls;
     if (!grad || !work || !state0 || !steps0 || !params) return SSMN_ERR_NULL;
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
-    if ((rc = FN(check_steps)(steps0, B))) return rc;
+    if ((rc = FN(check_steps)(steps0, B, T))) return rc;
     if (dstate0) memset(dstate0, 0, (size_t)(B * L->n_state) * sizeof(real));
     if (T == 0) return SSMN_OK;
     if (!dy || !cache) return SSMN_ERR_NULL;
@@ -362,6 +371,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
 
     /* window attention */
     memset(dQ, 0, (size_t)(3 * BTH) * sizeof(real));
+    real *dbias = L->pos_bias ? grad + L->attn_bias : NULL;
     for (int64_t b = 0; b < B; b++) {
         const real *st = state0 + b * L->n_state;
         const real *rec0 = cache + b * T * R;
@@ -374,17 +384,18 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
         for (int64_t t = 0; t < T; t++) {
             const real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
-            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dp, dzo + (b * T + t) * H,
+            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dzo + (b * T + t) * H,
                               rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1);
         }
     }
 
-    /* q, k, v projections and the encoder; dzc becomes dL/du */
+    /* q, k, v projections and the encoder; dzc becomes dL/du (it still holds dL/da, which is
+     * dL/du's residual-path share) */
     const real *dproj[3] = {dQ, dK, dV};
     const int64_t wproj[3] = {L->W_q, L->W_k, L->W_v};
     for (int p = 0; p < 3; p++) {
         FN(gemm)(1, 0, H, H, BT, dproj[p], H, cache + L->c_u, R, 1, grad + wproj[p], H, pack);
-        FN(gemm)(0, 0, BT, H, H, dproj[p], H, prm + wproj[p], H, p > 0, dzc, H, pack);
+        FN(gemm)(0, 0, BT, H, H, dproj[p], H, prm + wproj[p], H, p > 0 || L->residual, dzc, H, pack);
     }
     for (int64_t m = 0; m < BT; m++) {
         const real *u = cache + m * R + L->c_u;
@@ -411,7 +422,7 @@ int FN(ssmn_naive_step)(const ssmn_config *cfg, real *y, real *cache, real *stat
     int rc = ssmn_layout_of(cfg, &L);
     if (rc) return rc;
     if (!y || !cache || !state || !u_hist || !steps || !x || !params) return SSMN_ERR_NULL;
-    if (*steps < 0) return SSMN_ERR_STATE;
+    if ((rc = FN(check_steps)(steps, 1, 1))) return rc;
     const int64_t H = L.H, w = L.w, n0 = FN(min64)(*steps, w);
     for (int64_t e = 0; e < n0; e++) {
         int64_t slot = (*steps - n0 + e) % w;

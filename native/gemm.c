@@ -120,14 +120,23 @@ static void FN(micro_kernel)(int64_t kc, const real *restrict a, const real *res
     }
 }
 
-/* Few rows of A times B^T: four dot products along K at a time (both operands contiguous). */
+/* Few rows of A times B^T: four dot products along K at a time (both operands contiguous).
+ * A single row against a large B (the decoder of a big vocabulary while generating) is bound by
+ * memory bandwidth, not arithmetic: it is split over the OpenMP threads (when built with OpenMP),
+ * each streaming its own share of B's rows. Smaller products stay on the calling thread, where a
+ * parallel region would cost more than it saves. */
+#define GEMM_PAR_MIN ((int64_t)1 << 20)
 static void FN(gemm_rows_nt)(int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
                              const real *B, int64_t ldb, int add, real *C, int64_t ldc) {
+    const int64_t nq = N / 4;
     for (int64_t i = 0; i < M; i++) {
         const real *a = A + i * lda;
         real *c = C + i * ldc;
-        int64_t j = 0;
-        for (; j + 4 <= N; j += 4) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (M == 1 && N * K >= GEMM_PAR_MIN)
+#endif
+        for (int64_t jq = 0; jq < nq; jq++) {
+            const int64_t j = 4 * jq;
             const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
             FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
             int64_t k = 0;
@@ -147,7 +156,7 @@ static void FN(gemm_rows_nt)(int64_t M, int64_t N, int64_t K, const real *A, int
             }
             for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
         }
-        for (; j < N; j++) {
+        for (int64_t j = 4 * nq; j < N; j++) {
             real s = FN(dot)(a, B + j * ldb, K);
             c[j] = add ? c[j] + s : s;
         }

@@ -23,6 +23,8 @@ typedef struct {
     int64_t vocab;       /* V > 0: token input through an embedding table E (V, Din) (Text-Native) */
     int32_t chat_steps;  /* re-reads of W_f per plastic layer and step, >= 1 ("internal chat") */
     int32_t tied;        /* tokens only: the decoder is E itself (needs Din == H and Dout == V) */
+    int32_t pos_bias;    /* 1: a learned bias per window offset (w parameters) on the attention logits */
+    int32_t residual;    /* 1: attention block output is u + W_o ctx (skip connection from the encoder) */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),
@@ -73,6 +75,13 @@ int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, dou
                       const double *dy, const double *cache, const double *state0, const int64_t *steps0,
                       const double *x, const int32_t *tokens, const double *params, int64_t B, int64_t T);
 
+/* Fused softmax cross-entropy on logits (N,V) with int64 targets (N) and per-row weights (N):
+ * *loss = sum_n weight[n] (logsumexp(logits[n]) - logits[n,target[n]]); dlogits (N,V) =
+ * weight[n] (softmax(logits[n]) - onehot(target[n])), may be the logits buffer itself. */
+int ssmn_softmax_xent_f32(double *loss, float *dlogits, const float *logits, const int64_t *targets,
+                          const double *weight, int64_t N, int64_t V);
+int ssmn_softmax_xent_f64(double *loss, double *dlogits, const double *logits, const int64_t *targets,
+                          const double *weight, int64_t N, int64_t V);
 /* Offset, inside one cache record, of the last hidden vector z (H floats) that feeds the
  * read-out: the model's features for reservoir-style use. */
 int ssmn_feature_offset(const ssmn_config *cfg, int64_t *offset);

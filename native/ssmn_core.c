@@ -6,12 +6,12 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "ok",
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
-    "eta >= 0, 0 <= decay < 1, clip > 0)",
+    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
     "unknown plasticity rule id",
-    "invalid state (negative step counter)",
+    "invalid state (negative step counter, or one too large to add the call's steps)",
     "input contains NaN or inf",
     "the plasticity rule's update or vjp function failed or produced NaN/inf",
     "the plasticity rule has no vjp: it cannot be trained by gradient",
@@ -47,6 +47,8 @@ int ssmn_check_config(const ssmn_config *cfg) {
         return SSMN_ERR_CONFIG;
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
+    if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1))
+        return SSMN_ERR_CONFIG;
     if (cfg->tied && (cfg->vocab == 0 || cfg->d_in != cfg->hidden || cfg->d_out != cfg->vocab))
         return SSMN_ERR_CONFIG;
     if (cfg->rule == SSMN_RULE_EXTERNAL) {
@@ -70,6 +72,7 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     if (rc) return rc;
     L->H = cfg->hidden; L->Din = cfg->d_in; L->Dout = cfg->d_out; L->w = cfg->window;
     L->S = cfg->n_static; L->P = cfg->n_plastic; L->V = cfg->vocab; L->C = cfg->chat_steps;
+    L->pos_bias = cfg->pos_bias; L->residual = cfg->residual;
     int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl;
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
         ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH) ||
@@ -79,7 +82,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     int64_t c = 0;
     if (place(&c, &L->emb, VDin, 1) || place(&c, &L->W_in, HDin, 1) || place(&c, &L->b_in, H, 1) ||
         place(&c, &L->W_q, HH, 1) || place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) ||
-        place(&c, &L->W_o, HH, 1) || place(&c, &L->stat0, HHb, L->S) ||
+        place(&c, &L->W_o, HH, 1) || place(&c, &L->attn_bias, L->pos_bias ? L->w : 0, 1) ||
+        place(&c, &L->stat0, HHb, L->S) ||
         place(&c, &L->plas0, HHb, L->P) || place(&c, &L->W_out, cfg->tied ? 0 : DoutH, 1) ||
         place(&c, &L->b_out, L->Dout, 1))
         return SSMN_ERR_OVERFLOW;

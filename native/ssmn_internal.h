@@ -6,6 +6,7 @@
  *
  * Parameter block (n_params floats), in this order:
  *   [E (V,Din) when vocab > 0] | W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
+ *   [attention bias (w) per window offset, 0 = current step, when pos_bias] |
  *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] | [W_out (Dout,H) unless tied] b_out (Dout)
  * State of one stream (n_state floats):
  *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
@@ -50,12 +51,12 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 3
+#define SSMN_ABI_VERSION 4
 
 typedef struct {
-    int64_t H, Din, Dout, w, S, P, V, C;
+    int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual;
     /* parameter offsets (W_out == emb when tied) */
-    int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, stat0, plas0, W_out, b_out, n_params;
+    int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, W_out, b_out, n_params;
     /* state offsets */
     int64_t s_K, s_V, s_Wf, s_entropy, s_rms, n_state;
     /* cache record offsets; plastic layer j starts at c_pl + j * pl_stride */

@@ -21,15 +21,17 @@ static inline const real *FN(window_vec)(const FN(window_src) *s, int64_t e) {
     return s->seq + (e - s->n0) * s->seq_stride;
 }
 
-/* ctx (H) out; p (len) out: attention weights over extended positions lo..lo+len-1;
- * q (H) in. Returns the attention entropy. */
+/* ctx (H) out; p (len) out: attention weights over extended positions lo..lo+len-1 (the last
+ * one is the current step); q (H) in; bias (w) per offset from the current step, or NULL.
+ * Returns the attention entropy. */
 static real FN(attn_forward)(real *ctx, real *p, const real *q, const FN(window_src) *keys,
-                             const FN(window_src) *vals, int64_t lo, int64_t len) {
+                             const FN(window_src) *vals, const real *bias, int64_t lo, int64_t len) {
     const int64_t H = keys->H;
     const real scale = (real)1 / R_SQRT((real)H);
     real mx = -(real)INFINITY;
     for (int64_t j = 0; j < len; j++) {
         real s = FN(dot)(q, FN(window_vec)(keys, lo + j), H) * scale;
+        if (bias) s += bias[len - 1 - j];
         p[j] = s;
         if (s > mx) mx = s;
     }
@@ -51,7 +53,8 @@ static real FN(attn_forward)(real *ctx, real *p, const real *q, const FN(window_
     return entropy;
 }
 
-/* Accumulates dq (H) and the key/value gradients of the window.
+/* Accumulates dq (H), the key/value gradients of the window and, when dbias is not NULL, the
+ * gradient of the per-offset bias (w).
  * dk_of(e)/dv_of(e) are given by the two gradient sources (same layout as the forward sources,
  * writable); a NULL ring in a gradient source drops the gradient of the initial ring entries. */
 typedef struct {
@@ -66,9 +69,9 @@ static inline real *FN(window_gvec)(const FN(window_grad) *g, int64_t e) {
 }
 
 static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(window_grad) *dvals,
-                              real *dp_scratch, const real *dctx, const real *p, const real *q,
-                              const FN(window_src) *keys, const FN(window_src) *vals, int64_t lo,
-                              int64_t len) {
+                              real *dbias, real *dp_scratch, const real *dctx, const real *p,
+                              const real *q, const FN(window_src) *keys, const FN(window_src) *vals,
+                              int64_t lo, int64_t len) {
     const int64_t H = keys->H;
     const real scale = (real)1 / R_SQRT((real)H);
     real dot = 0;
@@ -84,7 +87,8 @@ static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(w
         }
     }
     for (int64_t j = 0; j < len; j++) {
-        real ds = p[j] * (dp_scratch[j] - dot) * scale;
+        real dlogit = p[j] * (dp_scratch[j] - dot), ds = dlogit * scale;
+        if (dbias) dbias[len - 1 - j] += dlogit;
         const real *k = FN(window_vec)(keys, lo + j);
 #pragma omp simd
         for (int64_t d = 0; d < H; d++) dq[d] += ds * k[d];

@@ -73,6 +73,10 @@ def parse_args(argv=None):
     g.add_argument("--eta", type=float, default=1.0)
     g.add_argument("--decay", type=float, default=0.1)
     g.add_argument("--chat-steps", type=int, default=2)
+    g.add_argument("--position-bias", action=argparse.BooleanOptionalAction, default=True,
+                   help="learned attention bias per window offset")
+    g.add_argument("--residual", action=argparse.BooleanOptionalAction, default=True,
+                   help="skip connection around the attention block")
     g.add_argument("--lr", type=float, default=1e-2)
     g.add_argument("--gru-lr", type=float, default=3e-3)
     g.add_argument("--batch", type=int, default=32)
@@ -189,7 +193,8 @@ def main(argv=None):
     lm = SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
                            n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
                            plasticity_eta=args.eta, decay_lambda=args.decay,
-                           chat_steps=args.chat_steps, learning_rate=args.lr, lr_schedule="cosine",
+                           chat_steps=args.chat_steps, position_bias=args.position_bias,
+                           residual=args.residual, learning_rate=args.lr, lr_schedule="cosine",
                            batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
                            max_time=budget, validation_fraction=0.1,
                            eval_every_seconds=args.eval_every, n_jobs=args.threads,

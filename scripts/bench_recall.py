@@ -85,7 +85,8 @@ def train_ssmn(data, V, H, w, rho, args, seed=0):
     Xtr, Ytr, Mtr, Xte, Yte, Mte = data
     m = SSMN("text_native", vocab_size=V, embed_dim=H, hidden_dim=H, window_size=w, n_layers=2,
              plastic_ratio=rho, rule=args.rule, plasticity_eta=args.eta, decay_lambda=args.decay,
-             chat_steps=args.chat_steps, seed=seed)
+             chat_steps=args.chat_steps, position_bias=args.position_bias, residual=args.residual,
+             seed=seed)
     opt = Adam(m.n_parameters, lr=args.lr, max_grad_norm=1.0)
     rng = np.random.default_rng(seed)
     pool = concurrent.futures.ThreadPoolExecutor(args.threads)
@@ -153,12 +154,17 @@ def main(argv=None):
     p.add_argument("--eta", type=float, default=1.0)
     p.add_argument("--decay", type=float, default=0.0)
     p.add_argument("--chat-steps", type=int, default=1)
+    p.add_argument("--position-bias", action=argparse.BooleanOptionalAction, default=True,
+                   help="learned attention bias per window offset")
+    p.add_argument("--residual", action=argparse.BooleanOptionalAction, default=True,
+                   help="skip connection around the attention block")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mq-pairs", type=int, default=16)
     p.add_argument("--mq-queries", type=int, default=8)
-    p.add_argument("--mq-window", type=int, default=8)
+    p.add_argument("--mq-window", type=int, default=2)
     p.add_argument("--mq-hidden", type=int, default=64)
     p.add_argument("--skip-mqar", action="store_true")
+    p.add_argument("--skip-retrieval", action="store_true")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--json", type=pathlib.Path, default=None)
     args = p.parse_args(argv)
@@ -180,20 +186,21 @@ def main(argv=None):
     Ytr, Mtr = last_step(Xtr, ytr)
     Yte, Mte = last_step(Xte, yte)
     data = (Xtr, Ytr, Mtr, Xte, Yte, Mte)
-    print(f"Associative retrieval (Ba et al. 2016): 4 pairs, 11 tokens, V=37; train {args.n_train}, "
-          f"test {args.n_test}; {args.epochs} epochs, batch {args.batch}, lr {args.lr}, "
-          f"{args.threads} threads; SSMN rule={args.rule} eta={args.eta} lambda={args.decay}")
-    print(f"{'model':<22} | {'H':>4} | {'params':>7} | {'test error':>10} | {'train s':>8}")
-    print("-" * 64)
-    for H in args.hidden:
-        rows = [(f"SSMN w={w}", lambda w=w: train_ssmn(data, 37, H, w, 0.5, args)) for w in args.windows]
-        if have_torch:
-            rows += [(kind, lambda kind=kind: train_torch(kind, data, 37, H, args)) for kind in ("GRU", "LSTM")]
-        for name, fn in rows:
-            err, secs, n_par = fn()
-            results["retrieval"].append({"model": name, "hidden": H, "params": n_par, "test_error": err,
-                                         "seconds": secs})
-            print(f"{name:<22} | {H:>4} | {n_par:>7} | {err:10.2%} | {secs:8.1f}", flush=True)
+    if not args.skip_retrieval:
+        print(f"Associative retrieval (Ba et al. 2016): 4 pairs, 11 tokens, V=37; train {args.n_train}, "
+              f"test {args.n_test}; {args.epochs} epochs, batch {args.batch}, lr {args.lr}, "
+              f"{args.threads} threads; SSMN rule={args.rule} eta={args.eta} lambda={args.decay}")
+        print(f"{'model':<22} | {'H':>4} | {'params':>7} | {'test error':>10} | {'train s':>8}")
+        print("-" * 64)
+        for H in args.hidden:
+            rows = [(f"SSMN w={w}", lambda w=w: train_ssmn(data, 37, H, w, 0.5, args)) for w in args.windows]
+            if have_torch:
+                rows += [(kind, lambda kind=kind: train_torch(kind, data, 37, H, args)) for kind in ("GRU", "LSTM")]
+            for name, fn in rows:
+                err, secs, n_par = fn()
+                results["retrieval"].append({"model": name, "hidden": H, "params": n_par, "test_error": err,
+                                             "seconds": secs})
+                print(f"{name:<22} | {H:>4} | {n_par:>7} | {err:10.2%} | {secs:8.1f}", flush=True)
 
     if not args.skip_mqar:
         P, Q, w, H = args.mq_pairs, args.mq_queries, args.mq_window, args.mq_hidden

@@ -12,12 +12,13 @@ import numpy as np
 
 from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
-from .errors import ConfigError, InputError, KernelError, SizeError
+from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
+STATUS_STATE = 7
 STATUS_NONFINITE = 8
 STATUS_CALLBACK = 9
 STATUS_NO_VJP = 10
@@ -54,6 +55,8 @@ def check_status(status: int, what: str, binding=None) -> None:
         raise ConfigError(msg)
     if status in (STATUS_NONFINITE, STATUS_TOKEN):
         raise InputError(msg)
+    if status == STATUS_STATE:
+        raise StateError(msg)
     raise KernelError(msg)
 
 
@@ -74,6 +77,8 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.vocab = cfg.vocab_size
     c.chat_steps = cfg.chat_steps
     c.tied = int(cfg.tied)
+    c.pos_bias = int(cfg.position_bias)
+    c.residual = int(cfg.residual)
     if binding is not None:
         binding.fill(c)
     return c
@@ -156,6 +161,19 @@ def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B
     st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
             _ptr(state0, ct), _ptr(steps0, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_backward", binding)
+
+
+def softmax_xent(logits: np.ndarray, targets: np.ndarray, weight: np.ndarray, out: np.ndarray) -> float:
+    """Fused softmax cross-entropy: returns sum_n weight[n] * nll[n] and writes
+    weight[n] * (softmax - onehot) into `out` (may be `logits`). logits, out (N, V) C-contiguous
+    float32/float64; targets (N,) int64; weight (N,) float64."""
+    suf, ct = _SUFFIX[logits.dtype]
+    loss = ffi.new("double *")
+    N, V = logits.shape
+    st = getattr(lib, f"ssmn_softmax_xent_{suf}")(loss, _ptr(out, ct), _ptr(logits, ct),
+                                                   _ptr(targets, "int64_t *"), _ptr(weight, "double *"), N, V)
+    check_status(st, "ssmn_softmax_xent")
+    return float(loss[0])
 
 
 def reset(c_cfg, state, steps, mask, B: int) -> None:

@@ -6,6 +6,9 @@ Reads the declarations from native/ssmn_api.h and compiles native/*.c into the e
 - ``SSMN_PORTABLE=1``  compile for the generic x86-64/aarch64 target instead of ``-march=native``.
 - ``SSMN_SANITIZE=1``  add AddressSanitizer and UndefinedBehaviorSanitizer (debug builds).
 - ``SSMN_DEBUG=1``     ``-O0 -g`` instead of ``-O3``.
+- ``SSMN_NO_OPENMP=1`` build without OpenMP threads (the one threaded loop, a large single-row
+  product such as a big decoder while generating, then runs on the calling thread). The thread
+  count of that loop follows ``OMP_NUM_THREADS``.
 """
 import os
 import pathlib
@@ -24,6 +27,9 @@ def _flag(name: str) -> bool:
 def _compile_args() -> tuple[list[str], list[str]]:
     cflags = ["-std=c99", "-fopenmp-simd", "-fno-fast-math", "-ffp-contract=fast", "-Wall", "-Wextra"]
     ldflags: list[str] = []
+    if not _flag("SSMN_NO_OPENMP"):
+        cflags.append("-fopenmp")
+        ldflags.append("-fopenmp")
     cflags += ["-O0", "-g"] if _flag("SSMN_DEBUG") else ["-O3"]
     if not _flag("SSMN_PORTABLE"):
         cflags.append("-march=native")

@@ -44,7 +44,10 @@ def _int_arg(name: str, value, minimum: int = 1) -> int:
 def _float_arg(name: str, value, lo: float, hi: float, lo_open=False, hi_open=False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ConfigError(f"{name} must be a finite real number, got {value!r} (too large for a float)") from None
     ok = math.isfinite(v) or (hi == math.inf and v == math.inf and not hi_open)
     ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
@@ -76,6 +79,8 @@ class SSMNConfig:
     vocab_size: int = 0
     chat_steps: int = 1
     tied: bool = False
+    position_bias: bool = False
+    residual: bool = False
 
     def __post_init__(self):
         from .plugin_manager import get_rule, get_variant
@@ -108,8 +113,9 @@ class SSMNConfig:
             raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
         _int_arg("vocab_size", self.vocab_size, 0)
         _int_arg("chat_steps", self.chat_steps, 1)
-        if not isinstance(self.tied, bool):
-            raise ConfigError(f"tied must be True or False, got {self.tied!r}")
+        for flag in ("tied", "position_bias", "residual"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
         if variant.token_input:
             if self.vocab_size < 2:
                 raise ConfigError(f"variant {self.variant!r} reads tokens: vocab_size must be an integer "

@@ -14,6 +14,8 @@ def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
     shapes = [("embedding", (cfg.vocab_size, Din))] if cfg.vocab_size else []
     shapes += [("W_in", (H, Din)), ("b_in", (H,)), ("W_q", (H, H)), ("W_k", (H, H)),
               ("W_v", (H, H)), ("W_o", (H, H))]
+    if cfg.position_bias:
+        shapes.append(("attn_bias", (cfg.window_size,)))
     for i in range(cfg.n_static):
         shapes += [(f"static{i}.W", (H, H)), (f"static{i}.b", (H,))]
     for j in range(cfg.n_plastic):

@@ -100,6 +100,12 @@ class SSMN:
         Bound on |W_f| entries.
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
+    position_bias : bool
+        Add a learned bias per window offset to the attention logits (w parameters, zero at
+        start): the attention can then tell recent steps from older ones. Off by default, which
+        is the prototype's order-blind window.
+    residual : bool
+        Skip connection around the attention block: z_0 = u + W_o ctx.
     memory : {"long_term", "short_term"}, optional
         Named preset for (eta, lambda), overriding both.
     dtype : {"float32", "float64"}
@@ -122,7 +128,8 @@ class SSMN:
                  plasticity_eta: float = 0.01,
                  decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
                  vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
-                 tied: bool = False, memory: str | None = None, dtype: str = "float32", seed=None):
+                 tied: bool = False, position_bias: bool = False, residual: bool = False,
+                 memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
@@ -157,7 +164,8 @@ class SSMN:
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
                          decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
-                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied)
+                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied,
+                         position_bias=position_bias, residual=residual)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
         self._setup(cfg)
@@ -538,7 +546,7 @@ class SSMN:
                                      f"{Y.shape[1:] if single else Y.shape}, "
                                      f"got {dY.shape[1:] if single else dY.shape}")
             else:
-                value, dY = (mse if loss == "mse" else cross_entropy)(Y, target, m)
+                value, dY = mse(Y, target, m) if loss == "mse" else cross_entropy(Y, target, m, out=Y)
             dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
             grad = np.zeros(self._n_params, self._dtype)
             dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None

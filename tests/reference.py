@@ -41,10 +41,14 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
             n += 1
             slots = [(n - 1 - i) % w for i in range(min(n, w))]
             s = np.array([q @ Kr[j] for j in slots]) / np.sqrt(H)
+            if cfg.position_bias:  # slots[i] is i steps back
+                s = s + p["attn_bias"][: len(slots)]
             a = np.exp(s - s.max())
             a /= a.sum()
             st["attention_entropy"][0] = -np.sum(a * np.log(a))
             z = p["W_o"] @ (a @ Vr[slots])
+            if cfg.residual:
+                z = z + u
             for i in range(S):
                 z = np.maximum(p[f"static{i}.W"] @ z + p[f"static{i}.b"], 0)
             for j in range(P):

@@ -127,3 +127,36 @@ def test_naive_kernel_gives_the_same_outputs(rng):
         _kernels.naive_step(m._c_cfg, y, cache, st.data, u_hist, st.steps, X[t], m._params)
         out.append(y.copy())
     np.testing.assert_allclose(np.array(out), Y, rtol=1e-5, atol=1e-6)
+
+
+def test_threaded_single_row_decoder_equals_the_serial_path(rng):
+    """A one-token step with a big decoder (V*H >= 2^20) splits the decoder product over OpenMP
+    threads; every logit is still computed by the same code, so it equals the serial result
+    of the same token inside a longer call bit for bit."""
+    m = SSMN("text_native", vocab_size=4200, embed_dim=16, hidden_dim=256, window_size=4,
+             n_layers=2, dtype="float32", seed=0)
+    tokens = rng.integers(0, 4200, 2)
+    one = m.forward(tokens[:1])
+    two = m.forward(tokens)
+    np.testing.assert_array_equal(one[0], two[0])
+
+
+@pytest.mark.parametrize("start", [-1, 2**63 - 3])
+def test_core_refuses_step_counters_it_cannot_advance(start, rng):
+    """The C core itself (not only Python's state checks) refuses a negative counter or one that
+    would overflow int64 when the call's T steps are added, before touching the state."""
+    from ssmn_rl.errors import StateError
+
+    m = make_model(dtype="float64")
+    s = m.initial_state(1)
+    s.steps[0] = start
+    before = s.data.copy()
+    T = 5
+    sz = _kernels.sizes(m._c_cfg, 1, T)
+    y = np.empty((1, T, 2))
+    cache = np.empty(T * sz["n_cache"])
+    with pytest.raises(StateError, match="invalid state"):
+        _kernels.forward(m._c_cfg, y, cache, s.data, s.steps, rng.standard_normal((1, T, 3)),
+                         m.get_parameters(), 1, T)
+    np.testing.assert_array_equal(s.data, before)
+    assert s.steps[0] == start

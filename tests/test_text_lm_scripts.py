@@ -89,5 +89,7 @@ def test_bench_recall_tiny(tmp_path, hide_torch):
 def test_bench_generation_small(tmp_path):
     report, out = _run("bench_generation", ["--vocab", "500", "--hidden", "32", "--embed", "32",
                                             "--window", "16", "--tokens", "50", "--repeats", "1"], tmp_path)
-    assert len(report["rows"]) == 4 and all(r["median_tokens_per_s"] > 0 for r in report["rows"])
-    assert "tokens/s" in out
+    assert sorted(report["by_threads"]) == ["1", "2"]
+    for run in report["by_threads"].values():
+        assert len(run["rows"]) == 4 and all(r["median_tokens_per_s"] > 0 for r in run["rows"])
+    assert "tokens/s" in out and "ratio" in out

@@ -153,3 +153,42 @@ def test_generate_is_repeatable_and_respects_filters(rng):
         m.generate([], 3)
     with pytest.raises(ConfigError, match=r"generate needs a token model"):
         SSMN("standard", input_dim=2, output_dim=2).generate([1], 2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_cross_entropy_matches_numpy(dtype, rng):
+    """The C softmax-CE kernel against a direct NumPy computation, masked rows included; the
+    gradient may overwrite the logits (as value_and_grad does)."""
+    from ssmn_rl.losses import cross_entropy
+
+    Y = (rng.standard_normal((3, 5, 7)) * 4).astype(dtype)
+    target = rng.integers(0, 7, (3, 5))
+    mask = rng.uniform(0, 1, (3, 5))
+    mask[0, :2] = 0
+    z = Y.astype(np.float64) - Y.max(-1, keepdims=True)
+    lse = np.log(np.exp(z).sum(-1))
+    nll = lse - np.take_along_axis(z, target[..., None], -1)[..., 0]
+    want_loss = float((nll * mask).sum() / mask.sum())
+    want_grad = np.exp(z - lse[..., None])
+    np.put_along_axis(want_grad, target[..., None], np.take_along_axis(want_grad, target[..., None], -1) - 1, -1)
+    want_grad *= (mask / mask.sum())[..., None]
+    loss, grad = cross_entropy(Y.copy(), target, mask)
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    assert abs(loss - want_loss) <= tol * 10
+    np.testing.assert_allclose(grad, want_grad, atol=tol)
+    Y2 = Y.copy()
+    loss2, grad2 = cross_entropy(Y2, target, mask, out=Y2)
+    assert grad2 is Y2 and loss2 == loss
+    np.testing.assert_array_equal(grad2, grad)
+
+
+def test_fused_cross_entropy_refuses_bad_logits_and_targets():
+    from ssmn_rl.errors import InputError
+    from ssmn_rl.losses import cross_entropy
+
+    Y = np.zeros((1, 2, 3))
+    with pytest.raises(InputError, match="token id out of range"):
+        cross_entropy(Y, np.array([[0, 3]]), np.ones((1, 2)))
+    Y[0, 1, 2] = np.nan
+    with pytest.raises(InputError, match="NaN or inf"):
+        cross_entropy(Y, np.array([[0, 1]]), np.ones((1, 2)))

@@ -115,10 +115,13 @@ class SSMNLanguageModel(BaseEstimator):
     Parameters
     ----------
     embed_dim, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, chat_steps,
-    tied, plasticity_eta, decay_lambda, clip, alpha, dtype
+    tied, position_bias, residual, plasticity_eta, decay_lambda, clip, alpha, dtype
         The network, as in ``SSMN("text_native", ...)``; ``vocab_size`` comes from the text.
         The defaults (delta rule, eta 1, lambda 0.1, window 4, 2 chat steps) were the best of the
         configurations tried on Tiny Shakespeare in 30-40 s runs (see scripts/bench_charlm.py).
+        ``position_bias`` and ``residual`` are on: after 90 s runs on Tiny Shakespeare (loaded
+        machine) the validation loss was 2.24 with neither (208 Adam steps), 2.10 with the bias
+        (195 steps), 2.11 with the residual (179) and 2.08 with both (117 steps).
     min_char_count : int, default 1
         Characters rarer than this in the training text become ``<unk>``.
     learning_rate : float, default 1e-2
@@ -175,6 +178,8 @@ class SSMNLanguageModel(BaseEstimator):
         "rule_params": [dict, None],
         "chat_steps": [Interval(Integral, 1, None, closed="left")],
         "tied": ["boolean"],
+        "position_bias": ["boolean"],
+        "residual": ["boolean"],
         "plasticity_eta": [Interval(Real, 0, None, closed="left")],
         "decay_lambda": [Interval(Real, 0, 1, closed="left")],
         "clip": [Interval(Real, 0, None, closed="neither")],
@@ -199,7 +204,7 @@ class SSMNLanguageModel(BaseEstimator):
 
     def __init__(self, *, embed_dim=64, hidden_dim=128, window_size=4, n_layers=2,
                  plastic_ratio=0.5, rule="delta", rule_params=None, chat_steps=2, tied=False,
-                 plasticity_eta=1.0, decay_lambda=0.1, clip=1.0, alpha=0.3, dtype="float32",
+                 position_bias=True, residual=True, plasticity_eta=1.0, decay_lambda=0.1, clip=1.0, alpha=0.3, dtype="float32",
                  min_char_count=1, learning_rate=1e-2, lr_schedule="cosine", max_epochs=10,
                  max_time=None, batch_size=32, chunk_length=64, max_grad_norm=1.0,
                  weight_decay=0.0, validation_fraction=0.1, eval_every_steps=None,
@@ -213,6 +218,8 @@ class SSMNLanguageModel(BaseEstimator):
         self.rule_params = rule_params
         self.chat_steps = chat_steps
         self.tied = tied
+        self.position_bias = position_bias
+        self.residual = residual
         self.plasticity_eta = plasticity_eta
         self.decay_lambda = decay_lambda
         self.clip = clip
@@ -247,7 +254,8 @@ class SSMNLanguageModel(BaseEstimator):
                     hidden_dim=self.hidden_dim, window_size=self.window_size, n_layers=self.n_layers,
                     plastic_ratio=self.plastic_ratio, rule=self.rule,
                     rule_params=dict(self.rule_params or {}), chat_steps=self.chat_steps,
-                    tied=bool(self.tied), plasticity_eta=self.plasticity_eta,
+                    tied=bool(self.tied), position_bias=bool(self.position_bias),
+                    residual=bool(self.residual), plasticity_eta=self.plasticity_eta,
                     decay_lambda=self.decay_lambda, clip=self.clip, alpha=self.alpha,
                     dtype=self.dtype, seed=seed)
 
