@@ -39,14 +39,15 @@ def test_ppo_solves_cartpole_v1():
     assert _score(agent, "CartPole-v1") >= 475
 
 
-def test_ppo_uses_memory_on_stateless_cartpole():
-    # Not yet the 475 target: with the `ssmn-rl train` defaults (reward normalisation, rl-zoo3's
-    # CartPoleNoVel schedule) 300k steps measured 460.9 (seed 0) and 383.1 (seed 1); without reward
-    # normalisation PPO stayed at the memory-less level (about 40).
+def test_ppo_solves_stateless_cartpole():
+    # The `ssmn-rl train` defaults: reward normalisation, rl-zoo3's CartPoleNoVel schedule and a
+    # window-4 policy with position bias and residual attention. After 300k steps seeds 0-4
+    # scored 500, 500, 481.7, 309.7, 500; without the attention options 460.9 and 383.1 (seeds
+    # 0, 1), without reward normalisation about 40 (the memory-less level).
     kw = defaults_for("ssmn/StatelessCartPole-v0", "ppo")
     steps = kw.pop("total_timesteps")
     agent = PPO("standard", "ssmn/StatelessCartPole-v0", seed=0, **kw).learn(steps)
-    assert _score(agent, "ssmn/StatelessCartPole-v0") >= 300
+    assert _score(agent, "ssmn/StatelessCartPole-v0") >= 475
 
 
 def _memoryless_best():

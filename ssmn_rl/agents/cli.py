@@ -74,7 +74,8 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of parameters, rollouts and evaluations")
     p.add_argument("--policy-kwargs", type=lambda s: _json_arg(s, "--policy-kwargs"), default={},
                    help="SSMN settings as JSON, e.g. '{\"hidden_dim\": 32, \"rule\": \"oja\"}' (default: {}, "
-                        f"i.e. the agents' policy defaults {json.dumps(DEFAULT_POLICY_KWARGS)})")
+                        "i.e. the per-env policy_kwargs of ssmn_rl.agents.hyperparams over the agents' policy "
+                        f"defaults {json.dumps(DEFAULT_POLICY_KWARGS)})")
     p.add_argument("--algo-kwargs", type=lambda s: _json_arg(s, "--algo-kwargs"), default={},
                    help="constructor arguments of ES / PPO as JSON, e.g. '{\"population_size\": 64}' "
                         "(default: {}, i.e. the table in ssmn_rl.agents.hyperparams, then the class defaults)")
@@ -172,6 +173,7 @@ def cmd_train(args) -> int:
     hp = defaults_for(args.env, args.algo)
     total = args.total_timesteps if args.total_timesteps is not None else hp.pop("total_timesteps")
     hp.pop("total_timesteps", None)
+    policy_kwargs = {**hp.pop("policy_kwargs", {}), **args.policy_kwargs}
     algo_kwargs = {**hp, **args.algo_kwargs}
     if args.algo == "es":
         for name in ("backend", "n_workers", "ray_address"):
@@ -195,7 +197,7 @@ def cmd_train(args) -> int:
             if args.total_timesteps is not None:
                 remaining = max(args.total_timesteps - agent.num_timesteps, 0)
         else:
-            agent = cls(args.policy, args.env, policy_kwargs=args.policy_kwargs, env_kwargs=args.env_kwargs,
+            agent = cls(args.policy, args.env, policy_kwargs=policy_kwargs, env_kwargs=args.env_kwargs,
                         seed=args.seed, tensorboard_log=str(run), **algo_kwargs)
             remaining = total
     except SSMNError as e:
