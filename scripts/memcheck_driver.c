@@ -44,7 +44,7 @@ static double lcg(void) {
 typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
-    int32_t rule, chat_steps, tied;
+    int32_t rule, chat_steps, tied, pos_bias, residual;
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -61,6 +61,8 @@ static ssmn_config make_config(const variant *v) {
     c.rule = v->rule;
     c.chat_steps = v->chat_steps;
     c.tied = v->tied;
+    c.pos_bias = v->pos_bias;
+    c.residual = v->residual;
     c.eta = 0.05;
     c.decay = 0.01;
     c.clip = 1.0;
@@ -282,7 +284,7 @@ RUN_VARIANT(double, f64)
 
 /* The prototype's recompute-the-window step (float32 only). */
 static void run_naive(void) {
-    variant v = {"naive", 3, 8, 2, 3, 1, 1, 0, 0, 1, 0};
+    variant v = {"naive", 3, 8, 2, 3, 1, 1, 0, 0, 1, 0, 0, 0};
     ssmn_config cfg = make_config(&v);
     ssmn_sizes sz;
     int rc = ssmn_get_sizes(&cfg, 1, 1, &sz);
@@ -305,7 +307,7 @@ static void run_naive(void) {
 
 /* Configurations the core must refuse, and the error-message table. */
 static void run_bad_configs(void) {
-    variant v = {"bad", 3, 8, 2, 3, 1, 1, 0, 0, 1, 0};
+    variant v = {"bad", 3, 8, 2, 3, 1, 1, 0, 0, 1, 0, 0, 0};
     ssmn_config cfg = make_config(&v);
     ssmn_sizes sz;
     cfg.hidden = 0;
@@ -335,19 +337,48 @@ static void run_bad_configs(void) {
     CHECK(ssmn_abi_version() > 0, "abi version");
 }
 
+/* The fused softmax cross-entropy: a masked row, in-place output, and its error paths. */
+#define XENT_RUN(suf, real)                                                                      \
+    static void run_xent_##suf(void) {                                                           \
+        enum { N = 4, V = 5 };                                                                   \
+        real *logits = malloc(sizeof(real) * N * V);                                             \
+        int64_t targets[N] = {0, 4, 2, 1};                                                       \
+        double weight[N] = {0.25, 0.0, 0.5, 0.25}, loss = -1;                                    \
+        for (int i = 0; i < N * V; i++) logits[i] = (real)(3 * lcg());                       \
+        int rc = ssmn_softmax_xent_##suf(&loss, logits, logits, targets, weight, N, V);          \
+        CHECK(rc == ST_OK && loss > 0, "xent/" #suf ": -> %d, loss %g", rc, loss);               \
+        double row = 0;                                                                          \
+        for (int j = 0; j < V; j++) row += logits[2 * V + j];                                    \
+        CHECK(row < 1e-5 && row > -1e-5 && logits[V] == 0, "xent/" #suf ": gradient rows");       \
+        targets[3] = V;                                                                          \
+        CHECK(ssmn_softmax_xent_##suf(&loss, logits, logits, targets, weight, N, V) == ST_TOKEN,  \
+              "xent/" #suf ": target == V");                                                     \
+        targets[3] = 1;                                                                          \
+        logits[0] = (real)NAN;                                                                   \
+        CHECK(ssmn_softmax_xent_##suf(&loss, logits, logits, targets, weight, N, V) == ST_NONFINITE, \
+              "xent/" #suf ": NaN logit");                                                       \
+        CHECK(ssmn_softmax_xent_##suf(&loss, logits, NULL, targets, weight, N, V) == ST_NULL,     \
+              "xent/" #suf ": NULL logits");                                                     \
+        free(logits);                                                                            \
+    }
+XENT_RUN(f32, float)
+XENT_RUN(f64, double)
+
 int main(void) {
     static const variant variants[] = {
-        /* name          Din  H  Dout w  S  P  V   rule chat tied */
-        {"hebbian",        3, 8,  2,  3, 2, 1, 0,   0,   1,   0},
-        {"importance",     3, 8,  2,  3, 1, 1, 0,   1,   1,   0},
-        {"oja",            3, 8,  2,  3, 1, 2, 0,   2,   1,   0},
-        {"delta",          3, 8,  2,  3, 1, 1, 0,   3,   1,   0},
-        {"external",       3, 6,  2,  2, 1, 1, 0, RULE_EXTERNAL, 1, 0},
-        {"no_plastic",     3, 8,  2,  4, 2, 0, 0,   0,   1,   0},
-        {"no_static",      2, 8,  3,  2, 0, 2, 0,   0,   1,   0},
-        {"text_native",    4, 8,  7,  3, 1, 1, 7,   1,   2,   0},
-        {"text_tied",      8, 8,  9,  3, 1, 1, 9,   3,   1,   1},
-        {"window_1",       3, 5,  1,  1, 1, 1, 0,   0,   1,   0},
+        /* name          Din  H  Dout w  S  P  V   rule chat tied pos_bias residual */
+        {"hebbian",        3, 8,  2,  3, 2, 1, 0,   0,   1,   0, 0, 0},
+        {"importance",     3, 8,  2,  3, 1, 1, 0,   1,   1,   0, 0, 0},
+        {"oja",            3, 8,  2,  3, 1, 2, 0,   2,   1,   0, 0, 0},
+        {"delta",          3, 8,  2,  3, 1, 1, 0,   3,   1,   0, 0, 0},
+        {"external",       3, 6,  2,  2, 1, 1, 0, RULE_EXTERNAL, 1, 0, 0, 0},
+        {"no_plastic",     3, 8,  2,  4, 2, 0, 0,   0,   1,   0, 0, 0},
+        {"no_static",      2, 8,  3,  2, 0, 2, 0,   0,   1,   0, 0, 0},
+        {"text_native",    4, 8,  7,  3, 1, 1, 7,   1,   2,   0, 0, 0},
+        {"text_tied",      8, 8,  9,  3, 1, 1, 9,   3,   1,   1, 0, 0},
+        {"window_1",       3, 5,  1,  1, 1, 1, 0,   0,   1,   0, 0, 0},
+        {"pos_residual",   3, 8,  2,  3, 1, 1, 0,   3,   1,   0,   1,   1},
+        {"text_pos",       4, 8,  7,  3, 1, 1, 7,   1,   2,   0,   1,   1},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
@@ -356,6 +387,8 @@ int main(void) {
             run_f64(&variants[i], shapes[s][0], shapes[s][1]);
         }
     run_naive();
+    run_xent_f32();
+    run_xent_f64();
     run_bad_configs();
     printf("memcheck_driver: %d checks, %d failed\n", n_checks, n_failed);
     return n_failed ? 1 : 0;
