@@ -422,3 +422,11 @@ def test_partial_fit_after_a_ridge_fit_keeps_the_input_term(est):
         est.partial_fit(X[start:start + 25], y[start:start + 25])
     np.testing.assert_array_equal(est.input_coef_, coef)
     assert est.score(X[300:], y[300:]) > before - 0.1  # Adam continues from the ridge fit
+
+
+def test_forecaster_refuses_a_horizon_beyond_memory():
+    from ssmn_rl.errors import SizeError
+
+    f = SSMNForecaster(lags=3, random_state=0).fit(np.sin(np.arange(60)))
+    with pytest.raises(SizeError, match="predict's horizon needs"):
+        f.predict(2**40)

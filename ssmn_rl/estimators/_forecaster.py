@@ -46,6 +46,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
+from .. import _kernels
 from ..state import SSMNState
 from ._params import MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS
 from ._readout import outputs
@@ -378,6 +379,9 @@ n_iter_no_change, tol, random_state, verbose
             if horizon < 1:
                 raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
             h = int(horizon)
+            check_is_fitted(self)
+            # the forecast array, and the model's per-step features, must fit in memory
+            _kernels.check_fits(h * max(self.n_series_, self.hidden_dim), 8, "predict's horizon")
         elif isinstance(horizon, (bool, numbers.Number, str)):
             raise ValueError(f"horizon must be an integer >= 1 or the 2-D exogenous inputs of the "
                              f"forecast steps, got {horizon!r}")
