@@ -192,3 +192,19 @@ def test_fused_cross_entropy_refuses_bad_logits_and_targets():
     Y[0, 1, 2] = np.nan
     with pytest.raises(InputError, match="NaN or inf"):
         cross_entropy(Y, np.array([[0, 1]]), np.ones((1, 2)))
+
+
+def test_nucleus_equals_the_full_sort_and_sampling_follows_the_distribution(rng):
+    from ssmn_rl.sampling import _nucleus, sample_token
+
+    for V in (5, 100, 10_000):
+        for top_p in (0.1, 0.5, 0.9, 0.999):
+            p = rng.dirichlet(np.full(V, 0.3))
+            order = np.argsort(p)[::-1]
+            want = order[np.cumsum(p[order]) - p[order] < top_p]
+            assert set(_nucleus(p, top_p)) == set(want), (V, top_p)
+    logits = np.log([0.5, 0.3, 0.2])
+    freq = np.bincount([sample_token(logits, rng) for _ in range(20_000)], minlength=3) / 20_000
+    np.testing.assert_allclose(freq, [0.5, 0.3, 0.2], atol=0.015)
+    # top_p=0.6 keeps the two most likely tokens only
+    assert {sample_token(logits, rng, top_p=0.6) for _ in range(500)} == {0, 1}
