@@ -50,6 +50,26 @@ def read_archive_error(path, what: str, e: Exception) -> ModelFileError:
                           f"corrupted?): {type(e).__name__}: {e}")
 
 
+def read_npz_arrays(path, what: str) -> dict:
+    """Every array of an untrusted ``.npz`` file, read without pickle; any failure to parse it is
+    a ModelFileError naming `what` ("model", "agent", ...)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{what} file {str(path)!r} does not exist or is not a file")
+    try:
+        # the file handle is ours, so it is closed however np.load or zipfile fail
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl {what} file")
+            with z:
+                return {k: z[k] for k in z.files}
+    except ModelFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - see read_archive_error
+        raise read_archive_error(path, what, e) from e
+
+
 def parameters_digest(params: np.ndarray) -> str:
     """SHA-256 of a parameter vector's bytes (the checksum stored in model files)."""
     return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
@@ -78,24 +98,11 @@ def save_model(model, path) -> None:
 def read_model_file(path) -> tuple[dict, np.ndarray]:
     """Return (metadata, parameters) after checking format, version and checksum."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
-    try:
-        # the file handle is ours, so it is closed however np.load or zipfile fail
-        with open(path, "rb") as fh:
-            z = np.load(fh, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl model file")
-            with z:
-                names = set(z.files)
-                if {"parameters", "metadata"} - names:
-                    raise ModelFileError(f"{str(path)!r} is not an ssmn_rl model file (arrays "
-                                         f"{sorted(names)}, expected 'parameters' and 'metadata')")
-                blob, params = z["metadata"], z["parameters"]
-    except ModelFileError:
-        raise
-    except Exception as e:  # noqa: BLE001 - see read_archive_error
-        raise read_archive_error(path, "model", e) from e
+    arrays = read_npz_arrays(path, "model")
+    if {"parameters", "metadata"} - set(arrays):
+        raise ModelFileError(f"{str(path)!r} is not an ssmn_rl model file (arrays {sorted(arrays)}, "
+                             "expected 'parameters' and 'metadata')")
+    blob, params = arrays["metadata"], arrays["parameters"]
     try:
         meta = json.loads(blob.tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 
 from ...errors import ModelFileError
-from ...serialization import atomic_write, read_archive_error
+from ...serialization import atomic_write, read_npz_arrays
 
 FORMAT_NAME = "ssmn_rl.agent"
 FORMAT_VERSION = 1
@@ -42,20 +42,7 @@ def save_agent_file(path, meta: dict, arrays: dict) -> None:
 def load_agent_file(path) -> tuple[dict, dict]:
     """(metadata, arrays) of an agent file, after checking format, version and checksum."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"agent file {str(path)!r} does not exist or is not a file")
-    try:
-        # the file handle is ours, so it is closed however np.load or zipfile fail
-        with open(path, "rb") as fh:
-            z = np.load(fh, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{str(path)!r} is a bare .npy array, not an ssmn_rl agent file")
-            with z:
-                arrays = {k: z[k] for k in z.files}
-    except ModelFileError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a damaged archive raises almost anything
-        raise read_archive_error(path, "agent", e) from e
+    arrays = read_npz_arrays(path, "agent")
     blob = arrays.pop("__metadata__", None)
     if blob is None:
         raise ModelFileError(f"{str(path)!r} is not an ssmn_rl agent file (no metadata). HINT: a model file "
