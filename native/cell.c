@@ -75,6 +75,60 @@ static int FN(check_input)(const ssmn_layout *L, const real *x, const int32_t *t
     return SSMN_OK;
 }
 
+/* Plastic layer j's gates at one step: the sigmoids s_eta = sigmoid(w_eta . z + b_eta) and
+ * s_lam = sigmoid(w_lam . z + b_lam) of its input z (H) go into the cache record (1 and the fixed
+ * decay for a gate that is off). */
+static void FN(gates_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j,
+                              const real *z, const real *prm) {
+    const int64_t H = L->H;
+    real *g = rec + L->c_g + 2 * j;
+    g[0] = 1;
+    g[1] = (real)cfg->decay;
+    if (L->neuromod) {
+        const real *w = prm + SSMN_GATE_ETA(L, j);
+        g[0] = FN(sigm)(FN(dot)(w, z, H) + w[H]);
+    }
+    if (L->learned_decay) {
+        const real *w = prm + SSMN_GATE_DECAY(L, j);
+        g[1] = FN(sigm)(FN(dot)(w, z, H) + w[H]);
+    }
+}
+
+/* The rule context of plastic layer j at the step of cache record rec: eta_t and lambda_t. */
+static FN(rule_ctx) FN(gated_ctx)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec,
+                                  int64_t j) {
+    FN(rule_ctx) x = *base;
+    if (!SSMN_HAS_GATES(L)) return x;
+    const real *g = rec + L->c_g + 2 * j;
+    if (L->neuromod) x.eta = (real)x.cfg->eta * g[0];
+    if (L->learned_decay) {
+        x.decay = g[1];
+        x.keep = 1 - g[1];
+    }
+    return x;
+}
+
+/* Gate gradients of plastic layer j at one step, from deta = dL/deta_t and ddecay =
+ * dL/dlambda_t: grad (the gate parameters) +=, dz (H) += through the gates' input z. */
+static void FN(gates_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dz,
+                               const real *rec, int64_t j, const real *z, const real *prm,
+                               real deta, real ddecay) {
+    const int64_t H = L->H;
+    const real *g = rec + L->c_g + 2 * j;
+    for (int gate = 0; gate < 2; gate++) {
+        if (!(gate ? L->learned_decay : L->neuromod)) continue;
+        int64_t off = gate ? SSMN_GATE_DECAY(L, j) : SSMN_GATE_ETA(L, j);
+        real s = g[gate], dlogit = (gate ? ddecay : deta * (real)cfg->eta) * s * (1 - s);
+        const real *w = prm + off;
+        real *gw = grad + off;
+        for (int64_t n = 0; n < H; n++) {
+            gw[n] += dlogit * z[n];
+            dz[n] += dlogit * w[n];
+        }
+        gw[H] += dlogit;
+    }
+}
+
 /* z (H) = h + alpha tanh(W q) for chat steps k >= 1 (k = 0 is fused with the rule update). */
 static void FN(chat_forward)(const ssmn_layout *L, real *rec, int64_t j, const real *W, real alpha) {
     const int64_t H = L->H;
@@ -197,7 +251,9 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                         h[n] = v > 0 ? v : 0;
                     }
                     real sq = 0;
-                    rc = FN(rule_forward)(&rx, Wf, tr, h, zin, H, row, before, t == T - 1 ? &sq : NULL);
+                    if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, zin, prm);
+                    FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
+                    rc = FN(rule_forward)(&rs, Wf, tr, h, zin, H, row, before, t == T - 1 ? &sq : NULL);
                     if (rc) {
                         free(scratch);
                         return rc;
@@ -291,10 +347,12 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
             for (int64_t t = 0; t < T; t++) {
                 const real *rec = rec0 + t * R;
                 if (t % K == 0) memcpy(ckpt + (t / K) * PHH, run, (size_t)PHH * sizeof(real));
-                for (int64_t j = 0; j < P; j++)
-                    if ((rc = FN(rule_apply)(&rx, run + j * HH, run + j * HH, rec + SSMN_C_ZIN(L, j),
+                for (int64_t j = 0; j < P; j++) {
+                    FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
+                    if ((rc = FN(rule_apply)(&rs, run + j * HH, run + j * HH, rec + SSMN_C_ZIN(L, j),
                                              rec + SSMN_C_H(L, j), H, 1)))
                         return rc;
+                }
             }
             memset(G, 0, (size_t)PHH * sizeof(real));
             for (int64_t s = nseg - 1; s >= 0; s--) {
@@ -302,11 +360,13 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 memcpy(seg, ckpt + s * PHH, (size_t)PHH * sizeof(real));
                 for (int64_t i = 1; i < t1 - t0; i++) {
                     const real *rec = rec0 + (t0 + i - 1) * R;
-                    for (int64_t j = 0; j < P; j++)
-                        if ((rc = FN(rule_apply)(&rx, seg + i * PHH + j * HH,
+                    for (int64_t j = 0; j < P; j++) {
+                        FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
+                        if ((rc = FN(rule_apply)(&rs, seg + i * PHH + j * HH,
                                                  seg + (i - 1) * PHH + j * HH, rec + SSMN_C_ZIN(L, j),
                                                  rec + SSMN_C_H(L, j), H, 1)))
                             return rc;
+                    }
                 }
                 for (int64_t t = t1 - 1; t >= t0; t--) {
                     const real *rec = rec0 + t * R;
@@ -317,16 +377,22 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                         const real *zin = rec + SSMN_C_ZIN(L, j);
                         const real *Wprev = seg + (t - t0) * PHH + j * HH;
                         for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
+                        FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
                         if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
-                            if ((rc = FN(rule_apply)(&rx, Fbuf, Wprev, zin, h, H, 1))) return rc;
+                            if ((rc = FN(rule_apply)(&rs, Fbuf, Wprev, zin, h, H, 1))) return rc;
                             FN(chat_backward)(L, rec, j, Fbuf, G + j * HH, gz, dh, dr, row, alpha);
                         }
                         for (int64_t n = 0; n < H; n++) {
                             dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
                             dh[n] += gz[n];
                         }
-                        rc = FN(rule_backward)(&rx, dh, dz, G + j * HH, Wprev, h, zin, dr, H, row, Fbuf);
+                        real deta = 0, ddecay = 0;
+                        rc = FN(rule_backward)(&rs, dh, dz, G + j * HH, Wprev, h, zin, dr, H, row, Fbuf,
+                                               L->neuromod ? &deta : NULL,
+                                               L->learned_decay ? &ddecay : NULL);
                         if (rc) return rc;
+                        if (SSMN_HAS_GATES(L))
+                            FN(gates_backward)(L, cfg, grad, dz, rec, j, zin, prm, deta, ddecay);
                         real *dpre = dPre + j * BTH + tok * H;
                         for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
                         if (j > 0) {

@@ -5,6 +5,11 @@
  * references in plugins/rule_*.py. Rule SSMN_RULE_EXTERNAL calls the update and vector-Jacobian
  * functions given in the config (a third-party rule compiled by cffi, or a Python callback).
  *
+ * Every built-in rule has the form F = W + eta A(W, pre, post) - lambda D(W, pre, post), so the
+ * write strength and the decay can change from step to step (neuromodulation, learned decay):
+ * the caller puts the step's eta_t and lambda_t into the rule context, and the backward pass
+ * returns dL/deta_t = <G, A> and dL/dlambda_t = -<G, D> for the gates' gradients.
+ *
  * Backward, one step: given dr = dL/dr (r = W' h) and G = dL/dW' from later steps, accumulate
  * dh and dz and turn G into dL/dW. It needs W_{t-1}: the caller rebuilds it from checkpoints
  * (see cell.c), so no per-step copy of W is ever stored. Included by cell.c.
@@ -153,16 +158,19 @@ static int FN(rule_forward)(const FN(rule_ctx) *x, real *W, real *r, const real 
     return SSMN_OK;
 }
 
-/* dL/dF (G, in place) -> dL/dWprev; dpre (H) +=, dpost (H) +=. F = rule before the clip. */
+/* dL/dF (G, in place) -> dL/dWprev; dpre (H) +=, dpost (H) +=; *deta += dL/deta and
+ * *ddecay += dL/dlambda when not NULL (built-in rules). F = rule before the clip. */
 static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost, const real *Wp,
-                        const real *pre, const real *post, int64_t H) {
+                        const real *pre, const real *post, int64_t H, real *deta, real *ddecay) {
     const real eta = x->eta, keep = x->keep, decay = x->decay;
     real *v0 = x->vec, *v1 = x->vec + H, *v2 = x->vec + 2 * H, *v3 = x->vec + 3 * H;
     switch (x->cfg->rule) {
     case SSMN_RULE_HEBBIAN:
         for (int64_t i = 0; i < H; i++) {
-            real *Gi = G + i * H, ehi = eta * post[i];
-            dpost[i] += eta * FN(dot)(Gi, pre, H);
+            real *Gi = G + i * H, ehi = eta * post[i], gp = FN(dot)(Gi, pre, H);
+            dpost[i] += eta * gp;
+            if (deta) *deta += post[i] * gp;
+            if (ddecay) *ddecay -= FN(dot)(Gi, Wp + i * H, H);
 #pragma omp simd
             for (int64_t k = 0; k < H; k++) {
                 dpre[k] += ehi * Gi[k];
@@ -177,17 +185,21 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
         for (int64_t i = 0; i < H; i++) {
             const real *Wi = Wp + i * H;
             real *Gi = G + i * H, gi = v0[i], pi = post[i], ehi = eta * pi, acc_h = 0, acc_g = 0;
-#pragma omp simd reduction(+ : acc_h, acc_g)
+            real acc_w = 0;
+#pragma omp simd reduction(+ : acc_h, acc_g, acc_w)
             for (int64_t k = 0; k < H; k++) {
                 real m = gi * v1[k], Gv = Gi[k], Gm = Gv * m;
                 real dM = Gv * (ehi * pre[k] - decay * Wi[k]);
                 acc_h += Gm * pre[k];
+                acc_w += Gm * Wi[k];
                 dpre[k] += eta * Gm * pi;
                 acc_g += dM * v1[k];
                 v3[k] += dM * gi;
                 Gi[k] = Gv * (1 - decay * m);
             }
             dpost[i] += eta * acc_h;
+            if (deta) *deta += pi * acc_h;
+            if (ddecay) *ddecay -= acc_w;
             v2[i] = acc_g; /* dg */
         }
         for (int64_t i = 0; i < H; i++) {
@@ -215,8 +227,10 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
         }
         for (int64_t i = 0; i < H; i++) {
             const real *Wi = Wp + i * H;
-            real *Gi = G + i * H, ehi = eta * post[i];
-            dpost[i] += eta * (FN(dot)(Gi, v1, H) - FN(dot)(v2, Wi, H));
+            real *Gi = G + i * H, ehi = eta * post[i], gv = FN(dot)(Gi, v1, H);
+            dpost[i] += eta * (gv - FN(dot)(v2, Wi, H));
+            if (deta) *deta += post[i] * gv;
+            if (ddecay) *ddecay -= FN(dot)(Gi, Wi, H);
 #pragma omp simd
             for (int64_t j = 0; j < H; j++) Gi[j] = keep * Gi[j] - ehi * v2[j];
         }
@@ -231,6 +245,8 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
             real ci = eta * (post[i] - ri), di = eta * ai;
             v1[i] = ai;
             dpost[i] += di;
+            if (deta) *deta += (post[i] - ri) * ai;
+            if (ddecay) *ddecay -= FN(dot)(Gi, Wi, H);
 #pragma omp simd
             for (int64_t j = 0; j < H; j++) {
                 v2[j] += ci * Gi[j] - di * Wi[j];
@@ -253,29 +269,50 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
 
 /* One step backward. dh (H) +=, dz (H) +=; G (H,H) in: dL/dW_t, out: dL/dW_{t-1};
  * Wprev (H,H) = W_{t-1}; h, z the step's post and pre; dr (H) = dL/dr; row (H) and F (H,H)
- * scratch (F unused by the fused hebbian path). */
+ * scratch (F unused by the fused hebbian path); *deta, *ddecay += the gradients of the step's
+ * eta_t and lambda_t when not NULL. */
 static int FN(rule_backward)(const FN(rule_ctx) *x, real *restrict dh, real *restrict dz,
                              real *restrict G, const real *restrict Wprev, const real *restrict h,
                              const real *restrict z, const real *restrict dr, int64_t H,
-                             real *restrict row, real *restrict F) {
+                             real *restrict row, real *restrict F, real *deta, real *ddecay) {
     const real c = x->clip;
     if (x->cfg->rule == SSMN_RULE_HEBBIAN) { /* fused: one pass over W and G */
         const real eta = x->eta, keep = x->keep;
+        real acc_eta = 0, acc_w = 0;
         for (int64_t i = 0; i < H; i++) {
             const real *Wi = Wprev + i * H;
             real *Gi = G + i * H;
             real dri = dr[i], ehi = eta * h[i];
+            if (ddecay) { /* the same loop, also summing <g, W_{t-1}> for dL/dlambda_t */
+                real gw = 0;
+#pragma omp simd reduction(+ : gw)
+                for (int64_t k = 0; k < H; k++) {
+                    real pre = keep * Wi[k] + ehi * z[k];
+                    dh[k] += FN(clampr)(pre, c) * dri;
+                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
+                    row[k] = g;
+                    dz[k] += ehi * g;
+                    gw += g * Wi[k];
+                    Gi[k] = keep * g;
+                }
+                acc_w += gw;
+            } else {
 #pragma omp simd
-            for (int64_t k = 0; k < H; k++) {
-                real pre = keep * Wi[k] + ehi * z[k];
-                dh[k] += FN(clampr)(pre, c) * dri;
-                real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-                row[k] = g;
-                dz[k] += ehi * g;
-                Gi[k] = keep * g;
+                for (int64_t k = 0; k < H; k++) {
+                    real pre = keep * Wi[k] + ehi * z[k];
+                    dh[k] += FN(clampr)(pre, c) * dri;
+                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
+                    row[k] = g;
+                    dz[k] += ehi * g;
+                    Gi[k] = keep * g;
+                }
             }
-            dh[i] += eta * FN(dot)(row, z, H);
+            real gz = FN(dot)(row, z, H);
+            dh[i] += eta * gz;
+            acc_eta += h[i] * gz;
         }
+        if (deta) *deta += acc_eta;
+        if (ddecay) *ddecay -= acc_w;
         return SSMN_OK;
     }
     int rc = FN(rule_apply)(x, F, Wprev, z, h, H, 0);
@@ -290,5 +327,5 @@ static int FN(rule_backward)(const FN(rule_ctx) *x, real *restrict dh, real *res
             Gi[k] = (f > -c && f < c) ? Gi[k] + dri * h[k] : (real)0;
         }
     }
-    return FN(rule_vjp)(x, G, dz, dh, Wprev, z, h, H);
+    return FN(rule_vjp)(x, G, dz, dh, Wprev, z, h, H, deta, ddecay);
 }

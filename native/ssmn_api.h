@@ -25,6 +25,8 @@ typedef struct {
     int32_t tied;        /* tokens only: the decoder is E itself (needs Din == H and Dout == V) */
     int32_t pos_bias;    /* 1: a learned bias per window offset (w parameters) on the attention logits */
     int32_t residual;    /* 1: attention block output is u + W_o ctx (skip connection from the encoder) */
+    int32_t neuromod;    /* 1: write strength eta_t = eta sigmoid(w_eta . z + b_eta) per plastic layer and step */
+    int32_t learned_decay; /* 1: decay lambda_t = sigmoid(w_lam . z + b_lam) per plastic layer and step */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),
@@ -85,6 +87,12 @@ int ssmn_softmax_xent_f64(double *loss, double *dlogits, const double *logits, c
 /* Offset, inside one cache record, of the last hidden vector z (H floats) that feeds the
  * read-out: the model's features for reservoir-style use. */
 int ssmn_feature_offset(const ssmn_config *cfg, int64_t *offset);
+
+/* The parameter block tensor by tensor, in block order: offsets and sizes (in floats) of up to
+ * cap tensors (both arrays may be NULL when cap is 0); *count gets the number of tensors (the names are documented in ssmn_internal.h
+ * and mirrored by ssmn_rl/layout.py, which checks itself against this table). */
+int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, int64_t cap,
+                     int64_t *count);
 
 /* The prototype's way, kept only as a benchmark baseline: one stream, one step, recomputing
  * every key and value of the window from the stored encodings. u_hist (w, H) ring of encodings;

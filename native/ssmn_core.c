@@ -6,7 +6,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "ok",
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
-    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1)",
+    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, gates only with a built-in rule)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
@@ -47,12 +47,16 @@ int ssmn_check_config(const ssmn_config *cfg) {
         return SSMN_ERR_CONFIG;
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
-    if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1))
+    if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1) ||
+        (cfg->neuromod != 0 && cfg->neuromod != 1) ||
+        (cfg->learned_decay != 0 && cfg->learned_decay != 1))
         return SSMN_ERR_CONFIG;
     if (cfg->tied && (cfg->vocab == 0 || cfg->d_in != cfg->hidden || cfg->d_out != cfg->vocab))
         return SSMN_ERR_CONFIG;
     if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        /* an external rule's functions take the fixed eta and lambda of their context */
         if (!cfg->rule_update) return SSMN_ERR_RULE;
+        if (cfg->neuromod || cfg->learned_decay) return SSMN_ERR_CONFIG;
     } else if (cfg->rule < 0 || cfg->rule >= SSMN_N_BUILTIN_RULES) {
         return SSMN_ERR_RULE;
     }
@@ -73,7 +77,9 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->H = cfg->hidden; L->Din = cfg->d_in; L->Dout = cfg->d_out; L->w = cfg->window;
     L->S = cfg->n_static; L->P = cfg->n_plastic; L->V = cfg->vocab; L->C = cfg->chat_steps;
     L->pos_bias = cfg->pos_bias; L->residual = cfg->residual;
+    L->neuromod = cfg->neuromod; L->learned_decay = cfg->learned_decay;
     int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl;
+    L->gate_stride = (L->neuromod + L->learned_decay) * (H + 1);
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
         ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH) ||
         ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl))
@@ -84,7 +90,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
         place(&c, &L->W_q, HH, 1) || place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) ||
         place(&c, &L->W_o, HH, 1) || place(&c, &L->attn_bias, L->pos_bias ? L->w : 0, 1) ||
         place(&c, &L->stat0, HHb, L->S) ||
-        place(&c, &L->plas0, HHb, L->P) || place(&c, &L->W_out, cfg->tied ? 0 : DoutH, 1) ||
+        place(&c, &L->plas0, HHb, L->P) || place(&c, &L->gate0, L->gate_stride, L->P) ||
+        place(&c, &L->W_out, cfg->tied ? 0 : DoutH, 1) ||
         place(&c, &L->b_out, L->Dout, 1))
         return SSMN_ERR_OVERFLOW;
     if (cfg->tied) L->W_out = L->emb;
@@ -101,7 +108,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     if (place(&c, &L->c_x, L->V > 0 ? L->Din : 0, 1) || place(&c, &L->c_u, H, 1) ||
         place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) || place(&c, &L->c_v, H, 1) ||
         place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
-        place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, 1))
+        place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, 1) ||
+        place(&c, &L->c_g, SSMN_HAS_GATES(L) ? 2 : 0, L->P))
         return SSMN_ERR_OVERFLOW;
     L->n_cache = c;
     return SSMN_OK;
@@ -113,6 +121,37 @@ int ssmn_feature_offset(const ssmn_config *cfg, int64_t *offset) {
     int rc = ssmn_layout_of(cfg, &L);
     if (rc) return rc;
     *offset = SSMN_C_ZF(&L);
+    return SSMN_OK;
+}
+
+int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, int64_t cap,
+                     int64_t *count) {
+    if (!count || (cap > 0 && (!offsets || !sizes))) return SSMN_ERR_NULL;
+    if (cap < 0) return SSMN_ERR_ARG;
+    ssmn_layout L;
+    int rc = ssmn_layout_of(cfg, &L);
+    if (rc) return rc;
+    const int64_t H = L.H, HH = H * H;
+    int64_t n = 0;
+#define TENSOR(off, size)                                                                          \
+    do {                                                                                           \
+        if (n < cap) { offsets[n] = (off); sizes[n] = (size); }                                    \
+        n++;                                                                                       \
+    } while (0)
+    if (L.V > 0) TENSOR(L.emb, L.V * L.Din);
+    TENSOR(L.W_in, H * L.Din); TENSOR(L.b_in, H);
+    TENSOR(L.W_q, HH); TENSOR(L.W_k, HH); TENSOR(L.W_v, HH); TENSOR(L.W_o, HH);
+    if (L.pos_bias) TENSOR(L.attn_bias, L.w);
+    for (int64_t i = 0; i < L.S; i++) { TENSOR(SSMN_STATIC_W(&L, i), HH); TENSOR(SSMN_STATIC_B(&L, i), H); }
+    for (int64_t j = 0; j < L.P; j++) { TENSOR(SSMN_PLASTIC_W(&L, j), HH); TENSOR(SSMN_PLASTIC_B(&L, j), H); }
+    for (int64_t j = 0; j < L.P; j++) {
+        if (L.neuromod) { TENSOR(SSMN_GATE_ETA(&L, j), H); TENSOR(SSMN_GATE_ETA(&L, j) + H, 1); }
+        if (L.learned_decay) { TENSOR(SSMN_GATE_DECAY(&L, j), H); TENSOR(SSMN_GATE_DECAY(&L, j) + H, 1); }
+    }
+    if (!cfg->tied) TENSOR(L.W_out, L.Dout * H);
+    TENSOR(L.b_out, L.Dout);
+#undef TENSOR
+    *count = n;
     return SSMN_OK;
 }
 

@@ -7,13 +7,17 @@
  * Parameter block (n_params floats), in this order:
  *   [E (V,Din) when vocab > 0] | W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
  *   [attention bias (w) per window offset, 0 = current step, when pos_bias] |
- *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] | [W_out (Dout,H) unless tied] b_out (Dout)
+ *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] |
+ *   P x [[w_eta (H) b_eta (1) when neuromod] [w_lam (H) b_lam (1) when learned_decay]] |
+ *   [W_out (Dout,H) unless tied] b_out (Dout)
  * State of one stream (n_state floats):
  *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
  *   plus an int64 step counter per stream kept outside the float block.
  * Cache record of one (stream, step) (n_cache floats):
  *   [x = E[token] (Din) when vocab > 0] | u q k v ctx (H each) | z_0..z_S (S+1,H) |
- *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (w)
+ *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (w) |
+ *   [P x (s_eta, s_lam) when neuromod or learned_decay: the gates' sigmoids, so that
+ *    eta_t = eta s_eta and lambda_t = s_lam (each 1 and the fixed value when its gate is off)]
  *   where C = chat_steps, q_k = h + alpha tanh(W_f q_{k-1}), q_{-1} = h; the layer's output is q_{C-1}.
  */
 #ifndef SSMN_INTERNAL_H
@@ -51,16 +55,18 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 4
+#define SSMN_ABI_VERSION 5
 
 typedef struct {
-    int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual;
-    /* parameter offsets (W_out == emb when tied) */
-    int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, W_out, b_out, n_params;
+    int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay;
+    /* parameter offsets (W_out == emb when tied); plastic layer j's gates start at
+     * gate0 + j * gate_stride */
+    int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, gate0, gate_stride;
+    int64_t W_out, b_out, n_params;
     /* state offsets */
     int64_t s_K, s_V, s_Wf, s_entropy, s_rms, n_state;
     /* cache record offsets; plastic layer j starts at c_pl + j * pl_stride */
-    int64_t c_x, c_u, c_q, c_k, c_v, c_ctx, c_z, c_pl, pl_stride, c_p, n_cache;
+    int64_t c_x, c_u, c_q, c_k, c_v, c_ctx, c_z, c_pl, pl_stride, c_p, c_g, n_cache;
 } ssmn_layout;
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
@@ -78,6 +84,11 @@ int64_t ssmn_segment_len(int64_t T);
 #define SSMN_STATIC_B(L, i)  (SSMN_STATIC_W(L, i) + (L)->H * (L)->H)
 #define SSMN_PLASTIC_W(L, j) ((L)->plas0 + (j) * ((L)->H * (L)->H + (L)->H))
 #define SSMN_PLASTIC_B(L, j) (SSMN_PLASTIC_W(L, j) + (L)->H * (L)->H)
+
+/* Gate parameters of plastic layer j: write strength (w_eta (H), b_eta) and decay (w_lam, b_lam). */
+#define SSMN_GATE_ETA(L, j)   ((L)->gate0 + (j) * (L)->gate_stride)
+#define SSMN_GATE_DECAY(L, j) (SSMN_GATE_ETA(L, j) + ((L)->neuromod ? (L)->H + 1 : 0))
+#define SSMN_HAS_GATES(L)     ((L)->neuromod || (L)->learned_decay)
 
 /* Cache-record offsets of plastic layer j: h, tanh(r_k), q_k (chat step k), output, input. */
 #define SSMN_C_H(L, j)     ((L)->c_pl + (j) * (L)->pl_stride)

@@ -14,7 +14,7 @@ from ._ssmn_native import ffi, lib
 from .config import SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
@@ -79,6 +79,8 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.tied = int(cfg.tied)
     c.pos_bias = int(cfg.position_bias)
     c.residual = int(cfg.residual)
+    c.neuromod = int(cfg.neuromodulation)
+    c.learned_decay = int(cfg.learned_decay)
     if binding is not None:
         binding.fill(c)
     return c
@@ -88,6 +90,17 @@ def sizes(c_cfg, B: int = 1, T: int = 0) -> dict:
     out = ffi.new("ssmn_sizes *")
     check_status(lib.ssmn_get_sizes(c_cfg, B, T, out), "sizing buffers")
     return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work}
+
+
+def param_table(c_cfg) -> list[tuple[int, int]]:
+    """(offset, size) of every tensor of the parameter block, in block order, as the core lays
+    them out (ssmn_rl.layout checks its names and shapes against this, tensor by tensor)."""
+    count = ffi.new("int64_t *")
+    check_status(lib.ssmn_param_table(c_cfg, ffi.NULL, ffi.NULL, 0, count), "ssmn_param_table")
+    n = int(count[0])
+    offsets, lengths = ffi.new("int64_t[]", max(n, 1)), ffi.new("int64_t[]", max(n, 1))
+    check_status(lib.ssmn_param_table(c_cfg, offsets, lengths, n, count), "ssmn_param_table")
+    return [(int(offsets[i]), int(lengths[i])) for i in range(n)]
 
 
 def feature_offset(c_cfg) -> int:

@@ -14,6 +14,31 @@ from .errors import ConfigError
 DTYPES = ("float32", "float64")
 RULE_BACKENDS = ("auto", "c", "numpy")
 
+#: Cell presets: the flags a preset sets unless the caller gives them explicitly.
+#: "prototype" is the public prototype's cell exactly (order-blind window, fixed eta and lambda);
+#: "default" is the cell the learning benchmarks chose (scripts/bench_cell.py; README "The cell").
+CELL_FLAGS = ("position_bias", "residual", "neuromodulation", "learned_decay")
+CELL_PRESETS = {
+    "prototype": {"position_bias": False, "residual": False, "neuromodulation": False,
+                  "learned_decay": False},
+    "default": {"position_bias": True, "residual": True, "neuromodulation": False,
+                "learned_decay": False},
+}
+
+
+def resolve_cell_flags(preset, **given) -> dict:
+    """The cell's flags: each one given explicitly (not None) wins, the rest come from `preset`
+    (None = "default")."""
+    name = "default" if preset is None else preset
+    if not isinstance(name, str) or name not in CELL_PRESETS:
+        raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None (the default cell), "
+                          f"got {preset!r}")
+    unknown = sorted(set(given) - set(CELL_FLAGS))
+    if unknown:
+        raise ConfigError(f"unknown cell flag(s) {unknown}; the flags are {list(CELL_FLAGS)}")
+    return {k: CELL_PRESETS[name][k] if given.get(k) is None else given[k] for k in CELL_FLAGS}
+
+
 #: Named memory presets from the SSMN write-up ("adaptive memory control").
 MEMORY_PRESETS = {
     "long_term": {"plasticity_eta": 0.05, "decay_lambda": 0.0001},
@@ -81,6 +106,9 @@ class SSMNConfig:
     tied: bool = False
     position_bias: bool = False
     residual: bool = False
+    neuromodulation: bool = False
+    learned_decay: bool = False
+    preset: str | None = None
 
     def __post_init__(self):
         from .plugin_manager import get_rule, get_variant
@@ -113,9 +141,23 @@ class SSMNConfig:
             raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
         _int_arg("vocab_size", self.vocab_size, 0)
         _int_arg("chat_steps", self.chat_steps, 1)
-        for flag in ("tied", "position_bias", "residual"):
+        for flag in ("tied", *CELL_FLAGS):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if self.preset is not None and self.preset not in CELL_PRESETS:
+            raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None, got {self.preset!r}")
+        if self.neuromodulation or self.learned_decay:
+            gates = [f for f in ("neuromodulation", "learned_decay") if getattr(self, f)]
+            if rule.c_rule_id is None or self.rule_backend == "numpy":
+                raise ConfigError(
+                    f"{' and '.join(gates)} need a rule whose C kernel takes a per-step eta_t and "
+                    f"lambda_t (the built-in rules: hebbian, importance, oja, delta); rule "
+                    f"{self.rule!r} with rule_backend={self.rule_backend!r} runs functions that take a "
+                    "fixed eta and lambda. HINT: use a built-in rule with rule_backend='auto', or "
+                    "turn the gates off.")
+            if self.n_plastic == 0:
+                raise ConfigError(f"{' and '.join(gates)} gate the plastic layers, but plastic_ratio="
+                                  f"{self.plastic_ratio} gives none. HINT: plastic_ratio > 0.")
         if variant.token_input:
             if self.vocab_size < 2:
                 raise ConfigError(f"variant {self.variant!r} reads tokens: vocab_size must be an integer "

@@ -20,6 +20,11 @@ def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
         shapes += [(f"static{i}.W", (H, H)), (f"static{i}.b", (H,))]
     for j in range(cfg.n_plastic):
         shapes += [(f"plastic{j}.W", (H, H)), (f"plastic{j}.b", (H,))]
+    for j in range(cfg.n_plastic):  # the gates of every plastic layer follow all the layers
+        if cfg.neuromodulation:
+            shapes += [(f"plastic{j}.eta_w", (H,)), (f"plastic{j}.eta_b", (1,))]
+        if cfg.learned_decay:
+            shapes += [(f"plastic{j}.decay_w", (H,)), (f"plastic{j}.decay_b", (1,))]
     if not cfg.tied:
         shapes.append(("W_out", (Dout, H)))
     shapes.append(("b_out", (Dout,)))

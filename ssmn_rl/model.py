@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _kernels
-from .config import MEMORY_PRESETS, SSMNConfig
+from .config import MEMORY_PRESETS, SSMNConfig, resolve_cell_flags
 from .errors import ConfigError, InputError, StateError
 from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
 from .losses import LOSSES, cross_entropy, mse
@@ -59,10 +59,16 @@ def _validate_real_array(X, name: str, dtype) -> np.ndarray:
 
 def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
     """Initial parameters from a seeded NumPy Generator (same seed, same vector on any machine):
-    Gaussian weights scaled by 1/sqrt(fan_in) (sqrt(2/fan_in) before a ReLU), zero biases."""
+    Gaussian weights scaled by 1/sqrt(fan_in) (sqrt(2/fan_in) before a ReLU), zero biases and
+    zero gate weights; a learned decay's bias starts at logit(decay_lambda) (clamped to
+    [1e-4, 0.5]) so that a fresh model decays at the configured rate."""
     rng = np.random.default_rng(seed)
     parts = []
     for name, shape in parameter_shapes(cfg):
+        if name.endswith(".decay_b"):
+            lam = min(max(cfg.decay_lambda, 1e-4), 0.5)
+            parts.append(np.full(shape, np.log(lam / (1.0 - lam))))
+            continue
         if len(shape) == 1:
             parts.append(np.zeros(shape))
             continue
@@ -100,12 +106,23 @@ class SSMN:
         Bound on |W_f| entries.
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
-    position_bias : bool
+    preset : {None, "default", "prototype"}
+        Starting point for the cell flags below (each flag given explicitly wins). None or
+        "default" is the cell the learning benchmarks chose (position bias and residual on, see
+        the README's "The cell"); "prototype" is the public prototype's cell exactly
+        (order-blind window, no residual, fixed eta and lambda).
+    position_bias : bool, optional
         Add a learned bias per window offset to the attention logits (w parameters, zero at
-        start): the attention can then tell recent steps from older ones. Off by default, which
-        is the prototype's order-blind window.
-    residual : bool
+        start): the attention can then tell recent steps from older ones.
+    residual : bool, optional
         Skip connection around the attention block: z_0 = u + W_o ctx.
+    neuromodulation : bool, optional
+        Each plastic layer computes its write strength per step from its input,
+        eta_t = plasticity_eta * sigmoid(w_eta . z_t + b_eta) (Miconi et al. 2019,
+        "Backpropamine"); H + 1 parameters per plastic layer. Built-in rules only.
+    learned_decay : bool, optional
+        Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
+        (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
     memory : {"long_term", "short_term"}, optional
         Named preset for (eta, lambda), overriding both.
     dtype : {"float32", "float64"}
@@ -128,7 +145,9 @@ class SSMN:
                  plasticity_eta: float = 0.01,
                  decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
                  vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
-                 tied: bool = False, position_bias: bool = False, residual: bool = False,
+                 tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
+                 residual: bool | None = None, neuromodulation: bool | None = None,
+                 learned_decay: bool | None = None,
                  memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
@@ -159,13 +178,15 @@ class SSMN:
             for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
+        flags = resolve_cell_flags(preset, position_bias=position_bias, residual=residual,
+                                   neuromodulation=neuromodulation, learned_decay=learned_decay)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
                          decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
-                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied,
-                         position_bias=position_bias, residual=residual)
+                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied, preset=preset,
+                         **flags)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
         self._setup(cfg)
@@ -182,8 +203,7 @@ class SSMN:
         _kernels.check_fits(self._n_params, self._dtype.itemsize, "the parameter vector")
         self._param_shapes = parameter_shapes(cfg)
         self._state_shapes = state_shapes(cfg)
-        if total_size(self._param_shapes) != self._n_params or total_size(self._state_shapes) != self._n_state:
-            raise RuntimeError("ssmn_rl.layout disagrees with the compiled core; reinstall the package")
+        self._check_layout()
         self._live: SSMNState | None = None
         self._live_stream: Stream | None = None
         self._token_input = get_variant(cfg.variant).token_input
@@ -191,6 +211,16 @@ class SSMN:
         # serialises the calls that read or write the live state, so threads sharing a model's
         # live stream see some sequential order of their steps, never a torn state
         self._live_lock = threading.RLock()
+
+    def _check_layout(self) -> None:
+        """ssmn_rl.layout against the core's own parameter table, tensor by tensor."""
+        table = _kernels.param_table(self._c_cfg)
+        ours = [(sl.start, sl.stop - sl.start, name) for name, (sl, _) in slices(self._param_shapes).items()]
+        mismatch = [f"{name}: layout.py ({off}, {n}) vs core {c}"
+                    for (off, n, name), c in zip(ours, table) if (off, n) != c]
+        if len(table) != len(ours) or mismatch or total_size(self._state_shapes) != self._n_state:
+            raise RuntimeError(f"ssmn_rl.layout disagrees with the compiled core ({len(ours)} tensors vs "
+                               f"{len(table)}; {mismatch[:3]}); reinstall the package")
 
     def _scratch(self, name: str, n: int) -> np.ndarray:
         """A buffer of at least n elements taken out of the calling thread's pool until

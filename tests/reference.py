@@ -8,11 +8,26 @@ from ssmn_rl.layout import parameter_shapes, state_shapes, unflatten
 from ssmn_rl.plugin_manager import get_rule
 
 
-def plastic_update(cfg, W, pre, post):
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gates(cfg, p, j, z):
+    """(eta_t, lambda_t) of plastic layer j at a step whose layer input is z."""
+    eta, lam = cfg.plasticity_eta, cfg.decay_lambda
+    if cfg.neuromodulation:
+        eta = eta * _sigmoid(p[f"plastic{j}.eta_w"] @ z + p[f"plastic{j}.eta_b"][0])
+    if cfg.learned_decay:
+        lam = _sigmoid(p[f"plastic{j}.decay_w"] @ z + p[f"plastic{j}.decay_b"][0])
+    return eta, lam
+
+
+def plastic_update(cfg, W, pre, post, eta=None, decay=None):
     """The configured rule's NumPy reference on one stream, then the clip every rule gets."""
     rule = get_rule(cfg.rule)
-    new = rule.update(W[None], pre[None], post[None], cfg.plasticity_eta, cfg.decay_lambda,
-                      **cfg.rule_params)[0]
+    eta = cfg.plasticity_eta if eta is None else eta
+    decay = cfg.decay_lambda if decay is None else decay
+    new = rule.update(W[None], pre[None], post[None], eta, decay, **cfg.rule_params)[0]
     return np.clip(new, -cfg.clip, cfg.clip)
 
 
@@ -53,7 +68,7 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
                 z = np.maximum(p[f"static{i}.W"] @ z + p[f"static{i}.b"], 0)
             for j in range(P):
                 h = np.maximum(p[f"plastic{j}.W"] @ z + p[f"plastic{j}.b"], 0)
-                new = plastic_update(cfg, Wf[j], z, h)
+                new = plastic_update(cfg, Wf[j], z, h, *gates(cfg, p, j, z))
                 st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))
                 Wf[j] = new
                 q = h + cfg.alpha * np.tanh(Wf[j] @ h)

@@ -1,0 +1,191 @@
+"""The cell's gates and presets: neuromodulated write strength (`neuromodulation`), learned decay
+(`learned_decay`), alone and together with the attention options, for every built-in rule — the C
+core against the NumPy reference, exact gradients, streaming, validation — and the presets
+(`preset="prototype"` against outputs stored before the default cell changed)."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from conftest import make_model
+from reference import reference_forward
+from ssmn_rl import SSMN
+from ssmn_rl.config import CELL_PRESETS
+from ssmn_rl.errors import ConfigError
+from test_gradients import _fd_grad, _rel_err
+
+RULES = ["hebbian", "importance", "oja", "delta"]
+GATES = [dict(neuromodulation=True), dict(learned_decay=True),
+         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True)]
+REFERENCE = pathlib.Path(__file__).parent / "data" / "prototype_reference.npz"
+
+
+def _perturbed(m, rng, scale=0.3):
+    theta = m.get_parameters() + scale * rng.standard_normal(m.n_parameters)
+    m.set_parameters(theta)
+    return theta
+
+
+def _state(m, B, rng):
+    s = m.initial_state(B)
+    s.data[:] = 0.2 * rng.standard_normal(s.data.shape)
+    s.steps[:] = rng.integers(0, 2 * m.config.window_size, B)
+    return s
+
+
+@pytest.mark.parametrize("gates", GATES)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_forward_matches_reference(gates, rule, dtype, rng):
+    m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=5, plasticity_eta=0.4,
+                   dtype=dtype, **gates)
+    theta = _perturbed(m, rng)
+    X = rng.standard_normal((3, 9, 3))
+    s0 = _state(m, 3, rng)
+    Y, s1 = m.forward(X, state=s0, return_state=True)
+    Yr, data_r, steps_r = reference_forward(m.config, theta, X, s0.data, s0.steps)
+    tol = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(Y, Yr, rtol=tol, atol=tol)
+    np.testing.assert_allclose(s1.data, data_r, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("gates", GATES)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("chat_steps", [1, 2])
+def test_gradients_match_finite_differences(gates, rule, chat_steps, rng):
+    m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=4, plasticity_eta=0.4,
+                   clip=0.5, decay_lambda=0.2, chat_steps=chat_steps, **gates)
+    theta = _perturbed(m, rng)
+    X = rng.standard_normal((2, 8, 3))
+    Yt = rng.standard_normal((2, 8, 2))
+    s0 = _state(m, 2, rng)
+
+    def loss_at(th):
+        m.set_parameters(th)
+        return m.value_and_grad(X, Yt, state=s0)[0]
+
+    _, grad, dstate = m.value_and_grad(X, Yt, state=s0, return_state_grad=True)
+    fd = _fd_grad(loss_at, theta)
+    m.set_parameters(theta)
+    for name, (sl, _) in m.parameter_slices().items():
+        assert _rel_err(grad[sl], fd[sl]) <= 1e-6, name
+
+    def loss_at_state(data):
+        s = s0.copy()
+        s.data[:] = data
+        return m.value_and_grad(X, Yt, state=s)[0]
+
+    assert _rel_err(dstate, _fd_grad(loss_at_state, s0.data.copy())) <= 1e-6
+
+
+@pytest.mark.parametrize("gates", GATES)
+def test_streaming_equals_one_sequence_call(gates, rng):
+    m = make_model(rule="delta", dtype="float32", **gates)
+    _perturbed(m, rng)
+    X = rng.standard_normal((12, 3)).astype(np.float32)
+    Y = m.forward(X)
+    m.reset()
+    steps = np.stack([m.forward_step(x) for x in X])
+    np.testing.assert_array_equal(steps, Y)
+
+
+def test_gates_start_at_the_configured_rates():
+    """Zero gate weights: eta_t = eta / 2 everywhere; lambda_t = decay_lambda."""
+    m = make_model(neuromodulation=True, learned_decay=True, decay_lambda=0.01)
+    p = m.named_parameters()
+    assert not p["plastic0.eta_w"].any() and not p["plastic0.decay_w"].any()
+    assert p["plastic0.eta_b"][0] == 0.0
+    np.testing.assert_allclose(1 / (1 + np.exp(-p["plastic0.decay_b"][0])), 0.01)
+    half = make_model(plasticity_eta=0.005, decay_lambda=0.01, preset="prototype")
+    gated = make_model(plasticity_eta=0.01, decay_lambda=0.01, neuromodulation=True, learned_decay=True,
+                       preset="prototype")
+    theta = gated.get_parameters()
+    sl = {k: v[0] for k, v in gated.parameter_slices().items()}
+    plain_theta = np.concatenate([theta[s] for k, s in sl.items() if ".eta_" not in k and ".decay_" not in k])
+    half.set_parameters(plain_theta)
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    np.testing.assert_allclose(gated.forward(X), half.forward(X), rtol=1e-9, atol=1e-12)
+
+
+def test_neuromodulation_changes_the_write_strength_with_the_input(rng):
+    m = make_model(neuromodulation=True, plastic_ratio=1.0, n_layers=1)
+    theta = m.get_parameters()
+    theta[m.parameter_slices()["plastic0.eta_b"][0]] = -40.0  # sigmoid ~ 0: no writes at all
+    m.set_parameters(theta)
+    _, s = m.forward(rng.standard_normal((10, 3)), return_state=True)
+    assert np.abs(m.named_parameters()["plastic0.W"]).sum() > 0
+    assert np.abs(s.data[:, m.config.window_size * 2 * m.config.hidden_dim:][:, :36]).max() < 1e-15
+
+
+@pytest.mark.parametrize("flag", ["neuromodulation", "learned_decay"])
+def test_gate_flags_are_validated(flag):
+    with pytest.raises(ConfigError, match=rf"{flag} must be True or False, got 1"):
+        SSMN(input_dim=2, output_dim=1, **{flag: 1})
+
+
+@pytest.mark.parametrize("flag", ["neuromodulation", "learned_decay"])
+def test_gates_need_a_builtin_rule_kernel(flag):
+    with pytest.raises(ConfigError, match=rf"{flag} need a rule whose C kernel.*rule_backend='numpy'"):
+        SSMN(input_dim=2, output_dim=1, rule_backend="numpy", **{flag: True})
+
+
+def test_gates_need_a_plastic_layer():
+    with pytest.raises(ConfigError, match="neuromodulation gate the plastic layers.*plastic_ratio=0.0"):
+        SSMN("custom_split", input_dim=2, output_dim=1, plastic_ratio=0.0, neuromodulation=True)
+
+
+def test_gates_survive_save_and_load(tmp_path, rng):
+    m = make_model(neuromodulation=True, learned_decay=True)
+    _perturbed(m, rng)
+    m.save(tmp_path / "m.npz")
+    m2 = SSMN.load(tmp_path / "m.npz")
+    assert m2.config.neuromodulation and m2.config.learned_decay
+    X = rng.standard_normal((9, 3))
+    np.testing.assert_array_equal(m2.forward(X), m.forward(X))
+
+
+# ------------------------------------------------------------------------------- presets
+def _reference_cases():
+    ref = np.load(REFERENCE)
+    names = sorted({k.split(".")[0] for k in ref.files})
+    return [(n, json.loads(bytes(ref[f"{n}.config"]).decode()), ref[f"{n}.theta"], ref[f"{n}.X"],
+             ref[f"{n}.Y"]) for n in names]
+
+
+@pytest.mark.parametrize("case", _reference_cases(), ids=lambda c: c[0])
+def test_prototype_preset_reproduces_the_stored_prototype_outputs(case):
+    _, kwargs, theta, X, Y = case
+    m = SSMN(**kwargs, preset="prototype", dtype="float64", seed=7)
+    m.set_parameters(theta)
+    np.testing.assert_allclose(m.forward(X), Y, rtol=1e-12, atol=1e-12)
+
+
+def test_default_cell_is_the_default_preset_and_position_aware():
+    m = SSMN(input_dim=2, output_dim=1)
+    for flag, value in CELL_PRESETS["default"].items():
+        assert getattr(m.config, flag) == value, flag
+    assert m.config.position_bias
+    p = SSMN(input_dim=2, output_dim=1, preset="prototype")
+    assert not any(getattr(p.config, f) for f in CELL_PRESETS["prototype"])
+
+
+def test_explicit_flags_override_the_preset():
+    m = SSMN(input_dim=2, output_dim=1, preset="prototype", residual=True)
+    assert m.config.residual and not m.config.position_bias
+    assert m.config.preset == "prototype"
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ConfigError, match=r"preset must be one of \['default', 'prototype'\].*'fast'"):
+        SSMN(input_dim=2, output_dim=1, preset="fast")
+
+
+def test_python_layout_matches_the_core_tensor_by_tensor():
+    from ssmn_rl import _kernels
+    from ssmn_rl.layout import slices
+
+    m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2)
+    table = _kernels.param_table(m._c_cfg)
+    ours = [(sl.start, sl.stop - sl.start) for sl, _ in slices(m._param_shapes).values()]
+    assert table == ours
