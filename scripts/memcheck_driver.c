@@ -44,7 +44,7 @@ static double lcg(void) {
 typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
-    int32_t rule, chat_steps, tied, pos_bias, residual;
+    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay;
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -63,6 +63,8 @@ static ssmn_config make_config(const variant *v) {
     c.tied = v->tied;
     c.pos_bias = v->pos_bias;
     c.residual = v->residual;
+    c.neuromod = v->neuromod;
+    c.learned_decay = v->learned_decay;
     c.eta = 0.05;
     c.decay = 0.01;
     c.clip = 1.0;
@@ -332,6 +334,21 @@ static void run_bad_configs(void) {
     cfg = make_config(&v);
     cfg.tied = 1; /* tied needs tokens */
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "tied without vocab accepted");
+    cfg = make_config(&v);
+    cfg.neuromod = 2;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "neuromod = 2 accepted");
+    cfg = make_config(&v);
+    cfg.learned_decay = -1;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "learned_decay = -1 accepted");
+    {
+        int64_t offs[64], lens[64], count = 0;
+        cfg = make_config(&v);
+        cfg.neuromod = cfg.learned_decay = 1;
+        CHECK(ssmn_param_table(&cfg, offs, lens, 64, &count) == ST_OK && count > 0, "param table");
+        CHECK(ssmn_param_table(&cfg, NULL, NULL, 0, &count) == ST_OK, "param table count only");
+        CHECK(ssmn_param_table(&cfg, NULL, lens, 4, &count) == ST_NULL, "param table NULL offsets");
+        CHECK(ssmn_param_table(&cfg, offs, lens, -1, &count) == ST_ARG, "param table cap < 0");
+    }
     CHECK(ssmn_check_config(NULL) == ST_NULL, "NULL config accepted");
     for (int s = -1; s < 20; s++) CHECK(ssmn_error_message(s) != NULL, "no message for %d", s);
     CHECK(ssmn_abi_version() > 0, "abi version");
@@ -379,6 +396,11 @@ int main(void) {
         {"window_1",       3, 5,  1,  1, 1, 1, 0,   0,   1,   0, 0, 0},
         {"pos_residual",   3, 8,  2,  3, 1, 1, 0,   3,   1,   0,   1,   1},
         {"text_pos",       4, 8,  7,  3, 1, 1, 7,   1,   2,   0,   1,   1},
+        /* name          Din  H  Dout w  S  P  V   rule chat tied pos res neuromod learned_decay */
+        {"gated_hebbian",  3, 8,  2,  3, 1, 2, 0,   0,   1,   0,   1,   1,   1,   1},
+        {"gated_import",   3, 8,  2,  3, 1, 1, 0,   1,   2,   0,   0,   0,   1,   0},
+        {"gated_oja",      3, 8,  2,  3, 1, 1, 0,   2,   1,   0,   1,   0,   0,   1},
+        {"gated_delta",    4, 8,  7,  3, 1, 1, 7,   3,   2,   0,   1,   1,   1,   1},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)

@@ -73,8 +73,8 @@ def test_gradients_match_finite_differences(opts, rho, rng):
 
 
 def test_position_bias_adds_one_parameter_per_offset_and_starts_at_zero():
-    plain = SSMN(input_dim=3, output_dim=2, window_size=5, seed=0)
-    biased = SSMN(input_dim=3, output_dim=2, window_size=5, position_bias=True, seed=0)
+    plain = SSMN(input_dim=3, output_dim=2, window_size=5, preset="prototype", seed=0)
+    biased = SSMN(input_dim=3, output_dim=2, window_size=5, preset="prototype", position_bias=True, seed=0)
     assert biased.n_parameters == plain.n_parameters + 5
     sl = biased.parameter_slices()["attn_bias"][0]
     np.testing.assert_array_equal(biased.get_parameters()[sl], 0)

@@ -587,3 +587,30 @@ def test_agent_predict_refuses_or_answers_any_input(name, obs, start, state, det
     assert np.array_equal(again_action, ref_action) and again_state == ref_state
     assert agent.policy.get_parameters().tobytes() == params.tobytes()
     assert (live is None and model.state is None) or live == model.state
+
+
+CELL_ARGS = ["preset", "position_bias", "residual", "neuromodulation", "learned_decay"]
+CELL_VALUES = st.one_of(st.sampled_from([True, False, None, "default", "prototype", "fast", 0, 1, 2.0,
+                                         "True", np.bool_(True), [True]]), st.sampled_from(JUNK))
+
+
+@FUZZ
+@given(values=st.fixed_dictionaries({}, optional={a: CELL_VALUES for a in CELL_ARGS}),
+       rule=st.sampled_from(["hebbian", "delta", "oja", "importance"]),
+       backend=st.sampled_from(["auto", "numpy"]), ratio=st.sampled_from([0.0, 0.5, 1.0]))
+def test_cell_arguments_are_accepted_or_refused_by_name(values, rule, backend, ratio):
+    """The cell's preset and flags: a valid combination builds a model that runs; anything else
+    raises ConfigError naming one of the arguments given."""
+    kwargs = dict(input_dim=2, output_dim=1, hidden_dim=4, window_size=2, n_layers=2, plastic_ratio=ratio,
+                  rule=rule, rule_backend=backend, **values)
+    try:
+        m = SSMN("custom_split", **kwargs)
+    except ConfigError as e:
+        named = [a for a in values if a in str(e)]
+        assert named, f"ConfigError names none of {sorted(values)}: {e}"
+        return
+    except Exception as e:  # noqa: BLE001 - anything else is a bug at the boundary
+        raise AssertionError(f"SSMN(**{kwargs}) raised {type(e).__name__}: {e}") from e
+    for a in CELL_ARGS[1:]:
+        assert isinstance(getattr(m.config, a), bool)
+    assert m.forward(np.zeros((3, 2))).shape == (3, 1)
