@@ -17,6 +17,7 @@ does not trigger Gymnasium's "Overriding environment" warning.
 | ``ssmn/KeyValueRecall-v0``         | a dictionary of key/value pairs                   |
 | ``ssmn/ShiftingCartPole-v0``       | the current (unobserved, changing) physics        |
 | ``ssmn/RegimeStream-v0``           | the phase and the current (switching) regime      |
+| ``ssmn/CueReward-v0``              | which new cue earned a reward (learned in-episode) |
 
 Baseline policies (random, best memory-less, oracle) live in ``ssmn_rl.envs.baselines``.
 """
@@ -40,6 +41,7 @@ _register("ssmn/CountRecall-v0", "ssmn_rl.envs.count_recall:CountRecall", 1024)
 _register("ssmn/KeyValueRecall-v0", "ssmn_rl.envs.key_value_recall:KeyValueRecall", 1024)
 _register("ssmn/ShiftingCartPole-v0", "ssmn_rl.envs.shifting_cartpole:ShiftingCartPole", 500)
 _register("ssmn/RegimeStream-v0", "ssmn_rl.envs.regime_stream:RegimeStream", 500)
+_register("ssmn/CueReward-v0", "ssmn_rl.envs.cue_reward:CueReward", 1024)
 
 ENV_IDS = tuple(k for k in gymnasium.registry if k.startswith("ssmn/"))
 """The ids registered by this package, in registration order."""

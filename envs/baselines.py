@@ -254,6 +254,29 @@ def _key_value_recall(env: Any, name: str) -> Policy:
     return oracle
 
 
+def _cue_reward(env: Any, name: str) -> Policy:
+    if name == "memoryless":
+        return lambda obs: 0  # without the episode's history both sides are equally likely
+    # The ideal within-episode learner (it reads only its observations): it remembers the
+    # rewarded pattern once an outcome reveals it, and is right from then on.
+    d = env.cue_dim
+    memory: dict[str, Any] = {"target": None, "pair": None}
+
+    def oracle(obs: np.ndarray) -> int:
+        left, right, prev, outcome = obs[:d], obs[d:2 * d], obs[2 * d:2 * d + 2], obs[-1]
+        if not prev.any():  # first step of an episode
+            memory["target"] = None
+        elif memory["target"] is None and memory["pair"] is not None:
+            picked, other = memory["pair"][int(prev.argmax())], memory["pair"][1 - int(prev.argmax())]
+            memory["target"] = picked if outcome > 0 else other
+        memory["pair"] = (left.copy(), right.copy())
+        if memory["target"] is None:
+            return 0
+        return 0 if np.array_equal(left, memory["target"]) else 1
+
+    return oracle
+
+
 def _regime_stream(env: Any, name: str) -> Policy:
     if name == "memoryless":
         coefficients = _regime_forecaster(
@@ -312,6 +335,7 @@ _BUILDERS: dict[str, Callable[[Any, str], Policy]] = {
     "KeyValueRecall": _key_value_recall,
     "ShiftingCartPole": _shifting_cartpole,
     "RegimeStream": _regime_stream,
+    "CueReward": _cue_reward,
 }
 
 

@@ -21,6 +21,7 @@
 #include "gemm.c"
 #include "window_attn.c"
 #include "plastic.c"
+#include "norm.c"
 #include "xent.c"
 
 /* Step counters must be >= 0 and leave room for T more steps (the ring-slot arithmetic adds them). */
@@ -73,6 +74,23 @@ static int FN(check_input)(const ssmn_layout *L, const real *x, const int32_t *t
     for (int64_t i = 0; i < BT * L->Din; i++)
         if (!isfinite(x[i])) return SSMN_ERR_NONFINITE;
     return SSMN_OK;
+}
+
+/* Norm k (static layer k, or plastic layer k - S) of cache record rec from its raw input at
+ * offset src of the same record. */
+static void FN(norm_record)(const ssmn_layout *L, real *rec, int64_t k, int64_t src, const real *prm) {
+    real *nr = rec + SSMN_C_NRM(L, k);
+    FN(norm_forward)(nr, nr + L->H, nr + 2 * L->H, rec + src, prm + SSMN_NORM_G(L, k),
+                     L->norm == 2 ? prm + SSMN_NORM_B(L, k) : NULL, L->H, L->norm == 2);
+}
+
+/* Backward of norm k at cache record rec: dx (H) = dL/draw input from dy (H) = dL/dy; the
+ * gain and bias gradients accumulate into grad. */
+static void FN(norm_record_backward)(const ssmn_layout *L, real *dx, real *grad, const real *dy,
+                                     const real *rec, int64_t k, const real *prm) {
+    const real *nr = rec + SSMN_C_NRM(L, k);
+    FN(norm_backward)(dx, grad + SSMN_NORM_G(L, k), L->norm == 2 ? grad + SSMN_NORM_B(L, k) : NULL,
+                      dy, nr + L->H, nr[2 * L->H], prm + SSMN_NORM_G(L, k), L->H, L->norm == 2);
 }
 
 /* Plastic layer j's gates at one step: the sigmoids s_eta = sigmoid(w_eta . z + b_eta) and
@@ -221,7 +239,9 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
         }
     for (int64_t i = 0; i < S; i++) {
         real *zo = cache + L->c_z + (i + 1) * H;
-        FN(gemm)(0, 1, BT, H, H, cache + L->c_z + i * H, R, prm + SSMN_STATIC_W(L, i), H, 0, zo, R,
+        if (L->norm)
+            for (int64_t m = 0; m < BT; m++) FN(norm_record)(L, cache + m * R, i, L->c_z + i * H, prm);
+        FN(gemm)(0, 1, BT, H, H, cache + SSMN_C_SIN(L, i), R, prm + SSMN_STATIC_W(L, i), H, 0, zo, R,
                  pack);
         const real *bias = prm + SSMN_STATIC_B(L, i);
         for (int64_t m = 0; m < BT; m++)
@@ -233,7 +253,9 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
 
     /* plastic layers: stream by stream, step by step */
     if (P > 0) {
-        FN(gemm)(0, 1, BT, H, H, cache + SSMN_C_ZS(L), R, prm + SSMN_PLASTIC_W(L, 0), H, 0,
+        if (L->norm)
+            for (int64_t m = 0; m < BT; m++) FN(norm_record)(L, cache + m * R, S, SSMN_C_ZS(L), prm);
+        FN(gemm)(0, 1, BT, H, H, cache + SSMN_C_ZIN(L, 0), R, prm + SSMN_PLASTIC_W(L, 0), H, 0,
                  cache + SSMN_C_H(L, 0), R, pack);
         for (int64_t b = 0; b < B; b++) {
             real *st = state + b * L->n_state;
@@ -243,8 +265,10 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                     const real *zin = rec + SSMN_C_ZIN(L, j);
                     real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
                     real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * HH;
-                    if (j > 0)
+                    if (j > 0) {
+                        if (L->norm) FN(norm_record)(L, rec, S + j, SSMN_C_ZRAW(L, j), prm);
                         FN(gemm_rows_nt)(1, H, H, zin, H, prm + SSMN_PLASTIC_W(L, j), H, 0, h, H);
+                    }
                     const real *bias = prm + SSMN_PLASTIC_B(L, j);
                     for (int64_t n = 0; n < H; n++) {
                         real v = h[n] + bias[n];
@@ -395,9 +419,13 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                             FN(gates_backward)(L, cfg, grad, dz, rec, j, zin, prm, deta, ddecay);
                         real *dpre = dPre + j * BTH + tok * H;
                         for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
-                        if (j > 0) {
+                        if (j > 0) { /* gz = dL/d(layer j-1's output), through the norm if any */
                             memcpy(gz, dz, (size_t)H * sizeof(real));
                             FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
+                            if (L->norm) {
+                                FN(norm_record_backward)(L, dz, grad, gz, rec, S + j, prm);
+                                memcpy(gz, dz, (size_t)H * sizeof(real));
+                            }
                         } else {
                             real *dzs = bufB + tok * H;
                             for (int64_t n = 0; n < H; n++) dzs[n] += dz[n];
@@ -416,6 +444,12 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
         FN(gemm)(0, 0, BT, H, H, dPre, H, prm + SSMN_PLASTIC_W(L, 0), H, 1, bufB, H, pack);
         dzc = bufB;
         dzo = bufA;
+        if (L->norm) { /* bufB holds dL/d(normalised z_S): back through the norm into bufA */
+            for (int64_t m = 0; m < BT; m++)
+                FN(norm_record_backward)(L, bufA + m * H, grad, bufB + m * H, cache + m * R, S, prm);
+            dzc = bufA;
+            dzo = bufB;
+        }
     }
 
     /* static layers, last to first */
@@ -424,11 +458,16 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
         for (int64_t m = 0; m < BT; m++)
             for (int64_t n = 0; n < H; n++)
                 if (!(zo[m * R + n] > 0)) dzc[m * H + n] = 0;
-        FN(gemm)(1, 0, H, H, BT, dzc, H, cache + L->c_z + i * H, R, 1, grad + SSMN_STATIC_W(L, i), H,
+        FN(gemm)(1, 0, H, H, BT, dzc, H, cache + SSMN_C_SIN(L, i), R, 1, grad + SSMN_STATIC_W(L, i), H,
                  pack);
         FN(sum_rows)(grad + SSMN_STATIC_B(L, i), dzc, H, BT, H);
         FN(gemm)(0, 0, BT, H, H, dzc, H, prm + SSMN_STATIC_W(L, i), H, 0, dzo, H, pack);
-        real *tmp = dzc; dzc = dzo; dzo = tmp;
+        if (L->norm) { /* dzo = dL/d(normalised input): back through the norm into dzc */
+            for (int64_t m = 0; m < BT; m++)
+                FN(norm_record_backward)(L, dzc + m * H, grad, dzo + m * H, cache + m * R, i, prm);
+        } else {
+            real *tmp = dzc; dzc = dzo; dzo = tmp;
+        }
     }
 
     /* attention output projection: dzc holds dL/da; dzo gets dL/dctx */

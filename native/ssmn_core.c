@@ -6,7 +6,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "ok",
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
-    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, gates only with a built-in rule)",
+    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, norm 0..2, gates only with a built-in rule)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
@@ -49,7 +49,7 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
     if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1) ||
         (cfg->neuromod != 0 && cfg->neuromod != 1) ||
-        (cfg->learned_decay != 0 && cfg->learned_decay != 1))
+        (cfg->learned_decay != 0 && cfg->learned_decay != 1) || cfg->norm < 0 || cfg->norm > 2)
         return SSMN_ERR_CONFIG;
     if (cfg->tied && (cfg->vocab == 0 || cfg->d_in != cfg->hidden || cfg->d_out != cfg->vocab))
         return SSMN_ERR_CONFIG;
@@ -80,6 +80,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->neuromod = cfg->neuromod; L->learned_decay = cfg->learned_decay;
     int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl;
     L->gate_stride = (L->neuromod + L->learned_decay) * (H + 1);
+    L->norm = cfg->norm;
+    L->norm_stride = L->norm == 2 ? 2 * H : (L->norm == 1 ? H : 0);
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
         ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH) ||
         ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl))
@@ -91,6 +93,7 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
         place(&c, &L->W_o, HH, 1) || place(&c, &L->attn_bias, L->pos_bias ? L->w : 0, 1) ||
         place(&c, &L->stat0, HHb, L->S) ||
         place(&c, &L->plas0, HHb, L->P) || place(&c, &L->gate0, L->gate_stride, L->P) ||
+        place(&c, &L->norm0, L->norm_stride, L->S + L->P) ||
         place(&c, &L->W_out, cfg->tied ? 0 : DoutH, 1) ||
         place(&c, &L->b_out, L->Dout, 1))
         return SSMN_ERR_OVERFLOW;
@@ -109,7 +112,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
         place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) || place(&c, &L->c_v, H, 1) ||
         place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
         place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, 1) ||
-        place(&c, &L->c_g, SSMN_HAS_GATES(L) ? 2 : 0, L->P))
+        place(&c, &L->c_g, SSMN_HAS_GATES(L) ? 2 : 0, L->P) ||
+        place(&c, &L->c_n, L->norm ? 2 * H + 1 : 0, L->S + L->P))
         return SSMN_ERR_OVERFLOW;
     L->n_cache = c;
     return SSMN_OK;
@@ -147,6 +151,10 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
     for (int64_t j = 0; j < L.P; j++) {
         if (L.neuromod) { TENSOR(SSMN_GATE_ETA(&L, j), H); TENSOR(SSMN_GATE_ETA(&L, j) + H, 1); }
         if (L.learned_decay) { TENSOR(SSMN_GATE_DECAY(&L, j), H); TENSOR(SSMN_GATE_DECAY(&L, j) + H, 1); }
+    }
+    for (int64_t k = 0; L.norm && k < L.S + L.P; k++) {
+        TENSOR(SSMN_NORM_G(&L, k), H);
+        if (L.norm == 2) TENSOR(SSMN_NORM_B(&L, k), H);
     }
     if (!cfg->tied) TENSOR(L.W_out, L.Dout * H);
     TENSOR(L.b_out, L.Dout);

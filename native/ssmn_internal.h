@@ -9,6 +9,7 @@
  *   [attention bias (w) per window offset, 0 = current step, when pos_bias] |
  *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] |
  *   P x [[w_eta (H) b_eta (1) when neuromod] [w_lam (H) b_lam (1) when learned_decay]] |
+ *   [(S + P) x [gain (H), bias (H) for layer norm] when norm: static layers, then plastic] |
  *   [W_out (Dout,H) unless tied] b_out (Dout)
  * State of one stream (n_state floats):
  *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
@@ -17,7 +18,9 @@
  *   [x = E[token] (Din) when vocab > 0] | u q k v ctx (H each) | z_0..z_S (S+1,H) |
  *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (w) |
  *   [P x (s_eta, s_lam) when neuromod or learned_decay: the gates' sigmoids, so that
- *    eta_t = eta s_eta and lambda_t = s_lam (each 1 and the fixed value when its gate is off)]
+ *    eta_t = eta s_eta and lambda_t = s_lam (each 1 and the fixed value when its gate is off)] |
+ *   [(S + P) x [y (H), xhat (H), r (1)] when norm: each layer's normalised input y = gain xhat
+ *    (+ bias), xhat and the inverse RMS r; static layers, then plastic]
  *   where C = chat_steps, q_k = h + alpha tanh(W_f q_{k-1}), q_{-1} = h; the layer's output is q_{C-1}.
  */
 #ifndef SSMN_INTERNAL_H
@@ -58,15 +61,16 @@ enum {
 #define SSMN_ABI_VERSION 5
 
 typedef struct {
-    int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay;
+    int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
     /* parameter offsets (W_out == emb when tied); plastic layer j's gates start at
      * gate0 + j * gate_stride */
     int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, gate0, gate_stride;
+    int64_t norm0, norm_stride; /* layer k's norm (static 0..S-1, then plastic) at norm0 + k stride */
     int64_t W_out, b_out, n_params;
     /* state offsets */
     int64_t s_K, s_V, s_Wf, s_entropy, s_rms, n_state;
     /* cache record offsets; plastic layer j starts at c_pl + j * pl_stride */
-    int64_t c_x, c_u, c_q, c_k, c_v, c_ctx, c_z, c_pl, pl_stride, c_p, c_g, n_cache;
+    int64_t c_x, c_u, c_q, c_k, c_v, c_ctx, c_z, c_pl, pl_stride, c_p, c_g, c_n, n_cache;
 } ssmn_layout;
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
@@ -96,7 +100,14 @@ int64_t ssmn_segment_len(int64_t T);
 #define SSMN_C_Q(L, j, k)  (SSMN_C_TR(L, j, k) + (L)->H)
 #define SSMN_C_OUT(L, j)   SSMN_C_Q(L, j, (L)->C - 1)
 #define SSMN_C_ZS(L)       ((L)->c_z + (L)->S * (L)->H)
-#define SSMN_C_ZIN(L, j)   ((j) ? SSMN_C_OUT(L, (j) - 1) : SSMN_C_ZS(L))
+/* Norm k (static layers 0..S-1, then plastic layers): gain, bias (layer norm); cache y, xhat, r. */
+#define SSMN_NORM_G(L, k)  ((L)->norm0 + (k) * (L)->norm_stride)
+#define SSMN_NORM_B(L, k)  (SSMN_NORM_G(L, k) + (L)->H)
+#define SSMN_C_NRM(L, k)   ((L)->c_n + (k) * (2 * (L)->H + 1))
+/* What a layer reads: static layer i's input, plastic layer j's raw input and (normalised) input. */
+#define SSMN_C_SIN(L, i)   ((L)->norm ? SSMN_C_NRM(L, i) : (L)->c_z + (i) * (L)->H)
+#define SSMN_C_ZRAW(L, j)  ((j) ? SSMN_C_OUT(L, (j) - 1) : SSMN_C_ZS(L))
+#define SSMN_C_ZIN(L, j)   ((L)->norm ? SSMN_C_NRM(L, (L)->S + (j)) : SSMN_C_ZRAW(L, j))
 #define SSMN_C_ZF(L)       ((L)->P > 0 ? SSMN_C_OUT(L, (L)->P - 1) : SSMN_C_ZS(L))
 
 #endif

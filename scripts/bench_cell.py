@@ -41,9 +41,11 @@ CANDIDATES = {
     "pos+res+decay": dict(preset="prototype", position_bias=True, residual=True, learned_decay=True),
     "pos+res+both": dict(preset="prototype", position_bias=True, residual=True, neuromodulation=True,
                          learned_decay=True),
-    "pos+res+delta": dict(preset="prototype", position_bias=True, residual=True, rule="delta"),
-    "pos+res+delta+both": dict(preset="prototype", position_bias=True, residual=True, rule="delta",
+    "pos+res+rms": dict(preset="prototype", position_bias=True, residual=True, norm="rms"),
+    "pos+res+layer": dict(preset="prototype", position_bias=True, residual=True, norm="layer"),
+    "pos+res+layer+both": dict(preset="prototype", position_bias=True, residual=True, norm="layer",
                                neuromodulation=True, learned_decay=True),
+    "pos+res+delta": dict(preset="prototype", position_bias=True, residual=True, rule="delta"),
 }
 
 

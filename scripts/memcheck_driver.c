@@ -44,7 +44,7 @@ static double lcg(void) {
 typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
-    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay;
+    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm;
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -65,6 +65,7 @@ static ssmn_config make_config(const variant *v) {
     c.residual = v->residual;
     c.neuromod = v->neuromod;
     c.learned_decay = v->learned_decay;
+    c.norm = v->norm;
     c.eta = 0.05;
     c.decay = 0.01;
     c.clip = 1.0;
@@ -340,6 +341,9 @@ static void run_bad_configs(void) {
     cfg = make_config(&v);
     cfg.learned_decay = -1;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "learned_decay = -1 accepted");
+    cfg = make_config(&v);
+    cfg.norm = 3;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "norm = 3 accepted");
     {
         int64_t offs[64], lens[64], count = 0;
         cfg = make_config(&v);
@@ -401,6 +405,9 @@ int main(void) {
         {"gated_import",   3, 8,  2,  3, 1, 1, 0,   1,   2,   0,   0,   0,   1,   0},
         {"gated_oja",      3, 8,  2,  3, 1, 1, 0,   2,   1,   0,   1,   0,   0,   1},
         {"gated_delta",    4, 8,  7,  3, 1, 1, 7,   3,   2,   0,   1,   1,   1,   1},
+        /*                                                                               norm */
+        {"rms_norm",       3, 8,  2,  3, 2, 2, 0,   0,   1,   0,   1,   1,   0,   0,   1},
+        {"layer_norm",     4, 8,  7,  3, 1, 2, 7,   3,   2,   0,   1,   1,   1,   1,   2},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from ._ssmn_native import ffi, lib
-from .config import SSMNConfig
+from .config import NORMS, SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
 ABI_VERSION = 5
@@ -81,6 +81,7 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.residual = int(cfg.residual)
     c.neuromod = int(cfg.neuromodulation)
     c.learned_decay = int(cfg.learned_decay)
+    c.norm = NORMS.index(cfg.norm)
     if binding is not None:
         binding.fill(c)
     return c

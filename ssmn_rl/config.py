@@ -18,25 +18,27 @@ RULE_BACKENDS = ("auto", "c", "numpy")
 #: "prototype" is the public prototype's cell exactly (order-blind window, fixed eta and lambda);
 #: "default" is the cell the learning benchmarks chose (scripts/bench_cell.py; README "The cell").
 CELL_FLAGS = ("position_bias", "residual", "neuromodulation", "learned_decay")
+CELL_OPTIONS = (*CELL_FLAGS, "norm")
+NORMS = ("none", "rms", "layer")
 CELL_PRESETS = {
     "prototype": {"position_bias": False, "residual": False, "neuromodulation": False,
-                  "learned_decay": False},
+                  "learned_decay": False, "norm": "none"},
     "default": {"position_bias": True, "residual": True, "neuromodulation": False,
-                "learned_decay": False},
+                "learned_decay": False, "norm": "none"},
 }
 
 
 def resolve_cell_flags(preset, **given) -> dict:
-    """The cell's flags: each one given explicitly (not None) wins, the rest come from `preset`
-    (None = "default")."""
+    """The cell's options (CELL_OPTIONS): each one given explicitly (not None) wins, the rest come
+    from `preset` (None = "default")."""
     name = "default" if preset is None else preset
     if not isinstance(name, str) or name not in CELL_PRESETS:
         raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None (the default cell), "
                           f"got {preset!r}")
-    unknown = sorted(set(given) - set(CELL_FLAGS))
+    unknown = sorted(set(given) - set(CELL_OPTIONS))
     if unknown:
-        raise ConfigError(f"unknown cell flag(s) {unknown}; the flags are {list(CELL_FLAGS)}")
-    return {k: CELL_PRESETS[name][k] if given.get(k) is None else given[k] for k in CELL_FLAGS}
+        raise ConfigError(f"unknown cell option(s) {unknown}; the options are {list(CELL_OPTIONS)}")
+    return {k: CELL_PRESETS[name][k] if given.get(k) is None else given[k] for k in CELL_OPTIONS}
 
 
 #: Named memory presets from the SSMN write-up ("adaptive memory control").
@@ -108,6 +110,7 @@ class SSMNConfig:
     residual: bool = False
     neuromodulation: bool = False
     learned_decay: bool = False
+    norm: str = "none"
     preset: str | None = None
 
     def __post_init__(self):
@@ -144,6 +147,8 @@ class SSMNConfig:
         for flag in ("tied", *CELL_FLAGS):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if not isinstance(self.norm, str) or self.norm not in NORMS:
+            raise ConfigError(f"norm must be one of {list(NORMS)}, got {self.norm!r}")
         if self.preset is not None and self.preset not in CELL_PRESETS:
             raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None, got {self.preset!r}")
         if self.neuromodulation or self.learned_decay:

@@ -25,6 +25,12 @@ def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
             shapes += [(f"plastic{j}.eta_w", (H,)), (f"plastic{j}.eta_b", (1,))]
         if cfg.learned_decay:
             shapes += [(f"plastic{j}.decay_w", (H,)), (f"plastic{j}.decay_b", (1,))]
+    if cfg.norm != "none":  # the pre-norm of every layer: static ones, then plastic ones
+        layers = [f"static{i}" for i in range(cfg.n_static)] + [f"plastic{j}" for j in range(cfg.n_plastic)]
+        for layer in layers:
+            shapes.append((f"{layer}.norm_gain", (H,)))
+            if cfg.norm == "layer":
+                shapes.append((f"{layer}.norm_bias", (H,)))
     if not cfg.tied:
         shapes.append(("W_out", (Dout, H)))
     shapes.append(("b_out", (Dout,)))

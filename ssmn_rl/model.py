@@ -60,11 +60,14 @@ def _validate_real_array(X, name: str, dtype) -> np.ndarray:
 def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
     """Initial parameters from a seeded NumPy Generator (same seed, same vector on any machine):
     Gaussian weights scaled by 1/sqrt(fan_in) (sqrt(2/fan_in) before a ReLU), zero biases and
-    zero gate weights; a learned decay's bias starts at logit(decay_lambda) (clamped to
+    zero gate weights, unit norm gains; a learned decay's bias starts at logit(decay_lambda) (clamped to
     [1e-4, 0.5]) so that a fresh model decays at the configured rate."""
     rng = np.random.default_rng(seed)
     parts = []
     for name, shape in parameter_shapes(cfg):
+        if name.endswith(".norm_gain"):
+            parts.append(np.ones(shape))
+            continue
         if name.endswith(".decay_b"):
             lam = min(max(cfg.decay_lambda, 1e-4), 0.5)
             parts.append(np.full(shape, np.log(lam / (1.0 - lam))))
@@ -123,6 +126,10 @@ class SSMN:
     learned_decay : bool, optional
         Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
         (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
+    norm : {"none", "rms", "layer"}, optional
+        Pre-norm of the input of every static and plastic layer (Ba et al. 2016: fast weights
+        need normalisation): RMS norm with a learned gain, or layer norm with gain and bias. The
+        plastic layers' rule then writes normalised keys.
     memory : {"long_term", "short_term"}, optional
         Named preset for (eta, lambda), overriding both.
     dtype : {"float32", "float64"}
@@ -147,7 +154,7 @@ class SSMN:
                  vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
-                 learned_decay: bool | None = None,
+                 learned_decay: bool | None = None, norm: str | None = None,
                  memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
@@ -179,7 +186,8 @@ class SSMN:
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
         flags = resolve_cell_flags(preset, position_bias=position_bias, residual=residual,
-                                   neuromodulation=neuromodulation, learned_decay=learned_decay)
+                                   neuromodulation=neuromodulation, learned_decay=learned_decay,
+                                   norm=norm)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),

@@ -22,6 +22,16 @@ def gates(cfg, p, j, z):
     return eta, lam
 
 
+def normalise(cfg, p, layer, x):
+    """The pre-norm of `layer` ("static0", "plastic1", ...) on its input x, or x without norm."""
+    if cfg.norm == "none":
+        return x
+    mu = x.mean() if cfg.norm == "layer" else 0.0
+    xhat = (x - mu) / np.sqrt(np.mean((x - mu) ** 2) + 1e-5)
+    y = p[f"{layer}.norm_gain"] * xhat
+    return y + p[f"{layer}.norm_bias"] if cfg.norm == "layer" else y
+
+
 def plastic_update(cfg, W, pre, post, eta=None, decay=None):
     """The configured rule's NumPy reference on one stream, then the clip every rule gets."""
     rule = get_rule(cfg.rule)
@@ -65,8 +75,9 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
             if cfg.residual:
                 z = z + u
             for i in range(S):
-                z = np.maximum(p[f"static{i}.W"] @ z + p[f"static{i}.b"], 0)
+                z = np.maximum(p[f"static{i}.W"] @ normalise(cfg, p, f"static{i}", z) + p[f"static{i}.b"], 0)
             for j in range(P):
+                z = normalise(cfg, p, f"plastic{j}", z)
                 h = np.maximum(p[f"plastic{j}.W"] @ z + p[f"plastic{j}.b"], 0)
                 new = plastic_update(cfg, Wf[j], z, h, *gates(cfg, p, j, z))
                 st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))

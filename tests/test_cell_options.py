@@ -11,13 +11,13 @@ import pytest
 from conftest import make_model
 from reference import reference_forward
 from ssmn_rl import SSMN
-from ssmn_rl.config import CELL_PRESETS
+from ssmn_rl.config import CELL_FLAGS, CELL_PRESETS
 from ssmn_rl.errors import ConfigError
 from test_gradients import _fd_grad, _rel_err
 
 RULES = ["hebbian", "importance", "oja", "delta"]
-GATES = [dict(neuromodulation=True), dict(learned_decay=True),
-         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True)]
+GATES = [dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"), dict(norm="layer"),
+         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="layer")]
 REFERENCE = pathlib.Path(__file__).parent / "data" / "prototype_reference.npz"
 
 
@@ -124,6 +124,21 @@ def test_gate_flags_are_validated(flag):
         SSMN(input_dim=2, output_dim=1, **{flag: 1})
 
 
+@pytest.mark.parametrize("value", ["batch", 1, True, ""])
+def test_norm_is_validated(value):
+    with pytest.raises(ConfigError, match=r"norm must be one of \['none', 'rms', 'layer'\], got"):
+        SSMN(input_dim=2, output_dim=1, norm=value)
+
+
+@pytest.mark.parametrize("norm", ["rms", "layer"])
+def test_norm_starts_as_unit_gain_and_zero_bias(norm):
+    m = make_model(norm=norm)
+    p = m.named_parameters()
+    np.testing.assert_array_equal(p["static0.norm_gain"], 1.0)
+    np.testing.assert_array_equal(p["plastic0.norm_gain"], 1.0)
+    assert ("plastic0.norm_bias" in p) == (norm == "layer")
+
+
 @pytest.mark.parametrize("flag", ["neuromodulation", "learned_decay"])
 def test_gates_need_a_builtin_rule_kernel(flag):
     with pytest.raises(ConfigError, match=rf"{flag} need a rule whose C kernel.*rule_backend='numpy'"):
@@ -167,7 +182,7 @@ def test_default_cell_is_the_default_preset_and_position_aware():
         assert getattr(m.config, flag) == value, flag
     assert m.config.position_bias
     p = SSMN(input_dim=2, output_dim=1, preset="prototype")
-    assert not any(getattr(p.config, f) for f in CELL_PRESETS["prototype"])
+    assert not any(getattr(p.config, f) for f in CELL_FLAGS) and p.config.norm == "none"
 
 
 def test_explicit_flags_override_the_preset():
@@ -185,7 +200,7 @@ def test_python_layout_matches_the_core_tensor_by_tensor():
     from ssmn_rl import _kernels
     from ssmn_rl.layout import slices
 
-    m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2)
+    m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2, norm="layer")
     table = _kernels.param_table(m._c_cfg)
     ours = [(sl.start, sl.stop - sl.start) for sl, _ in slices(m._param_shapes).values()]
     assert table == ours

@@ -29,6 +29,7 @@ from ssmn_rl.envs.baselines import (
     run_policy,
 )
 from ssmn_rl.envs.count_recall import CountRecall
+from ssmn_rl.envs.cue_reward import CueReward
 from ssmn_rl.envs.key_value_recall import KeyValueRecall
 from ssmn_rl.envs.regime_stream import RegimeStream
 from ssmn_rl.envs.repeat_first import RepeatFirst
@@ -45,6 +46,7 @@ WITH_DIFFICULTY = [
     "ssmn/KeyValueRecall-v0",
     "ssmn/ShiftingCartPole-v0",
     "ssmn/RegimeStream-v0",
+    "ssmn/CueReward-v0",
 ]
 
 
@@ -84,7 +86,7 @@ def _rollout(env_id: str, seed: int, n_steps: int = 300) -> tuple[list, list]:
 
 def test_registered_ids_are_exactly_the_package_list():
     assert REGISTERED == sorted(ENV_IDS)
-    assert len(ENV_IDS) == 9
+    assert len(ENV_IDS) == 10
     assert "ssmn/NoisyStatelessCartPole-v0" in ENV_IDS
 
 
@@ -370,6 +372,35 @@ def test_regime_stream_switches_and_oracle_error_is_the_noise():
     assert np.mean(squared) == pytest.approx(0.03**2, rel=0.25)
 
 
+def test_cue_reward_changes_the_mapping_every_episode_and_the_ideal_learner_learns_it():
+    env = CueReward()
+    oracle = make_policy(env, "oracle")
+    targets, cues = [], []
+    for episode in range(20):
+        obs, _ = env.reset(seed=100 if episode == 0 else None)
+        targets.append(env.cues[env.target].tobytes())
+        cues.append(env.cues.tobytes())
+        total, picks = 0.0, []
+        while True:
+            obs, reward, terminated, _, _ = env.step(oracle(obs))
+            total += reward
+            picks.append(reward > 0)
+            if terminated:
+                break
+        assert all(picks[1:]), "after its first outcome the ideal learner is always right"
+    assert len(set(targets)) > 10 and len(set(cues)) == 20
+    # the rewarded cue is in every pair, on either side
+    env.reset(seed=3)
+    sides = []
+    for _ in range(50):
+        assert env.target in env.pair
+        sides.append(env.pair.index(env.target))
+        env.step(0)
+        if env.trial >= env.n_trials:
+            env.reset()
+    assert 10 < sum(sides) < 40
+
+
 def test_regime_stream_absolute_loss():
     env = RegimeStream(loss="absolute")
     env.reset(seed=0)
@@ -387,6 +418,8 @@ def test_regime_stream_absolute_loss():
         (KeyValueRecall, {"difficulty": "hard"}, "n_pairs", 16),
         (ShiftingCartPole, {"difficulty": "hard", "tilt": 0.0}, "tilt", 0.0),
         (RegimeStream, {"difficulty": "easy"}, "n_regimes", 2),
+        (CueReward, {"difficulty": "hard"}, "n_cues", 8),
+        (CueReward, {"n_trials": 5}, "n_trials", 5),
     ],
 )
 def test_difficulty_presets_and_overrides(cls, kwargs, attribute, expected):
@@ -408,6 +441,7 @@ MEMORY_GAP = {
     "ssmn/KeyValueRecall-v0": (60, 0.6),
     "ssmn/ShiftingCartPole-v0": (150, 100.0),
     "ssmn/RegimeStream-v0": (30, 2.0),
+    "ssmn/CueReward-v0": (40, 0.35),
 }
 
 
@@ -473,6 +507,8 @@ def test_memoryless_policy_beats_or_matches_random(env_id):
         (RegimeStream, {"noise_std": -0.01}, r"'noise_std' must be a finite number >= 0\.0 and <= 0\.2; got -0\.01"),
         (RegimeStream, {"n_regimes": 0}, r"'n_regimes' must be an integer >= 1; got 0\."),
         (RegimeStream, {"switch_prob": 2}, r"'switch_prob' must be a finite number >= 0\.0 and <= 1\.0; got 2\."),
+        (CueReward, {"n_cues": 1}, r"'n_cues' must be an integer >= 2; got 1\. HINT"),
+        (CueReward, {"n_cues": 5, "cue_dim": 2}, r"5 distinct cues do not fit in cue_dim=2 bits"),
     ],
 )
 def test_bad_arguments_raise_value_error(factory, kwargs, pattern):

@@ -1,0 +1,45 @@
+/* norm.c - layer and RMS normalisation of rows, forward and backward (Ba et al. 2016; Zhang &
+ * Sennrich 2019), the pre-norm in front of the static and plastic layers.
+ *
+ * Per row x (H): xhat = (x - mu) r with r = 1 / sqrt(mean((x - mu)^2) + eps), mu = mean(x) for
+ * layer norm and 0 for RMS norm; y = gain * xhat (+ bias for layer norm). The forward keeps y,
+ * xhat and r in the cache record; the backward needs nothing else. Included by cell.c.
+ */
+#define SSMN_NORM_EPS 1e-5
+
+/* y (H) out, xhat (H) out, *r out; x (H) in; gain (H); bias (H) or NULL; center: layer norm. */
+static void FN(norm_forward)(real *y, real *xhat, real *r, const real *x, const real *gain,
+                             const real *bias, int64_t H, int center) {
+    real mu = 0, ss = 0;
+    if (center) {
+        for (int64_t n = 0; n < H; n++) mu += x[n];
+        mu /= (real)H;
+    }
+    for (int64_t n = 0; n < H; n++) {
+        real d = x[n] - mu;
+        ss += d * d;
+    }
+    real rs = (real)1 / R_SQRT(ss / (real)H + (real)SSMN_NORM_EPS);
+    *r = rs;
+    for (int64_t n = 0; n < H; n++) {
+        xhat[n] = (x[n] - mu) * rs;
+        y[n] = gain[n] * xhat[n] + (bias ? bias[n] : 0);
+    }
+}
+
+/* dx (H) = dL/dx (written, not accumulated; may not alias dy); dgain (H) +=, dbias (H) += (when
+ * not NULL); dy (H) = dL/dy; xhat (H), r and gain from the forward. */
+static void FN(norm_backward)(real *dx, real *dgain, real *dbias, const real *dy, const real *xhat,
+                              real r, const real *gain, int64_t H, int center) {
+    real m1 = 0, m2 = 0;
+    for (int64_t n = 0; n < H; n++) {
+        real dxh = dy[n] * gain[n];
+        dgain[n] += dy[n] * xhat[n];
+        if (dbias) dbias[n] += dy[n];
+        m1 += dxh;
+        m2 += dxh * xhat[n];
+    }
+    m1 = center ? m1 / (real)H : 0;
+    m2 /= (real)H;
+    for (int64_t n = 0; n < H; n++) dx[n] = r * (dy[n] * gain[n] - m1 - xhat[n] * m2);
+}
