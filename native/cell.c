@@ -93,31 +93,33 @@ static void FN(norm_record_backward)(const ssmn_layout *L, real *dx, real *grad,
                       dy, nr + L->H, nr[2 * L->H], prm + SSMN_NORM_G(L, k), L->H, L->norm == 2);
 }
 
-/* Plastic layer j's gates at one step: the sigmoids s_eta = sigmoid(w_eta . z + b_eta) and
- * s_lam = sigmoid(w_lam . z + b_lam) of its input z (H) go into the cache record (1 and the fixed
- * decay for a gate that is off). */
+/* Plastic layer j's gates at one step, per head hd: the sigmoids s_eta = sigmoid(w_eta[hd] . z +
+ * b_eta[hd]) and s_lam = sigmoid(w_lam[hd] . z + b_lam[hd]) of the layer's input z (H) go into
+ * the cache record (1 and the fixed decay for a gate that is off). */
 static void FN(gates_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j,
                               const real *z, const real *prm) {
-    const int64_t H = L->H;
-    real *g = rec + L->c_g + 2 * j;
-    g[0] = 1;
-    g[1] = (real)cfg->decay;
-    if (L->neuromod) {
-        const real *w = prm + SSMN_GATE_ETA(L, j);
-        g[0] = FN(sigm)(FN(dot)(w, z, H) + w[H]);
-    }
-    if (L->learned_decay) {
-        const real *w = prm + SSMN_GATE_DECAY(L, j);
-        g[1] = FN(sigm)(FN(dot)(w, z, H) + w[H]);
+    const int64_t H = L->H, nh = L->nh;
+    for (int64_t hd = 0; hd < nh; hd++) {
+        real *g = rec + SSMN_C_GATE(L, j, hd);
+        g[0] = 1;
+        g[1] = (real)cfg->decay;
+        if (L->neuromod) {
+            const real *w = prm + SSMN_GATE_ETA(L, j);
+            g[0] = FN(sigm)(FN(dot)(w + hd * H, z, H) + w[nh * H + hd]);
+        }
+        if (L->learned_decay) {
+            const real *w = prm + SSMN_GATE_DECAY(L, j);
+            g[1] = FN(sigm)(FN(dot)(w + hd * H, z, H) + w[nh * H + hd]);
+        }
     }
 }
 
-/* The rule context of plastic layer j at the step of cache record rec: eta_t and lambda_t. */
+/* The rule context of plastic layer j, head hd, at the step of cache record rec: eta_t, lambda_t. */
 static FN(rule_ctx) FN(gated_ctx)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec,
-                                  int64_t j) {
+                                  int64_t j, int64_t hd) {
     FN(rule_ctx) x = *base;
     if (!SSMN_HAS_GATES(L)) return x;
-    const real *g = rec + L->c_g + 2 * j;
+    const real *g = rec + SSMN_C_GATE(L, j, hd);
     if (L->neuromod) x.eta = (real)x.cfg->eta * g[0];
     if (L->learned_decay) {
         x.decay = g[1];
@@ -126,35 +128,91 @@ static FN(rule_ctx) FN(gated_ctx)(const ssmn_layout *L, const FN(rule_ctx) *base
     return x;
 }
 
-/* Gate gradients of plastic layer j at one step, from deta = dL/deta_t and ddecay =
+/* Gate gradients of plastic layer j, head hd, at one step, from deta = dL/deta_t and ddecay =
  * dL/dlambda_t: grad (the gate parameters) +=, dz (H) += through the gates' input z. */
 static void FN(gates_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dz,
-                               const real *rec, int64_t j, const real *z, const real *prm,
+                               const real *rec, int64_t j, int64_t hd, const real *z, const real *prm,
                                real deta, real ddecay) {
-    const int64_t H = L->H;
-    const real *g = rec + L->c_g + 2 * j;
+    const int64_t H = L->H, nh = L->nh;
+    const real *g = rec + SSMN_C_GATE(L, j, hd);
     for (int gate = 0; gate < 2; gate++) {
         if (!(gate ? L->learned_decay : L->neuromod)) continue;
         int64_t off = gate ? SSMN_GATE_DECAY(L, j) : SSMN_GATE_ETA(L, j);
         real s = g[gate], dlogit = (gate ? ddecay : deta * (real)cfg->eta) * s * (1 - s);
-        const real *w = prm + off;
-        real *gw = grad + off;
+        const real *w = prm + off + hd * H;
+        real *gw = grad + off + hd * H;
         for (int64_t n = 0; n < H; n++) {
             gw[n] += dlogit * z[n];
             dz[n] += dlogit * w[n];
         }
-        gw[H] += dlogit;
+        grad[off + nh * H + hd] += dlogit;
     }
 }
 
-/* z (H) = h + alpha tanh(W q) for chat steps k >= 1 (k = 0 is fused with the rule update). */
+/* The plastic memory of layer j: nh blocks W_f[hd] (dh, dh), block hd reading and writing slice
+ * hd of pre and post. Wdst = rule(Wsrc) (may alias), each head with its own gated context. */
+static int FN(memory_apply)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t j,
+                            real *Wdst, const real *Wsrc, const real *pre, const real *post) {
+    const int64_t d = L->dh, dd = d * d;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        int rc = FN(rule_apply)(&x, Wdst + hd * dd, Wsrc + hd * dd, pre + hd * d, post + hd * d, d, 1);
+        if (rc) return rc;
+    }
+    return SSMN_OK;
+}
+
+/* Update W_f (WF) in place and read out r (H) = W_f' h, head by head; *sq_out (when not NULL) =
+ * sum of squared changes. row (H), before (WF) scratch as in rule_forward. */
+static int FN(memory_forward)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t j,
+                              real *Wf, real *r, const real *h, const real *z, real *row, real *before,
+                              real *sq_out) {
+    const int64_t d = L->dh, dd = d * d;
+    real sq = 0;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        real sqh = 0;
+        int rc = FN(rule_forward)(&x, Wf + hd * dd, r + hd * d, h + hd * d, z + hd * d, d, row, before,
+                                  sq_out ? &sqh : NULL);
+        if (rc) return rc;
+        sq += sqh;
+    }
+    if (sq_out) *sq_out = sq;
+    return SSMN_OK;
+}
+
+/* One step backward through the memory of layer j: dh, dz (H) +=; G (WF) in dL/dW_t, out
+ * dL/dW_{t-1}; the gates' parameter gradients into grad. Wprev (WF); dr (H) = dL/dr; row (H)
+ * and F (WF) scratch. */
+static int FN(memory_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *base,
+                               const real *rec, int64_t j, real *grad, real *dh, real *dz, real *G,
+                               const real *Wprev, const real *h, const real *z, const real *dr,
+                               const real *prm, real *row, real *F) {
+    const int64_t d = L->dh, dd = d * d;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        real deta = 0, ddecay = 0;
+        int rc = FN(rule_backward)(&x, dh + hd * d, dz + hd * d, G + hd * dd, Wprev + hd * dd, h + hd * d,
+                                   z + hd * d, dr + hd * d, d, row, F, L->neuromod ? &deta : NULL,
+                                   L->learned_decay ? &ddecay : NULL);
+        if (rc) return rc;
+        if (SSMN_HAS_GATES(L)) FN(gates_backward)(L, cfg, grad, dz, rec, j, hd, z, prm, deta, ddecay);
+    }
+    return SSMN_OK;
+}
+
+/* z (H) = h + alpha tanh(W q) for chat steps k >= 1 (k = 0 is fused with the rule update);
+ * W (WF) block-diagonal over the heads. */
 static void FN(chat_forward)(const ssmn_layout *L, real *rec, int64_t j, const real *W, real alpha) {
-    const int64_t H = L->H;
+    const int64_t H = L->H, d = L->dh;
     const real *h = rec + SSMN_C_H(L, j);
     for (int64_t k = 1; k < L->C; k++) {
         const real *qprev = rec + SSMN_C_Q(L, j, k - 1);
         real *tr = rec + SSMN_C_TR(L, j, k), *q = rec + SSMN_C_Q(L, j, k);
-        for (int64_t i = 0; i < H; i++) tr[i] = R_TANH(FN(dot)(W + i * H, qprev, H));
+        for (int64_t i = 0; i < H; i++) {
+            int64_t hd = i / d;
+            tr[i] = R_TANH(FN(dot)(W + hd * d * d + (i - hd * d) * d, qprev + hd * d, d));
+        }
         for (int64_t i = 0; i < H; i++) q[i] = h[i] + alpha * tr[i];
     }
 }
@@ -172,7 +230,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     if (!y || !cache) return SSMN_ERR_NULL;
     if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
 
-    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
+    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF;
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
     const real alpha = (real)cfg->alpha;
     const real *prm = params;
@@ -188,12 +246,12 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     }
     /* scratch: GEMM pack (large calls only), rule vectors + a row, and for non-hebbian rules a
      * copy of W_f for the update statistic */
-    int64_t n_scratch = (SSMN_RULE_VECS + 1) * H + (cfg->rule != SSMN_RULE_HEBBIAN ? HH : 0);
+    int64_t n_scratch = (SSMN_RULE_VECS + 1) * H + (cfg->rule != SSMN_RULE_HEBBIAN ? WF : 0);
     if (BT >= GEMM_MR) n_scratch += SSMN_PACK_FLOATS;
     real *scratch = (real *)malloc((size_t)n_scratch * sizeof(real));
     if (!scratch) return SSMN_ERR_NOMEM;
     real *rvec = scratch, *row = rvec + SSMN_RULE_VECS * H, *before = row + H;
-    real *pack = BT >= GEMM_MR ? before + (cfg->rule != SSMN_RULE_HEBBIAN ? HH : 0) : NULL;
+    real *pack = BT >= GEMM_MR ? before + (cfg->rule != SSMN_RULE_HEBBIAN ? WF : 0) : NULL;
     FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
     /* encoder u = tanh(W_in x + b_in), then q, k, v for every token */
@@ -219,7 +277,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
             real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
             real ent = FN(attn_forward)(rec + L->c_ctx, rec + L->c_p, rec + L->c_q, &keys, &vals,
-                                        abias, lo, e - lo + 1);
+                                        abias, lo, e - lo + 1, L->nh);
             if (t == T - 1) st[L->s_entropy] = ent;
         }
         for (int64_t t = T - w > 0 ? T - w : 0; t < T; t++) {
@@ -264,7 +322,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                 for (int64_t j = 0; j < P; j++) {
                     const real *zin = rec + SSMN_C_ZIN(L, j);
                     real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
-                    real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * HH;
+                    real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * WF;
                     if (j > 0) {
                         if (L->norm) FN(norm_record)(L, rec, S + j, SSMN_C_ZRAW(L, j), prm);
                         FN(gemm_rows_nt)(1, H, H, zin, H, prm + SSMN_PLASTIC_W(L, j), H, 0, h, H);
@@ -276,13 +334,13 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
                     }
                     real sq = 0;
                     if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, zin, prm);
-                    FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
-                    rc = FN(rule_forward)(&rs, Wf, tr, h, zin, H, row, before, t == T - 1 ? &sq : NULL);
+                    rc = FN(memory_forward)(L, &rx, rec, j, Wf, tr, h, zin, row, before,
+                                            t == T - 1 ? &sq : NULL);
                     if (rc) {
                         free(scratch);
                         return rc;
                     }
-                    if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)HH);
+                    if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)WF);
                     for (int64_t n = 0; n < H; n++) {
                         tr[n] = R_TANH(tr[n]);
                         q[n] = h[n] + alpha * tr[n];
@@ -302,11 +360,11 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
 }
 
 /* Backward through chat steps C-1..1 of plastic layer j at one step: gz in = dL/dq_{C-1}, out =
- * dL/dq_0; dh += the identity-path gradients; G += dL/dW_t of the re-reads. W = W_t (H,H);
- * dr, tmp (H) scratch. */
+ * dL/dq_0; dh += the identity-path gradients; G (WF) += dL/dW_t of the re-reads. W = W_t (WF,
+ * block-diagonal over the heads); dr, tmp (H) scratch. */
 static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, const real *W,
                               real *G, real *gz, real *dh, real *dr, real *tmp, real alpha) {
-    const int64_t H = L->H;
+    const int64_t H = L->H, d = L->dh;
     for (int64_t k = L->C - 1; k >= 1; k--) {
         const real *tr = rec + SSMN_C_TR(L, j, k), *qprev = rec + SSMN_C_Q(L, j, k - 1);
         for (int64_t n = 0; n < H; n++) {
@@ -315,12 +373,13 @@ static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, 
             tmp[n] = 0;
         }
         for (int64_t i = 0; i < H; i++) {
-            const real *Wi = W + i * H;
-            real *Gi = G + i * H, di = dr[i];
+            const int64_t o = (i / d) * d;
+            const real *Wi = W + o * d + (i - o) * d, *qp = qprev + o;
+            real *Gi = G + o * d + (i - o) * d, *tp = tmp + o, di = dr[i];
 #pragma omp simd
-            for (int64_t n = 0; n < H; n++) {
-                Gi[n] += di * qprev[n];
-                tmp[n] += di * Wi[n];
+            for (int64_t n = 0; n < d; n++) {
+                Gi[n] += di * qp[n];
+                tp[n] += di * Wi[n];
             }
         }
         memcpy(gz, tmp, (size_t)H * sizeof(real));
@@ -342,8 +401,8 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
     if (!dy || !cache) return SSMN_ERR_NULL;
     if ((rc = FN(check_input)(L, x, tokens, B * T))) return rc;
 
-    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, HH = H * H;
-    const int64_t BTH = BT * H, PHH = P * HH, K = ssmn_segment_len(T), nseg = (T + K - 1) / K;
+    const int64_t H = L->H, w = L->w, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF;
+    const int64_t BTH = BT * H, PHH = P * WF, K = ssmn_segment_len(T), nseg = (T + K - 1) / K;
     const int64_t nDX = L->V > 0 ? BT * L->Din : 0;
     const real eta = (real)cfg->eta, keep = (real)(1.0 - cfg->decay), clip = (real)cfg->clip;
     const real alpha = (real)cfg->alpha;
@@ -351,7 +410,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
 
     real *bufA = work, *bufB = bufA + BTH, *dQ = bufB + BTH, *dK = dQ + BTH, *dV = dK + BTH;
     real *dPre = dV + BTH, *dX = dPre + P * BTH, *G = dX + nDX, *ckpt = G + PHH, *seg = ckpt + nseg * PHH;
-    real *Fbuf = seg + K * PHH, *gz = Fbuf + HH, *dh = gz + H, *dz = dh + H, *dr = dz + H;
+    real *Fbuf = seg + K * PHH, *gz = Fbuf + WF, *dh = gz + H, *dz = dh + H, *dr = dz + H;
     real *row = dr + H, *rvec = row + H, *dp = rvec + SSMN_RULE_VECS * H, *pack = dp + w;
     FN(rule_ctx) rx = {cfg, eta, keep, (real)cfg->decay, clip, rvec};
 
@@ -371,12 +430,10 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
             for (int64_t t = 0; t < T; t++) {
                 const real *rec = rec0 + t * R;
                 if (t % K == 0) memcpy(ckpt + (t / K) * PHH, run, (size_t)PHH * sizeof(real));
-                for (int64_t j = 0; j < P; j++) {
-                    FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
-                    if ((rc = FN(rule_apply)(&rs, run + j * HH, run + j * HH, rec + SSMN_C_ZIN(L, j),
-                                             rec + SSMN_C_H(L, j), H, 1)))
+                for (int64_t j = 0; j < P; j++)
+                    if ((rc = FN(memory_apply)(L, &rx, rec, j, run + j * WF, run + j * WF,
+                                               rec + SSMN_C_ZIN(L, j), rec + SSMN_C_H(L, j))))
                         return rc;
-                }
             }
             memset(G, 0, (size_t)PHH * sizeof(real));
             for (int64_t s = nseg - 1; s >= 0; s--) {
@@ -384,13 +441,11 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                 memcpy(seg, ckpt + s * PHH, (size_t)PHH * sizeof(real));
                 for (int64_t i = 1; i < t1 - t0; i++) {
                     const real *rec = rec0 + (t0 + i - 1) * R;
-                    for (int64_t j = 0; j < P; j++) {
-                        FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
-                        if ((rc = FN(rule_apply)(&rs, seg + i * PHH + j * HH,
-                                                 seg + (i - 1) * PHH + j * HH, rec + SSMN_C_ZIN(L, j),
-                                                 rec + SSMN_C_H(L, j), H, 1)))
+                    for (int64_t j = 0; j < P; j++)
+                        if ((rc = FN(memory_apply)(L, &rx, rec, j, seg + i * PHH + j * WF,
+                                                   seg + (i - 1) * PHH + j * WF, rec + SSMN_C_ZIN(L, j),
+                                                   rec + SSMN_C_H(L, j))))
                             return rc;
-                    }
                 }
                 for (int64_t t = t1 - 1; t >= t0; t--) {
                     const real *rec = rec0 + t * R;
@@ -399,24 +454,19 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
                     for (int64_t j = P - 1; j >= 0; j--) {
                         const real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
                         const real *zin = rec + SSMN_C_ZIN(L, j);
-                        const real *Wprev = seg + (t - t0) * PHH + j * HH;
+                        const real *Wprev = seg + (t - t0) * PHH + j * WF;
                         for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
-                        FN(rule_ctx) rs = FN(gated_ctx)(L, &rx, rec, j);
                         if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
-                            if ((rc = FN(rule_apply)(&rs, Fbuf, Wprev, zin, h, H, 1))) return rc;
-                            FN(chat_backward)(L, rec, j, Fbuf, G + j * HH, gz, dh, dr, row, alpha);
+                            if ((rc = FN(memory_apply)(L, &rx, rec, j, Fbuf, Wprev, zin, h))) return rc;
+                            FN(chat_backward)(L, rec, j, Fbuf, G + j * WF, gz, dh, dr, row, alpha);
                         }
                         for (int64_t n = 0; n < H; n++) {
                             dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
                             dh[n] += gz[n];
                         }
-                        real deta = 0, ddecay = 0;
-                        rc = FN(rule_backward)(&rs, dh, dz, G + j * HH, Wprev, h, zin, dr, H, row, Fbuf,
-                                               L->neuromod ? &deta : NULL,
-                                               L->learned_decay ? &ddecay : NULL);
+                        rc = FN(memory_backward)(L, cfg, &rx, rec, j, grad, dh, dz, G + j * WF, Wprev, h,
+                                                 zin, dr, prm, row, Fbuf);
                         if (rc) return rc;
-                        if (SSMN_HAS_GATES(L))
-                            FN(gates_backward)(L, cfg, grad, dz, rec, j, zin, prm, deta, ddecay);
                         real *dpre = dPre + j * BTH + tok * H;
                         for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
                         if (j > 0) { /* gz = dL/d(layer j-1's output), through the norm if any */
@@ -490,7 +540,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
             const real *rec = rec0 + t * R;
             int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
             FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dzo + (b * T + t) * H,
-                              rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1);
+                              rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1, L->nh);
         }
     }
 

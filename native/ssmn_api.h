@@ -5,7 +5,7 @@
  *
  * Dimension legend used in shape comments:
  *   B streams, T time steps, Din inputs, H hidden, Dout outputs, w window,
- *   S static layers, P plastic layers.
+ *   S static layers, P plastic layers, nh heads of d = H / nh.
  */
 
 typedef struct {
@@ -28,6 +28,7 @@ typedef struct {
     int32_t neuromod;    /* 1: write strength eta_t = eta sigmoid(w_eta . z + b_eta) per plastic layer and step */
     int32_t learned_decay; /* 1: decay lambda_t = sigmoid(w_lam . z + b_lam) per plastic layer and step */
     int32_t norm;        /* pre-norm of every static and plastic layer's input: 0 none, 1 RMS, 2 layer */
+    int64_t n_heads;     /* nh >= 1 dividing H: attention heads, and fast-weight blocks (H/nh)^2 per plastic layer */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),

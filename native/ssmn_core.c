@@ -6,7 +6,8 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "ok",
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
-    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, norm 0..2, gates only with a built-in rule)",
+    "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, norm 0..2, n_heads dividing hidden, "
+    "gates only with a built-in rule)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
@@ -47,6 +48,7 @@ int ssmn_check_config(const ssmn_config *cfg) {
         return SSMN_ERR_CONFIG;
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
+    if (cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0) return SSMN_ERR_CONFIG;
     if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1) ||
         (cfg->neuromod != 0 && cfg->neuromod != 1) ||
         (cfg->learned_decay != 0 && cfg->learned_decay != 1) || cfg->norm < 0 || cfg->norm > 2)
@@ -78,19 +80,23 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->S = cfg->n_static; L->P = cfg->n_plastic; L->V = cfg->vocab; L->C = cfg->chat_steps;
     L->pos_bias = cfg->pos_bias; L->residual = cfg->residual;
     L->neuromod = cfg->neuromod; L->learned_decay = cfg->learned_decay;
-    int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl;
-    L->gate_stride = (L->neuromod + L->learned_decay) * (H + 1);
+    int64_t H = L->H, HH, HHb, HDin, DoutH, wH, PHH, VDin, pl, gates;
+    L->nh = cfg->n_heads;
+    L->dh = H / L->nh;
     L->norm = cfg->norm;
-    L->norm_stride = L->norm == 2 ? 2 * H : (L->norm == 1 ? H : 0);
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
-        ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH, &PHH) ||
-        ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl))
+        ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH / L->nh, &PHH) ||
+        ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl) ||
+        ssmn_mul(L->nh, H + 1, &gates) || ssmn_mul(L->neuromod + L->learned_decay, gates, &gates))
         return SSMN_ERR_OVERFLOW;
+    L->WF = HH / L->nh; /* nh blocks of dh^2 */
+    L->gate_stride = gates;
+    L->norm_stride = L->norm == 2 ? 2 * H : (L->norm == 1 ? H : 0);
 
     int64_t c = 0;
     if (place(&c, &L->emb, VDin, 1) || place(&c, &L->W_in, HDin, 1) || place(&c, &L->b_in, H, 1) ||
         place(&c, &L->W_q, HH, 1) || place(&c, &L->W_k, HH, 1) || place(&c, &L->W_v, HH, 1) ||
-        place(&c, &L->W_o, HH, 1) || place(&c, &L->attn_bias, L->pos_bias ? L->w : 0, 1) ||
+        place(&c, &L->W_o, HH, 1) || place(&c, &L->attn_bias, L->pos_bias ? L->w : 0, L->nh) ||
         place(&c, &L->stat0, HHb, L->S) ||
         place(&c, &L->plas0, HHb, L->P) || place(&c, &L->gate0, L->gate_stride, L->P) ||
         place(&c, &L->norm0, L->norm_stride, L->S + L->P) ||
@@ -111,8 +117,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     if (place(&c, &L->c_x, L->V > 0 ? L->Din : 0, 1) || place(&c, &L->c_u, H, 1) ||
         place(&c, &L->c_q, H, 1) || place(&c, &L->c_k, H, 1) || place(&c, &L->c_v, H, 1) ||
         place(&c, &L->c_ctx, H, 1) || place(&c, &L->c_z, H, L->S + 1) ||
-        place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, 1) ||
-        place(&c, &L->c_g, SSMN_HAS_GATES(L) ? 2 : 0, L->P) ||
+        place(&c, &L->c_pl, pl, L->P) || place(&c, &L->c_p, L->w, L->nh) ||
+        place(&c, &L->c_g, SSMN_HAS_GATES(L) ? 2 * L->nh : 0, L->P) ||
         place(&c, &L->c_n, L->norm ? 2 * H + 1 : 0, L->S + L->P))
         return SSMN_ERR_OVERFLOW;
     L->n_cache = c;
@@ -145,12 +151,15 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
     if (L.V > 0) TENSOR(L.emb, L.V * L.Din);
     TENSOR(L.W_in, H * L.Din); TENSOR(L.b_in, H);
     TENSOR(L.W_q, HH); TENSOR(L.W_k, HH); TENSOR(L.W_v, HH); TENSOR(L.W_o, HH);
-    if (L.pos_bias) TENSOR(L.attn_bias, L.w);
+    if (L.pos_bias) TENSOR(L.attn_bias, L.nh * L.w);
     for (int64_t i = 0; i < L.S; i++) { TENSOR(SSMN_STATIC_W(&L, i), HH); TENSOR(SSMN_STATIC_B(&L, i), H); }
     for (int64_t j = 0; j < L.P; j++) { TENSOR(SSMN_PLASTIC_W(&L, j), HH); TENSOR(SSMN_PLASTIC_B(&L, j), H); }
     for (int64_t j = 0; j < L.P; j++) {
-        if (L.neuromod) { TENSOR(SSMN_GATE_ETA(&L, j), H); TENSOR(SSMN_GATE_ETA(&L, j) + H, 1); }
-        if (L.learned_decay) { TENSOR(SSMN_GATE_DECAY(&L, j), H); TENSOR(SSMN_GATE_DECAY(&L, j) + H, 1); }
+        if (L.neuromod) { TENSOR(SSMN_GATE_ETA(&L, j), L.nh * H); TENSOR(SSMN_GATE_ETA(&L, j) + L.nh * H, L.nh); }
+        if (L.learned_decay) {
+            TENSOR(SSMN_GATE_DECAY(&L, j), L.nh * H);
+            TENSOR(SSMN_GATE_DECAY(&L, j) + L.nh * H, L.nh);
+        }
     }
     for (int64_t k = 0; L.norm && k < L.S + L.P; k++) {
         TENSOR(SSMN_NORM_G(&L, k), H);
@@ -174,14 +183,14 @@ int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out
     out->n_cache = L.n_cache;
     /* backward workspace: (5 + P) token-major gradient buffers of H (and one of Din for the
      * embedding gradient when vocab > 0), plus per-stream plastic
-     * buffers (G, checkpoints, segment, rule scratch: (1 + nseg + K) P H^2 + H^2), 5 H-vectors
-     * and SSMN_RULE_VECS more for the rule, w attention scores, the GEMM pack. */
+     * buffers (G, checkpoints, segment, rule scratch: (1 + nseg + K) P WF + WF, WF = H^2 / nh),
+     * 5 H-vectors and SSMN_RULE_VECS more for the rule, w attention scores, the GEMM pack. */
     int64_t K = ssmn_segment_len(T), nseg = T > 0 ? (T + K - 1) / K : 0;
     int64_t BT, BTH, tok, HH, plas, n, dx;
     if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, L.H, &BTH) || ssmn_mul(BTH, 5 + L.P, &tok) ||
         ssmn_mul(BT, L.V > 0 ? L.Din : 0, &dx) || ssmn_add(tok, dx, &tok) ||
-        ssmn_mul(L.H, L.H, &HH) || ssmn_mul(HH, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
-        ssmn_add(plas, HH, &plas) || ssmn_add(tok, plas, &n) ||
+        ssmn_mul(L.H, L.H, &HH) || ssmn_mul(L.WF, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
+        ssmn_add(plas, L.WF, &plas) || ssmn_add(tok, plas, &n) ||
         ssmn_add(n, (5 + SSMN_RULE_VECS) * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))
         return SSMN_ERR_OVERFLOW;
     out->n_work = n;

@@ -6,18 +6,20 @@
  *
  * Parameter block (n_params floats), in this order:
  *   [E (V,Din) when vocab > 0] | W_in (H,Din) b_in (H) | W_q W_k W_v W_o (H,H) each |
- *   [attention bias (w) per window offset, 0 = current step, when pos_bias] |
+ *   [attention bias (nh,w) per head and window offset, 0 = current step, when pos_bias] |
  *   S x [W_s (H,H) b_s (H)] | P x [P_j (H,H) c_j (H)] |
- *   P x [[w_eta (H) b_eta (1) when neuromod] [w_lam (H) b_lam (1) when learned_decay]] |
+ *   P x [[w_eta (nh,H) b_eta (nh) when neuromod] [w_lam (nh,H) b_lam (nh) when learned_decay]] |
  *   [(S + P) x [gain (H), bias (H) for layer norm] when norm: static layers, then plastic] |
  *   [W_out (Dout,H) unless tied] b_out (Dout)
  * State of one stream (n_state floats):
- *   K ring (w,H) | V ring (w,H) | W_f (P,H,H) | attention entropy (1) | update RMS (P)
+ *   K ring (w,H) | V ring (w,H) | W_f (P,nh,d,d) | attention entropy (1) | update RMS (P)
+ *   (W_f of a plastic layer is block-diagonal: head h's block reads and writes the h-th slices
+ *   of pre and post; the mean attention entropy over heads)
  *   plus an int64 step counter per stream kept outside the float block.
  * Cache record of one (stream, step) (n_cache floats):
  *   [x = E[token] (Din) when vocab > 0] | u q k v ctx (H each) | z_0..z_S (S+1,H) |
- *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (w) |
- *   [P x (s_eta, s_lam) when neuromod or learned_decay: the gates' sigmoids, so that
+ *   P x [h (H), C x (tanh(r_k) (H), q_k (H))] | attn p (nh,w) |
+ *   [P x nh x (s_eta, s_lam) when neuromod or learned_decay: the gates' sigmoids, so that
  *    eta_t = eta s_eta and lambda_t = s_lam (each 1 and the fixed value when its gate is off)] |
  *   [(S + P) x [y (H), xhat (H), r (1)] when norm: each layer's normalised input y = gain xhat
  *    (+ bias), xhat and the inverse RMS r; static layers, then plastic]
@@ -62,6 +64,7 @@ enum {
 
 typedef struct {
     int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
+    int64_t nh, dh, WF; /* heads, head width H / nh, floats of one plastic layer's W_f (nh dh^2) */
     /* parameter offsets (W_out == emb when tied); plastic layer j's gates start at
      * gate0 + j * gate_stride */
     int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, gate0, gate_stride;
@@ -89,9 +92,12 @@ int64_t ssmn_segment_len(int64_t T);
 #define SSMN_PLASTIC_W(L, j) ((L)->plas0 + (j) * ((L)->H * (L)->H + (L)->H))
 #define SSMN_PLASTIC_B(L, j) (SSMN_PLASTIC_W(L, j) + (L)->H * (L)->H)
 
-/* Gate parameters of plastic layer j: write strength (w_eta (H), b_eta) and decay (w_lam, b_lam). */
+/* Gate parameters of plastic layer j: write strength w_eta (nh,H) then b_eta (nh); decay w_lam
+ * (nh,H) then b_lam (nh). Head hd's weights are at + hd * H, its bias at + nh * H + hd. */
 #define SSMN_GATE_ETA(L, j)   ((L)->gate0 + (j) * (L)->gate_stride)
-#define SSMN_GATE_DECAY(L, j) (SSMN_GATE_ETA(L, j) + ((L)->neuromod ? (L)->H + 1 : 0))
+#define SSMN_GATE_DECAY(L, j) (SSMN_GATE_ETA(L, j) + ((L)->neuromod ? (L)->nh * ((L)->H + 1) : 0))
+/* the two gate sigmoids of plastic layer j, head hd, in a cache record */
+#define SSMN_C_GATE(L, j, hd) ((L)->c_g + 2 * ((j) * (L)->nh + (hd)))
 #define SSMN_HAS_GATES(L)     ((L)->neuromod || (L)->learned_decay)
 
 /* Cache-record offsets of plastic layer j: h, tanh(r_k), q_k (chat step k), output, input. */

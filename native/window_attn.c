@@ -21,42 +21,48 @@ static inline const real *FN(window_vec)(const FN(window_src) *s, int64_t e) {
     return s->seq + (e - s->n0) * s->seq_stride;
 }
 
-/* ctx (H) out; p (len) out: attention weights over extended positions lo..lo+len-1 (the last
- * one is the current step); q (H) in; bias (w) per offset from the current step, or NULL.
- * Returns the attention entropy. */
+/* Multi-head attention of one step. ctx (H) out; p (nh, w) out: per head, the attention weights
+ * over extended positions lo..lo+len-1 (the last one is the current step); q (H) in; bias (nh, w)
+ * per head and offset from the current step, or NULL. Head hd reads slice [hd d, (hd+1) d) of
+ * q, the keys and the values (d = H / nh). Returns the mean attention entropy over the heads. */
 static real FN(attn_forward)(real *ctx, real *p, const real *q, const FN(window_src) *keys,
-                             const FN(window_src) *vals, const real *bias, int64_t lo, int64_t len) {
-    const int64_t H = keys->H;
-    const real scale = (real)1 / R_SQRT((real)H);
-    real mx = -(real)INFINITY;
-    for (int64_t j = 0; j < len; j++) {
-        real s = FN(dot)(q, FN(window_vec)(keys, lo + j), H) * scale;
-        if (bias) s += bias[len - 1 - j];
-        p[j] = s;
-        if (s > mx) mx = s;
-    }
-    real sum = 0;
-    for (int64_t j = 0; j < len; j++) {
-        p[j] = R_EXP(p[j] - mx);
-        sum += p[j];
-    }
-    real inv = (real)1 / sum, entropy = 0;
-    for (int64_t d = 0; d < H; d++) ctx[d] = 0;
-    for (int64_t j = 0; j < len; j++) {
-        real pj = p[j] * inv;
-        p[j] = pj;
-        if (pj > 0) entropy -= pj * R_LOG(pj);
-        const real *v = FN(window_vec)(vals, lo + j);
+                             const FN(window_src) *vals, const real *bias, int64_t lo, int64_t len,
+                             int64_t nh) {
+    const int64_t H = keys->H, d = H / nh, w = keys->w;
+    const real scale = (real)1 / R_SQRT((real)d);
+    real entropy = 0;
+    for (int64_t n = 0; n < H; n++) ctx[n] = 0;
+    for (int64_t hd = 0; hd < nh; hd++) {
+        const int64_t o = hd * d;
+        real *ph = p + hd * w, mx = -(real)INFINITY;
+        const real *bh = bias ? bias + hd * w : NULL;
+        for (int64_t j = 0; j < len; j++) {
+            real s = FN(dot)(q + o, FN(window_vec)(keys, lo + j) + o, d) * scale;
+            if (bh) s += bh[len - 1 - j];
+            ph[j] = s;
+            if (s > mx) mx = s;
+        }
+        real sum = 0;
+        for (int64_t j = 0; j < len; j++) {
+            ph[j] = R_EXP(ph[j] - mx);
+            sum += ph[j];
+        }
+        real inv = (real)1 / sum;
+        for (int64_t j = 0; j < len; j++) {
+            real pj = ph[j] * inv;
+            ph[j] = pj;
+            if (pj > 0) entropy -= pj * R_LOG(pj);
+            const real *v = FN(window_vec)(vals, lo + j) + o;
+            real *c = ctx + o;
 #pragma omp simd
-        for (int64_t d = 0; d < H; d++) ctx[d] += pj * v[d];
+            for (int64_t n = 0; n < d; n++) c[n] += pj * v[n];
+        }
     }
-    return entropy;
+    return entropy / (real)nh;
 }
 
-/* Accumulates dq (H), the key/value gradients of the window and, when dbias is not NULL, the
- * gradient of the per-offset bias (w).
- * dk_of(e)/dv_of(e) are given by the two gradient sources (same layout as the forward sources,
- * writable); a NULL ring in a gradient source drops the gradient of the initial ring entries. */
+/* Where the backward pass accumulates key and value gradients: the same layout as a forward
+ * source, writable; a NULL ring drops the gradient of the initial ring entries. */
 typedef struct {
     real *ring;
     real *seq;
@@ -68,34 +74,43 @@ static inline real *FN(window_gvec)(const FN(window_grad) *g, int64_t e) {
     return g->seq + (e - g->n0) * g->seq_stride;
 }
 
+/* Backward of attn_forward: dq (H) +=, the window's key and value gradients +=, dbias (nh, w)
+ * += when not NULL; dp_scratch (w) scratch; dctx (H) = dL/dctx; p (nh, w) and q from the forward. */
 static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(window_grad) *dvals,
                               real *dbias, real *dp_scratch, const real *dctx, const real *p,
                               const real *q, const FN(window_src) *keys, const FN(window_src) *vals,
-                              int64_t lo, int64_t len) {
-    const int64_t H = keys->H;
-    const real scale = (real)1 / R_SQRT((real)H);
-    real dot = 0;
-    for (int64_t j = 0; j < len; j++) {
-        real s = FN(dot)(dctx, FN(window_vec)(vals, lo + j), H);
-        dp_scratch[j] = s;
-        dot += p[j] * s;
-        real *dv = FN(window_gvec)(dvals, lo + j);
-        if (dv) {
-            real pj = p[j];
+                              int64_t lo, int64_t len, int64_t nh) {
+    const int64_t H = keys->H, d = H / nh, w = keys->w;
+    const real scale = (real)1 / R_SQRT((real)d);
+    for (int64_t hd = 0; hd < nh; hd++) {
+        const int64_t o = hd * d;
+        const real *ph = p + hd * w, *dc = dctx + o, *qh = q + o;
+        real dot = 0;
+        for (int64_t j = 0; j < len; j++) {
+            real s = FN(dot)(dc, FN(window_vec)(vals, lo + j) + o, d);
+            dp_scratch[j] = s;
+            dot += ph[j] * s;
+            real *dv = FN(window_gvec)(dvals, lo + j);
+            if (dv) {
+                real pj = ph[j];
+                dv += o;
 #pragma omp simd
-            for (int64_t d = 0; d < H; d++) dv[d] += pj * dctx[d];
+                for (int64_t n = 0; n < d; n++) dv[n] += pj * dc[n];
+            }
         }
-    }
-    for (int64_t j = 0; j < len; j++) {
-        real dlogit = p[j] * (dp_scratch[j] - dot), ds = dlogit * scale;
-        if (dbias) dbias[len - 1 - j] += dlogit;
-        const real *k = FN(window_vec)(keys, lo + j);
+        for (int64_t j = 0; j < len; j++) {
+            real dlogit = ph[j] * (dp_scratch[j] - dot), ds = dlogit * scale;
+            if (dbias) dbias[hd * w + len - 1 - j] += dlogit;
+            const real *k = FN(window_vec)(keys, lo + j) + o;
+            real *dqh = dq + o;
 #pragma omp simd
-        for (int64_t d = 0; d < H; d++) dq[d] += ds * k[d];
-        real *dk = FN(window_gvec)(dkeys, lo + j);
-        if (dk) {
+            for (int64_t n = 0; n < d; n++) dqh[n] += ds * k[n];
+            real *dk = FN(window_gvec)(dkeys, lo + j);
+            if (dk) {
+                dk += o;
 #pragma omp simd
-            for (int64_t d = 0; d < H; d++) dk[d] += ds * q[d];
+                for (int64_t n = 0; n < d; n++) dk[n] += ds * qh[n];
+            }
         }
     }
 }

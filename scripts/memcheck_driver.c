@@ -44,7 +44,7 @@ static double lcg(void) {
 typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
-    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm;
+    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm, n_heads;
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -66,6 +66,7 @@ static ssmn_config make_config(const variant *v) {
     c.neuromod = v->neuromod;
     c.learned_decay = v->learned_decay;
     c.norm = v->norm;
+    c.n_heads = v->n_heads ? v->n_heads : 1; /* 0 in the table: one head */
     c.eta = 0.05;
     c.decay = 0.01;
     c.clip = 1.0;
@@ -342,6 +343,11 @@ static void run_bad_configs(void) {
     cfg.learned_decay = -1;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "learned_decay = -1 accepted");
     cfg = make_config(&v);
+    cfg.n_heads = 3; /* does not divide hidden = 8 */
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "n_heads = 3 with hidden = 8 accepted");
+    cfg.n_heads = 0;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "n_heads = 0 accepted");
+    cfg = make_config(&v);
     cfg.norm = 3;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "norm = 3 accepted");
     {
@@ -408,6 +414,11 @@ int main(void) {
         /*                                                                               norm */
         {"rms_norm",       3, 8,  2,  3, 2, 2, 0,   0,   1,   0,   1,   1,   0,   0,   1},
         {"layer_norm",     4, 8,  7,  3, 1, 2, 7,   3,   2,   0,   1,   1,   1,   1,   2},
+        /*                                                                                 n_heads */
+        {"heads_hebbian",  3, 8,  2,  3, 1, 2, 0,   0,   2,   0,   1,   1,   1,   1,   1,   4},
+        {"heads_import",   4, 8,  7,  3, 1, 1, 7,   1,   1,   0,   1,   0,   1,   0,   2,   2},
+        {"heads_oja",      3, 8,  2,  3, 0, 1, 0,   2,   1,   0,   0,   1,   0,   1,   0,   2},
+        {"heads_delta",    3, 8,  2,  3, 1, 1, 0,   3,   1,   0,   1,   1,   1,   1,   0,   8},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)

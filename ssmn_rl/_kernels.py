@@ -82,6 +82,7 @@ def make_c_config(cfg: SSMNConfig, binding=None):
     c.neuromod = int(cfg.neuromodulation)
     c.learned_decay = int(cfg.learned_decay)
     c.norm = NORMS.index(cfg.norm)
+    c.n_heads = cfg.n_heads
     if binding is not None:
         binding.fill(c)
     return c

@@ -4,12 +4,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def dense_fast_weights(W: np.ndarray) -> np.ndarray:
+    """A multi-head memory (..., P, nh, d, d) as (..., P, H, H) matrices, its blocks on the
+    diagonal (H = nh d)."""
+    *lead, P, nh, d, _ = W.shape
+    out = np.zeros((*lead, P, nh * d, nh * d), W.dtype)
+    for h in range(nh):
+        out[..., h * d:(h + 1) * d, h * d:(h + 1) * d] = W[..., h, :, :]
+    return out
+
+
+def _fast_weights(model, state) -> np.ndarray:
+    W = state.tensors["fast_weights"]
+    return dense_fast_weights(W) if model.config.n_heads > 1 else W
+
+
 def statistics(model, state) -> dict:
     t = state.tensors
-    W = t["fast_weights"]  # (B, P, H, H)
+    W = t["fast_weights"]  # (B, P, H, H), or (B, P, nh, d, d) with heads: the stored entries
     w = model.config.window_size
     return {
-        "synaptic_energy": (W.astype(np.float64) ** 2).mean(axis=(2, 3)) if W.shape[1] else np.zeros((state.batch_size, 0)),
+        "synaptic_energy": (W.astype(np.float64) ** 2).mean(axis=tuple(range(2, W.ndim))) if W.shape[1]
+        else np.zeros((state.batch_size, 0)),
         "update_magnitude": t["update_rms"].astype(np.float64),
         "attention_entropy": t["attention_entropy"][:, 0].astype(np.float64),
         "window_fill": np.minimum(state.steps, w) / w,
@@ -20,7 +36,7 @@ def statistics(model, state) -> dict:
 def analyze_synaptic_state(model, state, stream: int = 0, tol: float = 1e-3) -> dict:
     """Per plastic layer of one stream: spectral radius, active modes (singular values above
     `tol` times the largest), sparsity (share of |W| below 1e-6), energy and norm."""
-    W = state.tensors["fast_weights"][stream].astype(np.float64)
+    W = _fast_weights(model, state)[stream].astype(np.float64)
     layers = []
     for j in range(W.shape[0]):
         Wj = W[j]
@@ -69,7 +85,7 @@ def plot_synaptic_state(model, state, path=None, stream: int = 0):
     import matplotlib.pyplot as plt
 
     info = analyze_synaptic_state(model, state, stream)
-    W = state.tensors["fast_weights"][stream]
+    W = _fast_weights(model, state)[stream]
     P = max(1, W.shape[0])
     fig, axes = plt.subplots(P, 2, figsize=(9, 4 * P), squeeze=False)
     for j in range(W.shape[0]):

@@ -111,6 +111,7 @@ class SSMNConfig:
     neuromodulation: bool = False
     learned_decay: bool = False
     norm: str = "none"
+    n_heads: int = 1
     preset: str | None = None
 
     def __post_init__(self):
@@ -147,6 +148,11 @@ class SSMNConfig:
         for flag in ("tied", *CELL_FLAGS):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        _int_arg("n_heads", self.n_heads, 1)
+        if self.hidden_dim % self.n_heads:
+            raise ConfigError(f"n_heads must divide hidden_dim={self.hidden_dim} (each head gets "
+                              f"hidden_dim / n_heads features), got n_heads={self.n_heads}. HINT: "
+                              f"one of {[d for d in range(1, self.hidden_dim + 1) if self.hidden_dim % d == 0][:8]}...")
         if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ConfigError(f"norm must be one of {list(NORMS)}, got {self.norm!r}")
         if self.preset is not None and self.preset not in CELL_PRESETS:

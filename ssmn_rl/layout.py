@@ -14,17 +14,18 @@ def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
     shapes = [("embedding", (cfg.vocab_size, Din))] if cfg.vocab_size else []
     shapes += [("W_in", (H, Din)), ("b_in", (H,)), ("W_q", (H, H)), ("W_k", (H, H)),
               ("W_v", (H, H)), ("W_o", (H, H))]
-    if cfg.position_bias:
-        shapes.append(("attn_bias", (cfg.window_size,)))
+    nh = cfg.n_heads
+    if cfg.position_bias:  # per head and offset; (w,) with one head, as before heads existed
+        shapes.append(("attn_bias", (nh, cfg.window_size) if nh > 1 else (cfg.window_size,)))
     for i in range(cfg.n_static):
         shapes += [(f"static{i}.W", (H, H)), (f"static{i}.b", (H,))]
     for j in range(cfg.n_plastic):
         shapes += [(f"plastic{j}.W", (H, H)), (f"plastic{j}.b", (H,))]
     for j in range(cfg.n_plastic):  # the gates of every plastic layer follow all the layers
-        if cfg.neuromodulation:
-            shapes += [(f"plastic{j}.eta_w", (H,)), (f"plastic{j}.eta_b", (1,))]
+        if cfg.neuromodulation:  # one gate per head, each reading the layer's whole input
+            shapes += [(f"plastic{j}.eta_w", (nh, H)), (f"plastic{j}.eta_b", (nh,))]
         if cfg.learned_decay:
-            shapes += [(f"plastic{j}.decay_w", (H,)), (f"plastic{j}.decay_b", (1,))]
+            shapes += [(f"plastic{j}.decay_w", (nh, H)), (f"plastic{j}.decay_b", (nh,))]
     if cfg.norm != "none":  # the pre-norm of every layer: static ones, then plastic ones
         layers = [f"static{i}" for i in range(cfg.n_static)] + [f"plastic{j}" for j in range(cfg.n_plastic)]
         for layer in layers:
@@ -38,8 +39,10 @@ def parameter_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def state_shapes(cfg: SSMNConfig) -> list[tuple[str, tuple[int, ...]]]:
-    H, w, P = cfg.hidden_dim, cfg.window_size, cfg.n_plastic
-    return [("keys", (w, H)), ("values", (w, H)), ("fast_weights", (P, H, H)),
+    H, w, P, nh = cfg.hidden_dim, cfg.window_size, cfg.n_plastic, cfg.n_heads
+    # with heads, each plastic layer's W_f is block-diagonal: nh blocks (H/nh, H/nh)
+    fast = (P, H, H) if nh == 1 else (P, nh, H // nh, H // nh)
+    return [("keys", (w, H)), ("values", (w, H)), ("fast_weights", fast),
             ("attention_entropy", (1,)), ("update_rms", (P,))]
 
 

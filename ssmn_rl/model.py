@@ -68,6 +68,9 @@ def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
         if name.endswith(".norm_gain"):
             parts.append(np.ones(shape))
             continue
+        if name.endswith((".eta_w", ".decay_w")):  # gates start input-independent
+            parts.append(np.zeros(shape))
+            continue
         if name.endswith(".decay_b"):
             lam = min(max(cfg.decay_lambda, 1e-4), 0.5)
             parts.append(np.full(shape, np.log(lam / (1.0 - lam))))
@@ -126,6 +129,11 @@ class SSMN:
     learned_decay : bool, optional
         Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
         (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
+    n_heads : int
+        Attention heads (each attends with H / n_heads features and its own position bias) and
+        fast-weight blocks: each plastic layer's W_f becomes n_heads blocks of
+        (H / n_heads)^2, block h written and read by the h-th slice of the layer's features,
+        with its own gates. Must divide hidden_dim.
     norm : {"none", "rms", "layer"}, optional
         Pre-norm of the input of every static and plastic layer (Ba et al. 2016: fast weights
         need normalisation): RMS norm with a learned gain, or layer norm with gain and bias. The
@@ -154,7 +162,7 @@ class SSMN:
                  vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
-                 learned_decay: bool | None = None, norm: str | None = None,
+                 learned_decay: bool | None = None, norm: str | None = None, n_heads: int = 1,
                  memory: str | None = None, dtype: str = "float32", seed=None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
@@ -194,6 +202,7 @@ class SSMN:
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
                          decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
                          vocab_size=vocab_size, chat_steps=chat_steps, tied=tied, preset=preset,
+                         n_heads=n_heads,
                          **flags)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")

@@ -12,13 +12,13 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def gates(cfg, p, j, z):
-    """(eta_t, lambda_t) of plastic layer j at a step whose layer input is z."""
+def gates(cfg, p, j, hd, z):
+    """(eta_t, lambda_t) of plastic layer j, head hd, at a step whose layer input is z."""
     eta, lam = cfg.plasticity_eta, cfg.decay_lambda
     if cfg.neuromodulation:
-        eta = eta * _sigmoid(p[f"plastic{j}.eta_w"] @ z + p[f"plastic{j}.eta_b"][0])
+        eta = eta * _sigmoid(p[f"plastic{j}.eta_w"][hd] @ z + p[f"plastic{j}.eta_b"][hd])
     if cfg.learned_decay:
-        lam = _sigmoid(p[f"plastic{j}.decay_w"] @ z + p[f"plastic{j}.decay_b"][0])
+        lam = _sigmoid(p[f"plastic{j}.decay_w"][hd] @ z + p[f"plastic{j}.decay_b"][hd])
     return eta, lam
 
 
@@ -49,7 +49,9 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
         X = p["embedding"][np.asarray(X)]  # the embedding lookup, then the same cell
     W_out = p["embedding"] if cfg.tied else p["W_out"]
     B, T, _ = X.shape
-    H, w, S, P = cfg.hidden_dim, cfg.window_size, cfg.n_static, cfg.n_plastic
+    H, w, S, P, nh = cfg.hidden_dim, cfg.window_size, cfg.n_static, cfg.n_plastic, cfg.n_heads
+    d = H // nh
+    bias = p["attn_bias"].reshape(nh, w) if cfg.position_bias else np.zeros((nh, w))
     shapes = state_shapes(cfg)
     n_state = sum(int(np.prod(s)) for _, s in shapes)
     data = np.zeros((B, n_state)) if state_data is None else np.array(state_data, np.float64)
@@ -57,21 +59,25 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
     Y = np.zeros((B, T, cfg.output_dim))
     for b in range(B):
         st = unflatten(data[b], shapes)
-        Kr, Vr, Wf = st["keys"], st["values"], st["fast_weights"]
+        Kr, Vr = st["keys"], st["values"]
+        Wf = st["fast_weights"].reshape(P, nh, d, d)  # a view: head blocks of each layer's W_f
         n = int(steps[b])
         for t in range(T):
             u = np.tanh(p["W_in"] @ X[b, t] + p["b_in"])
             q, k, v = p["W_q"] @ u, p["W_k"] @ u, p["W_v"] @ u
             Kr[n % w], Vr[n % w] = k, v
             n += 1
-            slots = [(n - 1 - i) % w for i in range(min(n, w))]
-            s = np.array([q @ Kr[j] for j in slots]) / np.sqrt(H)
-            if cfg.position_bias:  # slots[i] is i steps back
-                s = s + p["attn_bias"][: len(slots)]
-            a = np.exp(s - s.max())
-            a /= a.sum()
-            st["attention_entropy"][0] = -np.sum(a * np.log(a))
-            z = p["W_o"] @ (a @ Vr[slots])
+            slots = [(n - 1 - i) % w for i in range(min(n, w))]  # slots[i] is i steps back
+            ctx, entropy = np.zeros(H), 0.0
+            for hd in range(nh):  # each head on its slice of q, k, v, with its own bias
+                sl = slice(hd * d, (hd + 1) * d)
+                s = np.array([q[sl] @ Kr[j, sl] for j in slots]) / np.sqrt(d) + bias[hd, : len(slots)]
+                a = np.exp(s - s.max())
+                a /= a.sum()
+                entropy += -np.sum(a * np.log(a)) / nh
+                ctx[sl] = a @ Vr[slots][:, sl]
+            st["attention_entropy"][0] = entropy
+            z = p["W_o"] @ ctx
             if cfg.residual:
                 z = z + u
             for i in range(S):
@@ -79,12 +85,17 @@ def reference_forward(cfg, theta, X, state_data=None, steps=None):
             for j in range(P):
                 z = normalise(cfg, p, f"plastic{j}", z)
                 h = np.maximum(p[f"plastic{j}.W"] @ z + p[f"plastic{j}.b"], 0)
-                new = plastic_update(cfg, Wf[j], z, h, *gates(cfg, p, j, z))
+                new = np.stack([plastic_update(cfg, Wf[j, hd], z[hd * d:(hd + 1) * d], h[hd * d:(hd + 1) * d],
+                                               *gates(cfg, p, j, hd, z)) for hd in range(nh)])
                 st["update_rms"][j] = np.sqrt(np.mean((new - Wf[j]) ** 2))
                 Wf[j] = new
-                q = h + cfg.alpha * np.tanh(Wf[j] @ h)
+
+                def read(vec):  # the block-diagonal W_f times vec
+                    return np.concatenate([Wf[j, hd] @ vec[hd * d:(hd + 1) * d] for hd in range(nh)])
+
+                q = h + cfg.alpha * np.tanh(read(h))
                 for _ in range(cfg.chat_steps - 1):  # internal chat: re-read the synaptic state
-                    q = h + cfg.alpha * np.tanh(Wf[j] @ q)
+                    q = h + cfg.alpha * np.tanh(read(q))
                 z = q
             Y[b, t] = W_out @ z + p["b_out"]
         steps[b] = n

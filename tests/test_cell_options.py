@@ -1,5 +1,6 @@
-"""The cell's gates and presets: neuromodulated write strength (`neuromodulation`), learned decay
-(`learned_decay`), alone and together with the attention options, for every built-in rule — the C
+"""The cell's options and presets: neuromodulated write strength (`neuromodulation`), learned decay
+(`learned_decay`), pre-norm (`norm`), heads (`n_heads`), alone and together with the attention
+options, for every built-in rule — the C
 core against the NumPy reference, exact gradients, streaming, validation — and the presets
 (`preset="prototype"` against outputs stored before the default cell changed)."""
 import json
@@ -13,12 +14,31 @@ from reference import reference_forward
 from ssmn_rl import SSMN
 from ssmn_rl.config import CELL_FLAGS, CELL_PRESETS
 from ssmn_rl.errors import ConfigError
-from test_gradients import _fd_grad, _rel_err
+from test_gradients import _rel_err
 
 RULES = ["hebbian", "importance", "oja", "delta"]
 GATES = [dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"), dict(norm="layer"),
-         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="layer")]
+         dict(n_heads=2, position_bias=True),
+         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="layer"),
+         dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="rms",
+              n_heads=2)]
 REFERENCE = pathlib.Path(__file__).parent / "data" / "prototype_reference.npz"
+
+
+def _fd_grad(fun, x, eps=1e-5):
+    """Central differences with Richardson extrapolation, (4 D(eps/2) - D(eps)) / 3: truncation
+    error O(eps^4) at a step large enough that the loss's rounding error (about 1e-16 L / eps)
+    stays far below the gates' small gradients (1e-7..1e-5) and their 1e-6 relative tolerance."""
+    def central(i, h):
+        xp, xm = x.copy(), x.copy()
+        xp.flat[i] += h
+        xm.flat[i] -= h
+        return (fun(xp) - fun(xm)) / (2 * h)
+
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        g.flat[i] = (4 * central(i, eps / 2) - central(i, eps)) / 3
+    return g
 
 
 def _perturbed(m, rng, scale=0.3):
@@ -38,7 +58,7 @@ def _state(m, B, rng):
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_forward_matches_reference(gates, rule, dtype, rng):
-    m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=5, plasticity_eta=0.4,
+    m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=6, plasticity_eta=0.4,
                    dtype=dtype, **gates)
     theta = _perturbed(m, rng)
     X = rng.standard_normal((3, 9, 3))
@@ -58,8 +78,10 @@ def test_gradients_match_finite_differences(gates, rule, chat_steps, rng):
                    clip=0.5, decay_lambda=0.2, chat_steps=chat_steps, **gates)
     theta = _perturbed(m, rng)
     X = rng.standard_normal((2, 8, 3))
-    Yt = rng.standard_normal((2, 8, 2))
     s0 = _state(m, 2, rng)
+    # targets near the outputs: a small loss keeps the finite differences' rounding error far
+    # below the (small) gradients of the gate parameters
+    Yt = m.forward(X, state=s0) + 0.01 * rng.standard_normal((2, 8, 2))
 
     def loss_at(th):
         m.set_parameters(th)
@@ -196,11 +218,40 @@ def test_unknown_preset_is_refused():
         SSMN(input_dim=2, output_dim=1, preset="fast")
 
 
+def test_heads_must_divide_hidden_dim():
+    with pytest.raises(ConfigError, match=r"n_heads must divide hidden_dim=6 .* got n_heads=4"):
+        SSMN(input_dim=2, output_dim=1, hidden_dim=6, n_heads=4)
+    with pytest.raises(ConfigError, match=r"n_heads must be an integer >= 1, got 0"):
+        SSMN(input_dim=2, output_dim=1, n_heads=0)
+
+
+def test_heads_make_block_diagonal_memories(rng):
+    m = make_model(n_heads=3, hidden_dim=6, plastic_ratio=1.0, n_layers=1, plasticity_eta=0.5,
+                   preset="prototype")
+    _perturbed(m, rng)
+    _, s = m.forward(rng.standard_normal((2, 7, 3)), return_state=True)
+    assert s.fast_weights.shape == (2, 1, 3, 2, 2)
+    assert m.n_parameters == make_model(hidden_dim=6, plastic_ratio=1.0, n_layers=1,
+                                        preset="prototype").n_parameters
+    dense = m.analyze_synaptic_state(s)["layers"][0]
+    assert dense["sparsity"] >= 2 / 3 - 1e-9  # the off-diagonal blocks are zero
+
+
+def test_one_head_is_the_single_head_cell(rng):
+    a = make_model(n_heads=1, position_bias=True, neuromodulation=True)
+    theta = _perturbed(a, rng)
+    b = make_model(position_bias=True, neuromodulation=True)
+    b.set_parameters(theta)
+    X = rng.standard_normal((5, 3))
+    np.testing.assert_array_equal(a.forward(X), b.forward(X))
+
+
 def test_python_layout_matches_the_core_tensor_by_tensor():
     from ssmn_rl import _kernels
     from ssmn_rl.layout import slices
 
-    m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2, norm="layer")
+    m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2, norm="layer",
+                   n_heads=2)
     table = _kernels.param_table(m._c_cfg)
     ours = [(sl.start, sl.stop - sl.start) for sl, _ in slices(m._param_shapes).values()]
     assert table == ours

@@ -589,9 +589,9 @@ def test_agent_predict_refuses_or_answers_any_input(name, obs, start, state, det
     assert (live is None and model.state is None) or live == model.state
 
 
-CELL_ARGS = ["preset", "position_bias", "residual", "neuromodulation", "learned_decay", "norm"]
+CELL_ARGS = ["preset", "position_bias", "residual", "neuromodulation", "learned_decay", "norm", "n_heads"]
 CELL_VALUES = st.one_of(st.sampled_from([True, False, None, "default", "prototype", "fast", 0, 1, 2.0,
-                                         "True", np.bool_(True), [True], "rms", "layer", "none"]),
+                                         "True", np.bool_(True), [True], "rms", "layer", "none", 3, 4, -2]),
                         st.sampled_from(JUNK))
 
 
@@ -612,7 +612,7 @@ def test_cell_arguments_are_accepted_or_refused_by_name(values, rule, backend, r
         return
     except Exception as e:  # noqa: BLE001 - anything else is a bug at the boundary
         raise AssertionError(f"SSMN(**{kwargs}) raised {type(e).__name__}: {e}") from e
-    for a in CELL_ARGS[1:-1]:
+    for a in CELL_ARGS[1:-2]:
         assert isinstance(getattr(m.config, a), bool)
     assert m.config.norm in ("none", "rms", "layer")
     assert m.forward(np.zeros((3, 2))).shape == (3, 1)
