@@ -20,91 +20,8 @@ import time
 
 import numpy as np
 
-PROG = "ssmn-rl"
-
-
-# ---------------------------------------------------------------------------------- parser pieces
-class HelpFormatter(argparse.HelpFormatter):
-    """Wraps descriptions and epilogs line by line, keeping indented lines (examples) as written,
-    and appends ``(default: X)`` to every option's help unless the help already says what the
-    default is (options whose default is None must say it in words)."""
-
-    def _fill_text(self, text, width, indent):
-        import textwrap
-
-        out = []
-        for line in text.splitlines():
-            if not line.strip() or line[:1].isspace():
-                out.append(indent + line)
-            else:
-                out.extend(textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent))
-        return "\n".join(out)
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text.lower() or action.default in (None, argparse.SUPPRESS):
-            return text
-        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
-            return f"{text} (default: %(default)s)"
-        return text
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors end with a HINT line pointing at ``--help``."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        hint = f"`{self.prog} --help` lists every option with its default."
-        if "invalid choice" in message and ("COMMAND" in message or "KIND" in message):
-            hint = f"`{self.prog} --help` lists the choices; `{self.prog} CHOICE --help` their options."
-        if "HINT:" in message:
-            self.exit(2, f"{self.prog}: error: {message}\n")
-        self.exit(2, f"{self.prog}: error: {message}\nHINT: {hint}\n")
-
-
-def fail(command: str, message: str, hint: str | None = None, code: int = 2) -> int:
-    """Print ``ssmn-rl COMMAND: error: message`` and a HINT line to stderr; return `code`.
-    A message that already carries its own HINT is printed as it is."""
-    text = str(message).strip()
-    lines = [f"{PROG} {command}: error: {text}"]
-    if "HINT:" not in text:
-        lines.append(f"HINT: {hint or f'`{PROG} {command} --help` lists the options and their defaults.'}")
-    print("\n".join(lines), file=sys.stderr)
-    return code
-
-
-def _int_at_least(minimum: int):
-    """An argparse type accepting integers >= minimum."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-    return parse
-
-
-positive_int = _int_at_least(1)
-non_negative_int = _int_at_least(0)
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
-    return value
-
-
-def add_parser(subparsers, name: str, help: str, description: str | None = None, epilog: str | None = None):
-    """A subcommand parser with the shared formatter (options with defaults, examples kept)."""
-    return subparsers.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
-                                 epilog=epilog, formatter_class=HelpFormatter)
+from .cli_helpers import (PROG, HelpFormatter, Parser, add_parser, fail, non_negative_int,  # noqa: F401
+                          positive_float, positive_int)
 
 
 class Progress:
@@ -189,7 +106,7 @@ def cmd_recall(args) -> int:
 
 # ---------------------------------------------------------------------------------- info, plugins
 def cmd_info(args) -> int:
-    from . import __version__
+    from ._version import __version__
     from ._kernels import ABI_VERSION
     from .model import SSMN
 

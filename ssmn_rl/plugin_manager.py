@@ -121,7 +121,7 @@ def _register(reg: Registry, module, src: PluginSource, sources: dict) -> None:
 
 def load_registry() -> Registry:
     """Build a fresh registry: built-in plugins, then the entry points (unless disabled)."""
-    from . import __version__
+    from ._version import __version__
 
     reg = Registry(manager=pluggy.PluginManager("ssmn_rl"))
     reg.manager.add_hookspecs(hookspec)

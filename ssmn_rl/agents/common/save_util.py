@@ -25,7 +25,7 @@ def _digest(arrays: dict) -> str:
 
 
 def save_agent_file(path, meta: dict, arrays: dict) -> None:
-    from ... import __version__
+    from ..._version import __version__
 
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
