@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from .cli_helpers import (PROG, HelpFormatter, Parser, add_parser, fail, non_negative_int,  # noqa: F401
-                          positive_float, positive_int)
+                          positive_float, positive_int, warnings_as_lines)
 
 
 class Progress:
@@ -106,14 +106,57 @@ def cmd_recall(args) -> int:
 
 # ---------------------------------------------------------------------------------- info, plugins
 def cmd_info(args) -> int:
-    from ._version import __version__
     from ._kernels import ABI_VERSION
-    from .model import SSMN
+    from ._version import __version__
 
     if args.model is None:
         print(f"ssmn_rl {__version__}, C core ABI {ABI_VERSION}")
         return 0
-    print(SSMN.load(args.model).summary())
+    with warnings_as_lines("info"):
+        print(_describe_file(pathlib.Path(args.model)))
+    return 0
+
+
+def _describe_file(path: pathlib.Path) -> str:
+    """Summary of a model file (SSMN.save), an agent file (model.npz of `ssmn-rl train`) or a run
+    directory holding one of them."""
+    from .errors import ModelFileError
+    from .model import SSMN
+    from .serialization import read_npz_arrays
+
+    if path.is_dir():
+        found = [path / n for n in ("model.npz", "model.ssmn") if (path / n).is_file()]
+        if not found:
+            raise ModelFileError(f"{str(path)!r} is a directory without model.npz (agent) or model.ssmn (model)")
+        path = found[0]
+    if "__metadata__" in read_npz_arrays(path, "model or agent"):
+        from .agents.common.save_util import summarize_agent_file
+        return summarize_agent_file(path)
+    return SSMN.load(path).summary()
+
+
+def _check_plugin(name: str) -> int:
+    """``ssmn-rl plugins --check NAME``: run check_rule or check_variant; one line either way."""
+    from .plugin_manager import describe, registry
+    from .testing import check_rule, check_variant
+
+    reg = registry()
+    if name in reg.rules:
+        item, check = reg.rules[name][0], check_rule
+    elif name in reg.variants:
+        item, check = reg.variants[name][0], check_variant
+    else:
+        return fail("plugins", f"--check {name!r}: no registered rule or variant has that name (rules: "
+                               f"{sorted(reg.rules)}; variants: {sorted(reg.variants)})",
+                    f"`{PROG} plugins` lists what is registered and which plugins failed to load")
+    try:
+        done = check(name)
+    except AssertionError as e:
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        detail = next((ln.strip() for ln in lines[1:] if "error" in ln), "")
+        return fail("plugins", lines[0] + (f" [{detail}]" if detail else ""),
+                    f"run ssmn_rl.testing.{check.__name__}({name!r}) in Python for the full message", code=1)
+    print(f"{describe(item)}: passed {len(done)} checks: {'; '.join(done)}")
     return 0
 
 
@@ -126,15 +169,20 @@ def cmd_plugins(args) -> int:
         lines += ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)).rstrip() for r in rows]
         return "\n".join(lines)
 
-    print("Variants")
-    print(table(list_variants(), ["name", "distribution", "version", "plugin", "doc"]))
-    print("\nPlasticity rules")
-    print(table(list_rules(), ["name", "distribution", "version", "plugin", "kernel", "gradient", "params"]))
-    failures = registry().failures
-    if failures:
-        print("\nPlugins that failed to load (everything else works):")
-        for f in failures:
-            print("  " + f.message())
+    listed: list[str] = []  # failures shown in the table are not repeated as warnings
+    with warnings_as_lines("plugins", skip=listed):
+        failures = registry().failures
+        listed.extend(f.message() for f in failures)
+        if args.check is not None:
+            return _check_plugin(args.check)
+        print("Variants")
+        print(table(list_variants(), ["name", "distribution", "version", "plugin", "doc"]))
+        print("\nPlasticity rules")
+        print(table(list_rules(), ["name", "distribution", "version", "plugin", "kernel", "gradient", "params"]))
+        if failures:
+            print("\nPlugins that failed to load (everything else works):")
+            for f in failures:
+                print("  " + f.message())
     return 0
 
 
@@ -414,11 +462,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_recall)
     _add_plot_parser(sub)
-    pl = add_parser(sub, "plugins", "list registered variants and plasticity rules, and where they come from")
+    pl = add_parser(sub, "plugins", "list registered variants and plasticity rules, and where they come from",
+                    epilog="examples:\n"
+                           "  ssmn-rl plugins               # the tables, then the plugins that failed to load\n"
+                           "  ssmn-rl plugins --check bcm   # ssmn_rl.testing.check_rule('bcm'); exit 1 on failure")
+    pl.add_argument("--check", metavar="NAME", default=None,
+                    help="run ssmn_rl.testing.check_rule (or check_variant) on the registered rule (or variant) "
+                         "NAME instead of listing; prints one line, exits 1 when a check fails (default: none)")
     pl.set_defaults(func=cmd_plugins)
-    i = add_parser(sub, "info", "show the build, or summarise a model file")
+    i = add_parser(sub, "info", "show the build, or summarise a model file or an agent file")
     i.add_argument("model", nargs="?", default=None,
-                   help="path of a model file written by SSMN.save (default: none, show the build)")
+                   help="a model file written by SSMN.save, an agent file (the model.npz of `ssmn-rl train`) "
+                        "or a run directory holding one (default: none, show the build)")
     i.set_defaults(func=cmd_info)
     return p
 

@@ -7,8 +7,10 @@ import from here, so neither imports the other's module for these helpers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
+import warnings
 
 PROG = "ssmn-rl"
 
@@ -94,3 +96,23 @@ def add_parser(subparsers, name: str, help: str, description: str | None = None,
     """A subcommand parser with the shared formatter (options with defaults, examples kept)."""
     return subparsers.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
                                  epilog=epilog, formatter_class=HelpFormatter)
+
+
+@contextlib.contextmanager
+def warnings_as_lines(command: str, skip=()):
+    """Collect the warnings raised in the block and print each, after it, as one line on stderr:
+    ``ssmn-rl COMMAND: warning: Category: first line of the message`` (instead of Python's
+    two-line format that shows a library source line, e.g. in the middle of a table). Messages in
+    `skip` (already shown elsewhere, e.g. in the table) are not repeated."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            yield
+        finally:
+            seen = set(skip)
+            for w in caught:
+                text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+                if str(w.message) in seen or text in seen:
+                    continue
+                seen.add(text)
+                print(f"{PROG} {command}: warning: {w.category.__name__}: {text}", file=sys.stderr)
