@@ -1,6 +1,7 @@
 """The plugin system: built-ins and the out-of-tree distribution are registered through the same
 call, third-party rules train, and broken plugins are named and isolated."""
 import os
+import pathlib
 import subprocess
 import sys
 import types
@@ -311,6 +312,21 @@ def test_example_plugin_rules_pass_check_rule(name):
     from ssmn_rl.testing import check_rule
 
     assert "update is batched over streams" in check_rule(name)
+
+
+def test_example_plugins_own_test_suite_passes():
+    plugin = pathlib.Path(__file__).resolve().parent.parent / "plugins" / "examples" / "ssmn-rule-bcm"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=plugin,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
+
+
+@pytest.mark.parametrize("name", ["standard", "custom_split", "text_native"])
+def test_builtin_variants_pass_check_variant(name):
+    from ssmn_rl.testing import check_variant
+
+    assert len(check_variant(name)) == 2
 
 
 def test_cli_plugins_check_passes_and_fails_with_one_line(monkeypatch, tmp_path):
