@@ -10,8 +10,8 @@ from .rules import PlasticityRule, RuleParam
 from .state import SSMNState
 from .variants import ModelVariant
 from . import envs as _envs  # registers the ssmn/ Gymnasium environments
+from ._version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["SSMN", "SSMNConfig", "SSMNState", "split_layers", "list_rules", "list_variants",
            "reload_plugins", "register_plugin", "unregister_plugin", "PlasticityRule", "RuleParam", "ModelVariant", "SSMNError", "ConfigError",
            "InputError", "StateError", "ModelFileError", "SizeError", "KernelError", "__version__"]

@@ -20,91 +20,8 @@ import time
 
 import numpy as np
 
-PROG = "ssmn-rl"
-
-
-# ---------------------------------------------------------------------------------- parser pieces
-class HelpFormatter(argparse.HelpFormatter):
-    """Wraps descriptions and epilogs line by line, keeping indented lines (examples) as written,
-    and appends ``(default: X)`` to every option's help unless the help already says what the
-    default is (options whose default is None must say it in words)."""
-
-    def _fill_text(self, text, width, indent):
-        import textwrap
-
-        out = []
-        for line in text.splitlines():
-            if not line.strip() or line[:1].isspace():
-                out.append(indent + line)
-            else:
-                out.extend(textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent))
-        return "\n".join(out)
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text.lower() or action.default in (None, argparse.SUPPRESS):
-            return text
-        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
-            return f"{text} (default: %(default)s)"
-        return text
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors end with a HINT line pointing at ``--help``."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        hint = f"`{self.prog} --help` lists every option with its default."
-        if "invalid choice" in message and ("COMMAND" in message or "KIND" in message):
-            hint = f"`{self.prog} --help` lists the choices; `{self.prog} CHOICE --help` their options."
-        if "HINT:" in message:
-            self.exit(2, f"{self.prog}: error: {message}\n")
-        self.exit(2, f"{self.prog}: error: {message}\nHINT: {hint}\n")
-
-
-def fail(command: str, message: str, hint: str | None = None, code: int = 2) -> int:
-    """Print ``ssmn-rl COMMAND: error: message`` and a HINT line to stderr; return `code`.
-    A message that already carries its own HINT is printed as it is."""
-    text = str(message).strip()
-    lines = [f"{PROG} {command}: error: {text}"]
-    if "HINT:" not in text:
-        lines.append(f"HINT: {hint or f'`{PROG} {command} --help` lists the options and their defaults.'}")
-    print("\n".join(lines), file=sys.stderr)
-    return code
-
-
-def _int_at_least(minimum: int):
-    """An argparse type accepting integers >= minimum."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-    return parse
-
-
-positive_int = _int_at_least(1)
-non_negative_int = _int_at_least(0)
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
-    return value
-
-
-def add_parser(subparsers, name: str, help: str, description: str | None = None, epilog: str | None = None):
-    """A subcommand parser with the shared formatter (options with defaults, examples kept)."""
-    return subparsers.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
-                                 epilog=epilog, formatter_class=HelpFormatter)
+from .cli_helpers import (PROG, HelpFormatter, Parser, add_parser, fail, non_negative_int,  # noqa: F401
+                          positive_float, positive_int, warnings_as_lines)
 
 
 class Progress:
@@ -189,14 +106,57 @@ def cmd_recall(args) -> int:
 
 # ---------------------------------------------------------------------------------- info, plugins
 def cmd_info(args) -> int:
-    from . import __version__
     from ._kernels import ABI_VERSION
-    from .model import SSMN
+    from ._version import __version__
 
     if args.model is None:
         print(f"ssmn_rl {__version__}, C core ABI {ABI_VERSION}")
         return 0
-    print(SSMN.load(args.model).summary())
+    with warnings_as_lines("info"):
+        print(_describe_file(pathlib.Path(args.model)))
+    return 0
+
+
+def _describe_file(path: pathlib.Path) -> str:
+    """Summary of a model file (SSMN.save), an agent file (model.npz of `ssmn-rl train`) or a run
+    directory holding one of them."""
+    from .errors import ModelFileError
+    from .model import SSMN
+    from .serialization import read_npz_arrays
+
+    if path.is_dir():
+        found = [path / n for n in ("model.npz", "model.ssmn") if (path / n).is_file()]
+        if not found:
+            raise ModelFileError(f"{str(path)!r} is a directory without model.npz (agent) or model.ssmn (model)")
+        path = found[0]
+    if "__metadata__" in read_npz_arrays(path, "model or agent"):
+        from .agents.common.save_util import summarize_agent_file
+        return summarize_agent_file(path)
+    return SSMN.load(path).summary()
+
+
+def _check_plugin(name: str) -> int:
+    """``ssmn-rl plugins --check NAME``: run check_rule or check_variant; one line either way."""
+    from .plugin_manager import describe, registry
+    from .testing import check_rule, check_variant
+
+    reg = registry()
+    if name in reg.rules:
+        item, check = reg.rules[name][0], check_rule
+    elif name in reg.variants:
+        item, check = reg.variants[name][0], check_variant
+    else:
+        return fail("plugins", f"--check {name!r}: no registered rule or variant has that name (rules: "
+                               f"{sorted(reg.rules)}; variants: {sorted(reg.variants)})",
+                    f"`{PROG} plugins` lists what is registered and which plugins failed to load")
+    try:
+        done = check(name)
+    except AssertionError as e:
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        detail = next((ln.strip() for ln in lines[1:] if "error" in ln), "")
+        return fail("plugins", lines[0] + (f" [{detail}]" if detail else ""),
+                    f"run ssmn_rl.testing.{check.__name__}({name!r}) in Python for the full message", code=1)
+    print(f"{describe(item)}: passed {len(done)} checks: {'; '.join(done)}")
     return 0
 
 
@@ -209,15 +169,20 @@ def cmd_plugins(args) -> int:
         lines += ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)).rstrip() for r in rows]
         return "\n".join(lines)
 
-    print("Variants")
-    print(table(list_variants(), ["name", "distribution", "version", "plugin", "doc"]))
-    print("\nPlasticity rules")
-    print(table(list_rules(), ["name", "distribution", "version", "plugin", "kernel", "gradient", "params"]))
-    failures = registry().failures
-    if failures:
-        print("\nPlugins that failed to load (everything else works):")
-        for f in failures:
-            print("  " + f.message())
+    listed: list[str] = []  # failures shown in the table are not repeated as warnings
+    with warnings_as_lines("plugins", skip=listed):
+        failures = registry().failures
+        listed.extend(f.message() for f in failures)
+        if args.check is not None:
+            return _check_plugin(args.check)
+        print("Variants")
+        print(table(list_variants(), ["name", "distribution", "version", "plugin", "doc"]))
+        print("\nPlasticity rules")
+        print(table(list_rules(), ["name", "distribution", "version", "plugin", "kernel", "gradient", "params"]))
+        if failures:
+            print("\nPlugins that failed to load (everything else works):")
+            for f in failures:
+                print("  " + f.message())
     return 0
 
 
@@ -497,11 +462,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_recall)
     _add_plot_parser(sub)
-    pl = add_parser(sub, "plugins", "list registered variants and plasticity rules, and where they come from")
+    pl = add_parser(sub, "plugins", "list registered variants and plasticity rules, and where they come from",
+                    epilog="examples:\n"
+                           "  ssmn-rl plugins               # the tables, then the plugins that failed to load\n"
+                           "  ssmn-rl plugins --check bcm   # ssmn_rl.testing.check_rule('bcm'); exit 1 on failure")
+    pl.add_argument("--check", metavar="NAME", default=None,
+                    help="run ssmn_rl.testing.check_rule (or check_variant) on the registered rule (or variant) "
+                         "NAME instead of listing; prints one line, exits 1 when a check fails (default: none)")
     pl.set_defaults(func=cmd_plugins)
-    i = add_parser(sub, "info", "show the build, or summarise a model file")
+    i = add_parser(sub, "info", "show the build, or summarise a model file or an agent file")
     i.add_argument("model", nargs="?", default=None,
-                   help="path of a model file written by SSMN.save (default: none, show the build)")
+                   help="a model file written by SSMN.save, an agent file (the model.npz of `ssmn-rl train`) "
+                        "or a run directory holding one (default: none, show the build)")
     i.set_defaults(func=cmd_info)
     return p
 

@@ -12,10 +12,13 @@ its two function names, and must define::
 ``update`` overwrites W (H,H, row = post index) with the rule's W' before the clip; ``vjp`` gets
 G = dL/dW' and must overwrite it with dL/dW and *add* dL/dpre and dL/dpost. Return 0 on success.
 The compiled module is cached under ``$SSMN_RL_CACHE`` (default ``~/.cache/ssmn_rl``), keyed by a
-hash of the source and the compiler flags, and reused by later processes.
+hash of the source and the compiler flags, and reused by later processes. When the source does not
+compile, the ConfigError carries the compiler's own messages (line numbers refer to ``rule.c``,
+the rule's source as written).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -57,12 +60,41 @@ def _source(user: str) -> str:
     parts = [_PRELUDE]
     for ctype, suf in _PRECISIONS:
         parts.append(f"#define real {ctype}\n#define SSMN_RULE(name) name##_{suf}\n#line 1 \"rule.c\"\n"
-                     f"{user}\n#undef real\n#undef SSMN_RULE\n")
+                     f"{user}\n#line 1 \"cffi_glue.c\"\n#undef real\n#undef SSMN_RULE\n")
     return "\n".join(parts)
 
 
-def compile_rule(name: str, source: str, has_vjp: bool):
-    """Return the (ffi, lib) of the compiled rule, building it on first use."""
+@contextlib.contextmanager
+def _captured_stderr():
+    """Collect what is written to file descriptor 2 (the compiler cffi spawns writes there) into the
+    yielded list, as one string, when the block ends. Callers hold ``_lock``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    out: list[str] = []
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield out
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            out.append(tmp.read().decode(errors="replace"))
+
+
+def _compiler_messages(text: str, limit: int = 20) -> str:
+    """The compiler's diagnostics about the rule's source (``rule.c:LINE:COL: error: ...`` and the
+    lines that follow), at most `limit` lines; all of `text`'s last lines when none mention rule.c."""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if "rule.c:" in ln), None)
+    picked = lines[start:] if start is not None else lines[-limit:]
+    return "\n".join(picked[:limit])
+
+
+def compile_rule(name: str, source: str, has_vjp: bool, label: str | None = None):
+    """Return the (ffi, lib) of the compiled rule, building it on first use. `label` names the
+    rule (and its distribution) in errors; the default is ``rule 'NAME'``."""
     flags = ["-O3", "-std=c99", "-ffp-contract=fast"]
     if os.environ.get("SSMN_PORTABLE", "0") in ("", "0"):
         flags.append("-march=native")
@@ -80,9 +112,16 @@ def compile_rule(name: str, source: str, has_vjp: bool):
             tmp = pathlib.Path(tempfile.mkdtemp(prefix=modname + ".", dir=target.parent))
             ffi.set_source(modname, _source(source), extra_compile_args=flags)
             try:
-                so = ffi.compile(tmpdir=str(tmp))
+                with _captured_stderr() as log:
+                    so = ffi.compile(tmpdir=str(tmp))
             except Exception as e:
-                raise ConfigError(f"C source of rule {name!r} failed to compile: {e}") from e
+                gcc = _compiler_messages(log[0] if log else "")
+                raise ConfigError(f"C source of {label or f'rule {name!r}'} failed to compile: {e}\n{gcc}\n"
+                                  "HINT: the source must define SSMN_RULE(update) (and SSMN_RULE(vjp) if "
+                                  "the rule has a vjp) with `real` as the float type; see "
+                                  "ssmn_rl/custom_rules.py and the plugin tutorial") from e
+            if log and log[0].strip():  # compiler warnings of a successful build: pass them on
+                sys.stderr.write(log[0])
             try:
                 os.replace(tmp, target)  # atomic publish; a concurrent builder may have won
             except OSError:

@@ -44,7 +44,7 @@ def read_history(source):
     (dicts with ``global_step``) or a recall history dict (with ``iteration``). `kind` is
     ``"agent"`` (data: list of row dicts, missing values NaN) or ``"recall"`` (data: the dict).
     """
-    from .agents.common.logger import read_csv
+    from .progress_csv import read_csv
 
     if isinstance(source, dict):
         if "iteration" not in source:

@@ -9,6 +9,7 @@ and the failure stays listed in ``registry().failures`` (and in ``ssmn-rl plugin
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
@@ -106,6 +107,11 @@ def _collect(reg: Registry, hook_name: str, kind: str, check, target: dict, sour
             target[item.name] = (item, src)
 
 
+def _unmarked_hooks(module) -> list[str]:
+    """Names of `module`'s callables that look like hook implementations but lack ``@hookimpl``."""
+    return sorted(n for n in dir(module) if n.startswith("ssmn_rl_") and callable(getattr(module, n, None)))
+
+
 def _register(reg: Registry, module, src: PluginSource, sources: dict) -> None:
     pm = reg.manager
     try:
@@ -116,12 +122,20 @@ def _register(reg: Registry, module, src: PluginSource, sources: dict) -> None:
             pm.unregister(module)
         _fail(reg, src, f"invalid plugin: {type(e).__name__}: {e}")
         return
+    if not pm.get_hookcallers(module):  # pluggy silently ignores a module without @hookimpl
+        pm.unregister(module)
+        unmarked = _unmarked_hooks(module)
+        found = (f"its function(s) {unmarked} are not marked with @hookimpl" if unmarked else
+                 "it defines no ssmn_rl_register_rules or ssmn_rl_register_variants")
+        _fail(reg, src, f"registers nothing: {found}. HINT: decorate them with "
+                        "`from ssmn_rl.hookspec import hookimpl` / `@hookimpl`")
+        return
     sources[src.plugin] = src
 
 
 def load_registry() -> Registry:
     """Build a fresh registry: built-in plugins, then the entry points (unless disabled)."""
-    from . import __version__
+    from ._version import __version__
 
     reg = Registry(manager=pluggy.PluginManager("ssmn_rl"))
     reg.manager.add_hookspecs(hookspec)
@@ -181,6 +195,40 @@ def unregister_plugin(name: str) -> Registry:
     with _lock:
         _runtime_plugins[:] = [(o, n) for o, n in _runtime_plugins if n != name]
     return reload_plugins()
+
+
+def source_of(item) -> PluginSource | None:
+    """Where a registered rule or variant came from; None when `item` (the object itself, not an
+    equal copy) is not in the registry."""
+    table = registry().rules if isinstance(item, PlasticityRule) else registry().variants
+    found = table.get(getattr(item, "name", None))
+    return found[1] if found is not None and found[0] is item else None
+
+
+def describe(item) -> str:
+    """``rule 'bcm' (plugin 'bcm', distribution ssmn-rule-bcm 0.1.0)``: a rule or variant and where
+    it came from, for error messages."""
+    kind = "rule" if isinstance(item, PlasticityRule) else "variant"
+    src = source_of(item)
+    if src is None:
+        return f"{kind} {item.name!r} (not registered)"
+    return f"{kind} {item.name!r} (plugin {src.plugin!r}, distribution {src.distribution} {src.version})"
+
+
+@contextlib.contextmanager
+def temporarily_registered(plugin, name: str):
+    """Register `plugin` at run time for the duration of a ``with`` block (used by
+    :mod:`ssmn_rl.testing` to run an unregistered rule inside a model). The registry is reloaded on
+    entry and exit; the warnings of broken plugins are not repeated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)
+        register_plugin(plugin, name)
+    try:
+        yield registry()
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)
+            unregister_plugin(name)
 
 
 def _unknown(kind: str, name, available) -> ConfigError:

@@ -3,7 +3,8 @@
 Three ways, chosen from the rule and ``rule_backend``: a built-in C rule (an id in the config),
 a third-party rule's C source compiled by cffi (function pointers), or the rule's NumPy functions
 called back from the kernel once per stream and step (cffi callbacks; slower, same results).
-An exception raised inside a NumPy rule is kept and re-raised after the kernel returns.
+An exception raised inside a NumPy rule is kept and re-raised after the kernel returns, naming
+the rule, its plugin's distribution and the function (``update`` or ``vjp``) that failed.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from ._ssmn_native import ffi
 from .custom_rules import compile_rule
 from .errors import ConfigError, SSMNError
+from .plugin_manager import describe
 
 EXTERNAL_RULE_ID = 100
 _UPDATE_SIG = "int(void *, void *, const void *, const void *, int64_t)"
@@ -30,6 +32,8 @@ class RuleBinding:
         self.cfg = cfg
         self.dtype = np.dtype(cfg.dtype)
         self.error: BaseException | None = None
+        self.label = describe(rule)  # "rule 'bcm' (plugin 'bcm', distribution ssmn-rule-bcm 0.1.0)"
+        self._where = "update"  # the NumPy function running when a callback fails
         backend = cfg.rule_backend
         if backend == "numpy" or (backend == "auto" and rule.c_rule_id is None and not rule.c_source):
             self.kind = "numpy"
@@ -54,7 +58,7 @@ class RuleBinding:
             return
         c_cfg.rule = EXTERNAL_RULE_ID
         if self.kind == "compiled":
-            rffi, rlib = compile_rule(rule.name, rule.c_source, rule.vjp is not None)
+            rffi, rlib = compile_rule(rule.name, rule.c_source, rule.vjp is not None, label=self.label)
             ctx = ffi.new("double[]", [cfg.plasticity_eta, cfg.decay_lambda, *values])
             suf = "f32" if self.dtype == np.float32 else "f64"
 
@@ -81,20 +85,42 @@ class RuleBinding:
     def _args(self):
         return self.cfg.plasticity_eta, self.cfg.decay_lambda
 
+    def _result(self, what: str, value, shape: tuple) -> np.ndarray:
+        """`value` as an array of `shape`, or a RuleError naming the rule function and the shapes."""
+        try:
+            arr = np.asarray(value, dtype=self.dtype)
+        except (TypeError, ValueError) as e:
+            raise RuleError(f"{self.label}: {what} returned {type(value).__name__}, which is not a real "
+                            f"array ({e})") from None
+        if arr.shape != shape:
+            raise RuleError(f"{self.label}: {what} returned shape {arr.shape}, expected {shape}. HINT: the "
+                            "arrays are batched over streams (W is (B, H, H), pre and post (B, H)); keep "
+                            "the leading B axis, e.g. post[:, :, None] * pre[:, None, :] instead of "
+                            "np.outer (ssmn_rl.testing.check_rule finds such bugs)")
+        return arr
+
     def _update(self, ctx, W, pre, post, H):
+        self._where = "update"
         Wv = self._view(W, (1, H, H))
         out = self.rule.update(Wv.copy(), self._view(pre, (1, H)).copy(), self._view(post, (1, H)).copy(),
                                *self._args(), **self.cfg.rule_params)
-        Wv[...] = np.asarray(out).reshape(1, H, H)
+        Wv[...] = self._result("update", out, (1, H, H))
         return 0
 
     def _vjp(self, ctx, G, dpre, dpost, W, pre, post, H):
+        self._where = "vjp"
         Gv = self._view(G, (1, H, H))
-        dW, dp, dq = self.rule.vjp(Gv.copy(), self._view(W, (1, H, H)).copy(), self._view(pre, (1, H)).copy(),
-                                   self._view(post, (1, H)).copy(), *self._args(), **self.cfg.rule_params)
-        Gv[...] = np.asarray(dW).reshape(1, H, H)
-        self._view(dpre, (1, H))[...] += np.asarray(dp).reshape(1, H)
-        self._view(dpost, (1, H))[...] += np.asarray(dq).reshape(1, H)
+        res = self.rule.vjp(Gv.copy(), self._view(W, (1, H, H)).copy(), self._view(pre, (1, H)).copy(),
+                            self._view(post, (1, H)).copy(), *self._args(), **self.cfg.rule_params)
+        if not isinstance(res, (tuple, list)) or len(res) != 3:
+            raise RuleError(f"{self.label}: vjp must return a tuple (dW, dpre, dpost), got "
+                            f"{type(res).__name__}{'' if not isinstance(res, (tuple, list)) else f' of {len(res)}'}")
+        dW = self._result("vjp's dW", res[0], (1, H, H))
+        dp = self._result("vjp's dpre", res[1], (1, H))
+        dq = self._result("vjp's dpost", res[2], (1, H))
+        Gv[...] = dW
+        self._view(dpre, (1, H))[...] += dp
+        self._view(dpost, (1, H))[...] += dq
         return 0
 
     def _onerror(self, exc_type, exc_value, tb):
@@ -105,14 +131,16 @@ class RuleBinding:
     def raise_pending(self, status_failed: bool) -> None:
         """Re-raise what a NumPy rule raised during the last kernel call (clears it)."""
         err, self.error = self.error, None
+        if isinstance(err, RuleError):
+            raise err
         if err is not None:
-            raise RuleError(f"plasticity rule {self.rule.name!r} raised {type(err).__name__}: {err}") from err
+            raise RuleError(f"plasticity {self.label}: {self._where} raised {type(err).__name__}: {err}") from err
         if status_failed:
-            raise RuleError(f"plasticity rule {self.rule.name!r} failed or produced NaN/inf "
+            raise RuleError(f"plasticity {self.label} failed or produced NaN/inf "
                             "(its update or vjp returned an error)")
 
     def require_gradient(self) -> None:
         if not self.has_gradient:
-            raise ConfigError(f"rule {self.rule.name!r} has no vjp, so the model cannot be trained by "
+            raise ConfigError(f"{self.label} has no vjp, so the model cannot be trained by "
                               "gradient. HINT: add a vjp to the rule, or train without gradients "
                               "(evolution strategies).")

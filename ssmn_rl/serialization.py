@@ -76,7 +76,7 @@ def parameters_digest(params: np.ndarray) -> str:
 
 
 def save_model(model, path) -> None:
-    from . import __version__
+    from ._version import __version__
 
     params = model.get_parameters()
     meta = {

@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 import ssmn_rl  # noqa: F401
 from ssmn_rl.agents import ES, PPO, CheckpointCallback, EvalCallback, evaluate_policy
-from ssmn_rl.agents.common.logger import read_csv
+from ssmn_rl.progress_csv import read_csv
 from ssmn_rl.agents.common.spaces import make_distribution
 from tb_events import read_scalars
 from ssmn_rl.errors import ConfigError, ModelFileError

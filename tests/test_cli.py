@@ -193,6 +193,22 @@ def test_sigint_during_train_leaves_a_loadable_model_and_prints_its_path(tmp_pat
 
 
 # ---------------------------------------------------------------------------------- plot
+def test_info_summarises_the_agent_file_that_train_writes(trained_run, capsys):
+    for target in (trained_run / "model.npz", trained_run):
+        assert main(["info", str(target)]) == 0
+        out = capsys.readouterr().out
+        assert f"ssmn_rl agent file {trained_run / 'model.npz'}" in out
+        assert "algorithm  ES" in out and "env steps on" in out and "observation Box" in out
+        assert "policy network:" in out and "SSMN variant=standard" in out and "plasticity rule=hebbian" in out
+
+
+def test_info_refuses_a_file_that_is_neither_model_nor_agent(tmp_path, capsys):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    assert main(["info", str(tmp_path / "other.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "is not an ssmn_rl model file" in err and "HINT:" in err
+
+
 def test_plot_every_kind_from_a_train_run(trained_run, capsys):
     for kind, name in (("curve", "learning_curve"), ("synapses", "synaptic_state"), ("stream", "stream_statistics")):
         target = trained_run / f"{name}.png"

@@ -1,6 +1,7 @@
 """The plugin system: built-ins and the out-of-tree distribution are registered through the same
 call, third-party rules train, and broken plugins are named and isolated."""
 import os
+import pathlib
 import subprocess
 import sys
 import types
@@ -107,7 +108,8 @@ def test_numpy_rule_without_vjp_infers_and_trains_without_gradients():
     m = _small("antihebbian", plasticity_eta=0.1)
     X = rng.standard_normal((4, 10, 3))
     Y = X[..., :2] * 0.5
-    with pytest.raises(ConfigError, match=r"rule 'antihebbian' has no vjp.*HINT"):
+    with pytest.raises(ConfigError, match=r"rule 'antihebbian' \(plugin 'bcm', distribution ssmn-rule-bcm "
+                                          r"0.1.0\) has no vjp.*HINT"):
         m.value_and_grad(X, Y)
 
     def loss(theta):
@@ -224,7 +226,8 @@ def test_failing_numpy_rule_raises_and_leaves_the_live_state_untouched(monkeypat
     for _ in range(3):
         m.forward_step(np.ones(3))
     before = m.state
-    with pytest.raises(RuleError, match=r"plasticity rule 'flaky' raised FloatingPointError: rule blew up"):
+    with pytest.raises(RuleError, match=r"plasticity rule 'flaky' \(plugin 'flaky', distribution flaky-dist 9.9\): "
+                                        r"update raised FloatingPointError: rule blew up"):
         m.forward_step(np.ones(3))
     assert m.state == before
 
@@ -234,11 +237,17 @@ def test_c_source_that_does_not_compile_is_a_clear_error(monkeypatch, tmp_path):
     from ssmn_rl.plugins.rule_hebbian import update
     bad = PlasticityRule(name="badc", update=update, c_source="int SSMN_RULE(update)(void *ctx) { return x; }")
     mod = _module("badc", ssmn_rl_register_rules=lambda: [bad])
-    monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
-                        lambda group: [_EntryPoint("badc", "badc-dist", lambda: mod)] if group == "ssmn_rl" else [])
+    real_entry_points = pmod.importlib.metadata.entry_points  # the compiler toolchain looks up its own
+
+    def entry_points(**kw):
+        return [_EntryPoint("badc", "badc-dist", lambda: mod)] if kw.get("group") == "ssmn_rl" else real_entry_points(**kw)
+
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points", entry_points)
     pmod.reload_plugins()
-    with pytest.raises(ConfigError, match=r"C source of rule 'badc' failed to compile"):
+    with pytest.raises(ConfigError, match=r"C source of rule 'badc' \(plugin 'badc', distribution badc-dist 9.9\) "
+                                          r"failed to compile: (?s:.*)\nrule.c:1:\d+: error: .x. undeclared") as e:
         _small("badc")
+    assert "HINT:" in str(e.value)
 
 
 def test_compiled_rule_is_cached_and_reused_by_a_new_process(monkeypatch, tmp_path):
@@ -257,3 +266,103 @@ def test_compiled_rule_is_cached_and_reused_by_a_new_process(monkeypatch, tmp_pa
                          env={**os.environ, "SSMN_RL_CACHE": str(tmp_path)})
     assert out.stdout.strip() == "1"
     assert [p.stat().st_mtime_ns for p in (tmp_path / "rules").glob("*/*.so")] == [stamp]
+
+
+def test_entry_point_without_hookimpl_warns_naming_it(monkeypatch):
+    mod = types.ModuleType("unmarked")
+    mod.ssmn_rl_register_rules = lambda: [_good_rule()]  # no @hookimpl: pluggy would ignore it
+    eps = [_EntryPoint("unmarked", "unmarked-dist", lambda: mod)]
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points", lambda group: eps if group == "ssmn_rl" else [])
+    with pytest.warns(pmod.PluginWarning, match=r"plugin 'unmarked' from distribution unmarked-dist 9.9 was skipped: "
+                                                r"registers nothing: its function\(s\) \['ssmn_rl_register_rules'\] "
+                                                r"are not marked with @hookimpl"):
+        reg = pmod.reload_plugins()
+    assert [f.plugin for f in reg.failures] == ["unmarked"]
+
+
+@pytest.mark.parametrize("fn", ["update", "vjp"])
+def test_numpy_rule_errors_name_the_function_and_the_shape(monkeypatch, fn):
+    from ssmn_rl.plugins.rule_hebbian import update, vjp
+
+    def bad_update(W, pre, post, eta, decay):  # drops the stream axis
+        return update(W, pre, post, eta, decay)[0]
+
+    def bad_vjp(G, W, pre, post, eta, decay):
+        raise ValueError("operands could not be broadcast")
+
+    rule = PlasticityRule(name="shapes", update=bad_update if fn == "update" else update,
+                          vjp=bad_vjp if fn == "vjp" else vjp)
+    mod = _module("shapes", ssmn_rl_register_rules=lambda: [rule])
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
+                        lambda group: [_EntryPoint("shapes", "shapes-dist", lambda: mod)] if group == "ssmn_rl" else [])
+    pmod.reload_plugins()
+    m = _small("shapes", dtype="float64")
+    X = np.ones((2, 4, 3))
+    if fn == "update":
+        with pytest.raises(RuleError, match=r"rule 'shapes' \(plugin 'shapes', distribution shapes-dist 9.9\): "
+                                            r"update returned shape \(6, 6\), expected \(1, 6, 6\)\. HINT"):
+            m.forward(X)
+    else:
+        with pytest.raises(RuleError, match=r"distribution shapes-dist 9.9\): vjp raised ValueError: operands"):
+            m.value_and_grad(X, np.zeros((2, 4, 2)))
+
+
+@pytest.mark.parametrize("name", ["bcm", "antihebbian"])
+def test_example_plugin_rules_pass_check_rule(name):
+    from ssmn_rl.testing import check_rule
+
+    assert "update is batched over streams" in check_rule(name)
+
+
+def test_example_plugins_own_test_suite_passes():
+    plugin = pathlib.Path(__file__).resolve().parent.parent / "plugins" / "examples" / "ssmn-rule-bcm"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=plugin,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
+
+
+@pytest.mark.parametrize("name", ["standard", "custom_split", "text_native"])
+def test_builtin_variants_pass_check_variant(name):
+    from ssmn_rl.testing import check_variant
+
+    assert len(check_variant(name)) == 2
+
+
+def test_cli_plugins_check_passes_and_fails_with_one_line(monkeypatch, tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "ssmn_rl.cli", "plugins", "--check", "bcm"], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "rule 'bcm'" in ok.stdout and "passed" in ok.stdout
+    plugin = tmp_path / "onestream_plugin.py"
+    plugin.write_text("import numpy as np\nfrom ssmn_rl.hookspec import hookimpl\nfrom ssmn_rl.rules import PlasticityRule\n"
+                      "def update(W, pre, post, eta, decay):\n    return W + eta * np.outer(post[0], pre[0])\n"
+                      "@hookimpl\ndef ssmn_rl_register_rules():\n    return [PlasticityRule(name='onestream', update=update)]\n")
+    code = ("import sys, ssmn_rl, onestream_plugin; ssmn_rl.register_plugin(onestream_plugin); "
+            "from ssmn_rl.cli import main; sys.exit(main(['plugins', '--check', 'onestream']))")
+    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert bad.returncode == 1
+    lines = bad.stderr.strip().splitlines()
+    assert lines[0].startswith("ssmn-rl plugins: error: check_rule: rule 'onestream'") and \
+        'fails "update is batched over streams"' in lines[0]
+    assert len([ln for ln in lines if not ln.startswith("HINT:")]) == 1
+
+
+def test_cli_plugins_shows_warnings_as_one_clean_line_each(monkeypatch, capsys):
+    import warnings
+    from ssmn_rl.cli import main
+
+    def noisy():
+        warnings.warn("ssmn_rl_register_rules of 'noisy' uses an old API", DeprecationWarning)
+        return [_good_rule()]
+
+    eps = [_EntryPoint("noisy", "noisy-dist", lambda: _module("noisy", ssmn_rl_register_rules=noisy)),
+           _EntryPoint("import_fails", "broken-import", _raise_import)]
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points", lambda group: eps if group == "ssmn_rl" else [])
+    pmod._registry = None  # the command loads the registry itself
+    assert main(["plugins"]) == 0
+    out, err = capsys.readouterr()
+    assert "goodrule" in out and "plugin 'import_fails' from distribution broken-import 9.9 was skipped" in out
+    assert err.splitlines() == ["ssmn-rl plugins: warning: DeprecationWarning: ssmn_rl_register_rules of 'noisy' "
+                                "uses an old API"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from ssmn_rl import SSMN
+from ssmn_rl.testing import check_rule
 from reference import reference_forward
 
 RULES = ["hebbian", "importance", "oja", "delta"]
@@ -22,6 +23,13 @@ def _state(m, B, rng):
     s.data[:, :n] = rng.standard_normal((B, n)) * 0.3
     s.steps[:] = rng.integers(0, 6, B)
     return s
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_builtin_rule_passes_check_rule(rule):
+    done = check_rule(rule)
+    assert "vjp matches central finite differences of update (float64)" in done
+    assert "runs in a model, C kernel and NumPy rule agreeing" in done
 
 
 @pytest.mark.parametrize("backend", ["c", "numpy"])

@@ -53,7 +53,7 @@ def _timesteps_help() -> str:
 
 def add_subcommands(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse subparsers object."""
-    from ..cli import add_parser, non_negative_int, positive_int
+    from ..cli_helpers import add_parser, non_negative_int, positive_int
     from .common.policy import DEFAULT_POLICY_KWARGS
 
     p = add_parser(subparsers, "train", "train an SSMN agent on a Gymnasium env and write a run directory",
@@ -164,7 +164,7 @@ def _interrupted(agent, run: pathlib.Path, args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..cli import fail
+    from ..cli_helpers import fail
     from ..errors import SSMNError
     from .common.callbacks import CheckpointCallback, EvalCallback, StopTrainingOnRewardThreshold
     from .evaluation import evaluate_policy
@@ -260,7 +260,7 @@ def _print_eval(env_id, r) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..cli import fail
+    from ..cli_helpers import fail
     from ..errors import SSMNError
     from .evaluation import evaluate_policy
 

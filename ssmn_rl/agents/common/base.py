@@ -14,10 +14,11 @@ import time
 import numpy as np
 
 from ...errors import ConfigError, InputError, ModelFileError
+from ...progress_csv import read_csv
 from ...serialization import check_plugins_installed, plugin_info
 from .callbacks import CallbackList, ProgressBarCallback, to_callback
 from .envs import resolve_env, single_spaces
-from .logger import Logger, read_csv
+from .logger import Logger
 from .policy import SSMNPolicy
 from .save_util import load_agent_file, save_agent_file
 

@@ -71,8 +71,3 @@ class Logger:
         if self._tb is not None:
             self._tb.close()
 
-
-def read_csv(path) -> list[dict]:
-    """Rows of a ``progress.csv`` as dicts of floats (missing cells are NaN)."""
-    with open(path, newline="") as f:
-        return [{k: (float(v) if v != "" else math.nan) for k, v in r.items()} for r in csv.DictReader(f)]

@@ -25,7 +25,7 @@ def _digest(arrays: dict) -> str:
 
 
 def save_agent_file(path, meta: dict, arrays: dict) -> None:
-    from ... import __version__
+    from ..._version import __version__
 
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
@@ -60,3 +60,42 @@ def load_agent_file(path) -> tuple[dict, dict]:
     if _digest(arrays) != meta.get("sha256"):
         raise ModelFileError(f"{str(path)!r}: checksum mismatch (file corrupted)")
     return meta, arrays
+
+
+def summarize_agent_file(path) -> str:
+    """A readable summary of an agent file (what ``ssmn-rl info`` prints): the algorithm, what it
+    was trained on and for how long, its spaces and plugins, then the summary of its SSMN."""
+    from ...serialization import check_plugins_installed
+    from .policy import SSMNPolicy
+
+    meta, arrays = load_agent_file(path)
+    try:
+        pc = meta["policy"]
+        check_plugins_installed(path, pc["variant"], pc["policy_kwargs"].get("rule"), meta.get("plugins"))
+        policy = SSMNPolicy.from_config(pc)
+        policy.set_parameters(arrays["parameters"])
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        if isinstance(e, ModelFileError):
+            raise
+        raise ModelFileError(f"{str(path)!r}: stored agent description is invalid: {type(e).__name__}: {e}") from e
+    plugins = meta.get("plugins") or {}
+    used = ", ".join(f"{kind} {info.get('name')} ({info.get('distribution')} {info.get('version')})"
+                     for kind, info in plugins.items() if isinstance(info, dict))
+    hp = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("hyperparameters") or {}).items()))
+    lines = [
+        f"ssmn_rl agent file {path}",
+        f"  algorithm  {str(meta.get('algo')).upper()}"
+        + ("  (checkpoint: resumes training exactly)" if meta.get("checkpoint") else ""),
+        f"  trained    {int(meta.get('num_timesteps', 0)):,} env steps on {meta.get('env_id') or 'an unregistered env'}"
+        f" (seed {meta.get('seed')})",
+        f"  spaces     observation {policy.observation_space} -> action {policy.action_space}",
+        f"  policy     variant={pc['variant']} normalize_obs={pc['normalize_obs']} value_head={pc['value_head']} "
+        f"parameters {policy.n_parameters:,} (SSMN {policy.model.n_parameters:,} + head {policy.extra.size})",
+        f"  plugins    {used or 'not recorded'}",
+        f"  written by ssmn_rl {meta.get('library_version')}, agent format {meta.get('format_version')}",
+    ]
+    if hp:
+        lines.append(f"  hyperparameters {hp}")
+    lines.append("policy network:")
+    lines += ["  " + ln for ln in policy.model.summary().splitlines()]
+    return "\n".join(lines)
