@@ -697,5 +697,13 @@ class SSMN:
 
     @classmethod
     def load(cls, path) -> "SSMN":
-        from .serialization import load_model
-        return load_model(path)
+        """A model saved by :meth:`save`; a damaged, foreign or incompatible file raises
+        ModelFileError naming the problem."""
+        from .errors import ModelFileError, SSMNError
+        from .serialization import read_model
+
+        config, params, seed = read_model(path)
+        try:
+            return cls.from_config(config, parameters=params, seed=seed)
+        except (SSMNError, TypeError, KeyError, ValueError, OverflowError) as e:
+            raise ModelFileError(f"{str(path)!r}: stored configuration is invalid: {e}") from e

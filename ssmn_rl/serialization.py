@@ -157,14 +157,12 @@ def check_plugins_installed(path, variant, rule, stored: dict | None) -> None:
                              f"here (installed {kind}s: {names}). {hint}, then load again.")
 
 
-def load_model(path):
-    from .model import SSMN
-
+def read_model(path) -> tuple[dict, np.ndarray, object]:
+    """(config dict, parameters, seed) of a model file, after the file checks and a check that
+    the plugins it needs are installed; `SSMN.load` builds the model from them."""
     meta, params = read_model_file(path)
     cfg = meta.get("config")
-    if isinstance(cfg, dict):
-        check_plugins_installed(path, cfg.get("variant"), cfg.get("rule"), meta.get("plugins"))
-    try:
-        return SSMN.from_config(meta["config"], parameters=params, seed=meta.get("seed"))
-    except (SSMNError, TypeError, KeyError, ValueError, OverflowError) as e:
-        raise ModelFileError(f"{str(path)!r}: stored configuration is invalid: {e}") from e
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{str(path)!r}: stored configuration is not a mapping (got {type(cfg).__name__})")
+    check_plugins_installed(path, cfg.get("variant"), cfg.get("rule"), meta.get("plugins"))
+    return cfg, params, meta.get("seed")

@@ -479,7 +479,10 @@ class _VariantChecks:
             if Y.shape != (B, T, D) or not np.isfinite(Y).all():
                 _fail(prop, f"forward gave {Y.shape} {'finite' if np.isfinite(Y).all() else 'non-finite'} outputs, "
                             f"expected finite outputs of shape {(B, T, D)}")
-            theta = m.get_parameters()
+            # away from the fresh model's exact zeros (zero biases: a ReLU of a dead layer's
+            # output sits on its kink, where finite differences average the two one-sided slopes)
+            theta = m.get_parameters() + 0.05 * self.rng.normal(size=m.n_parameters)
+            m.set_parameters(theta)
             _, g = _call(prop, "value_and_grad", m.value_and_grad, X, Yt, loss=loss)
             if g.shape != theta.shape or not np.isfinite(g).all():
                 _fail(prop, f"the gradient has shape {g.shape} (expected {theta.shape}) or is not finite")
