@@ -3,7 +3,9 @@
  *
  * Per row x (H): xhat = (x - mu) r with r = 1 / sqrt(mean((x - mu)^2) + eps), mu = mean(x) for
  * layer norm and 0 for RMS norm; y = gain * xhat (+ bias for layer norm). The forward keeps y,
- * xhat and r in the cache record; the backward needs nothing else. Included by cell.c.
+ * xhat and r in the cache record; the backward needs nothing else. norm_record and
+ * norm_record_backward apply norm k of the layout (static layers, then plastic) to one cache
+ * record. Included by cell.c.
  */
 #define SSMN_NORM_EPS 1e-5
 
@@ -42,4 +44,21 @@ static void FN(norm_backward)(real *dx, real *dgain, real *dbias, const real *dy
     m1 = center ? m1 / (real)H : 0;
     m2 /= (real)H;
     for (int64_t n = 0; n < H; n++) dx[n] = r * (dy[n] * gain[n] - m1 - xhat[n] * m2);
+}
+
+/* Norm k (static layer k, or plastic layer k - S) of cache record rec from its raw input at
+ * offset src of the same record. */
+static void FN(norm_record)(const ssmn_layout *L, real *rec, int64_t k, int64_t src, const real *prm) {
+    real *nr = rec + SSMN_C_NRM(L, k);
+    FN(norm_forward)(nr, nr + L->H, nr + 2 * L->H, rec + src, prm + SSMN_NORM_G(L, k),
+                     L->norm == 2 ? prm + SSMN_NORM_B(L, k) : NULL, L->H, L->norm == 2);
+}
+
+/* Backward of norm k at cache record rec: dx (H) = dL/draw input from dy (H) = dL/dy; the
+ * gain and bias gradients accumulate into grad. */
+static void FN(norm_record_backward)(const ssmn_layout *L, real *dx, real *grad, const real *dy,
+                                     const real *rec, int64_t k, const real *prm) {
+    const real *nr = rec + SSMN_C_NRM(L, k);
+    FN(norm_backward)(dx, grad + SSMN_NORM_G(L, k), L->norm == 2 ? grad + SSMN_NORM_B(L, k) : NULL,
+                      dy, nr + L->H, nr[2 * L->H], prm + SSMN_NORM_G(L, k), L->H, L->norm == 2);
 }

@@ -1,331 +1,301 @@
-/* plastic.c - plasticity rules of the fast-weight layers, forward and backward.
+/* plastic.c - the plastic layers ("hippocampus"), forward and backward. Layer j at each step:
+ * h = relu(P_j norm(z) + c_j); its fast-weight memory W_f (nh blocks of (H/nh)^2, one per head)
+ * is rewritten by the rule (rules.c) with pre = norm(z), post = h and, with the gates, a write
+ * strength eta_t and decay lambda_t computed from norm(z); then z <- h + alpha tanh(W_f q),
+ * re-read chat_steps times (q_0 = h).
  *
- * A rule maps (W, pre = z, post = h) to W' = clip(F(W, pre, post), +-c), W indexed (post, pre).
- * Built in: hebbian (0), importance (1), oja (2), delta (3) - the same math as the NumPy
- * references in plugins/rule_*.py. Rule SSMN_RULE_EXTERNAL calls the update and vector-Jacobian
- * functions given in the config (a third-party rule compiled by cffi, or a Python callback).
- *
- * Every built-in rule has the form F = W + eta A(W, pre, post) - lambda D(W, pre, post), so the
- * write strength and the decay can change from step to step (neuromodulation, learned decay):
- * the caller puts the step's eta_t and lambda_t into the rule context, and the backward pass
- * returns dL/deta_t = <G, A> and dL/dlambda_t = -<G, D> for the gates' gradients.
- *
- * Backward, one step: given dr = dL/dr (r = W' h) and G = dL/dW' from later steps, accumulate
- * dh and dz and turn G into dL/dW. It needs W_{t-1}: the caller rebuilds it from checkpoints
- * (see cell.c), so no per-step copy of W is ever stored. Included by cell.c.
+ * The forward pass runs stream by stream, step by step (each stream's W_f stays in cache), after
+ * layer 0's input projection for all tokens at once. The backward pass keeps no W_f per step: per
+ * stream it replays the updates from the starting W_f, keeping a checkpoint every K = ceil(sqrt(T))
+ * steps, then walks the segments backwards, rebuilding a segment's K matrices from its checkpoint:
+ * (T/K + K + 1) P WF extra floats for one stream at a time, O(sqrt(T) H^2), for two replays of
+ * the O(H^2) update per step. Included by cell.c.
  */
 
-typedef int (*FN(ext_update_fn))(void *ctx, real *W, const real *pre, const real *post, int64_t H);
-typedef int (*FN(ext_vjp_fn))(void *ctx, real *G, real *dpre, real *dpost, const real *W,
-                                const real *pre, const real *post, int64_t H);
-
-typedef struct {
-    const ssmn_config *cfg;
-    real eta, keep, decay, clip;
-    real *vec; /* scratch of SSMN_RULE_VECS * H reals */
-} FN(rule_ctx);
-
-static inline real FN(clampr)(real v, real c) { return v > c ? c : (v < -c ? -c : v); }
-static inline real FN(sigm)(real x) { return (real)1 / ((real)1 + R_EXP(-x)); }
-static inline real FN(signr)(real x) { return (real)((x > 0) - (x < 0)); }
-
-static inline real FN(hebb_elem)(real w_old, real eta_hi, real zk, real keep, real c) {
-    return FN(clampr)(keep * w_old + eta_hi * zk, c);
-}
-
-/* importance gates: g (H) over post index, a (H) over pre index */
-static void FN(importance_gates)(const FN(rule_ctx) *x, real *g, real *a, const real *pre,
-                                 const real *post, int64_t H) {
-    real thr = (real)x->cfg->rule_params[0], sharp = (real)x->cfg->rule_params[1];
-    for (int64_t i = 0; i < H; i++) {
-        real d = post[i] - pre[i];
-        g[i] = FN(sigm)((real)10 * (d < 0 ? -d : d) - (real)2);
-        real ap = post[i] < 0 ? -post[i] : post[i];
-        a[i] = FN(sigm)(sharp * (ap - thr));
+/* Plastic layer j's gates at one step, per head hd: the sigmoids s_eta = sigmoid(w_eta[hd] . z +
+ * b_eta[hd]) and s_lam = sigmoid(w_lam[hd] . z + b_lam[hd]) of the layer's input z (H) go into
+ * the cache record (1 and the fixed decay for a gate that is off). */
+static void FN(gates_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j,
+                              const real *z, const real *prm) {
+    const int64_t H = L->H, nh = L->nh;
+    for (int64_t hd = 0; hd < nh; hd++) {
+        real *g = rec + SSMN_C_GATE(L, j, hd);
+        g[0] = 1;
+        g[1] = (real)cfg->decay;
+        if (L->neuromod) {
+            const real *w = prm + SSMN_GATE_ETA(L, j);
+            g[0] = FN(sigm)(FN(dot)(w + hd * H, z, H) + w[nh * H + hd]);
+        }
+        if (L->learned_decay) {
+            const real *w = prm + SSMN_GATE_DECAY(L, j);
+            g[1] = FN(sigm)(FN(dot)(w + hd * H, z, H) + w[nh * H + hd]);
+        }
     }
 }
 
-/* delta key k = pre / sqrt(|pre|^2 + eps); returns the norm */
-static real FN(delta_key)(const FN(rule_ctx) *x, real *k, const real *pre, int64_t H) {
-    real ss = 0;
-    for (int64_t i = 0; i < H; i++) ss += pre[i] * pre[i];
-    real n = R_SQRT(ss + (real)x->cfg->rule_params[0]);
-    for (int64_t i = 0; i < H; i++) k[i] = pre[i] / n;
-    return n;
+/* The rule context of plastic layer j, head hd, at the step of cache record rec: eta_t, lambda_t. */
+static FN(rule_ctx) FN(gated_ctx)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec,
+                                  int64_t j, int64_t hd) {
+    FN(rule_ctx) x = *base;
+    if (!SSMN_HAS_GATES(L)) return x;
+    const real *g = rec + SSMN_C_GATE(L, j, hd);
+    if (L->neuromod) x.eta = (real)x.cfg->eta * g[0];
+    if (L->learned_decay) {
+        x.decay = g[1];
+        x.keep = 1 - g[1];
+    }
+    return x;
 }
 
-/* Wdst = F(Wsrc, pre, post), clipped to +-c when do_clip; Wdst may equal Wsrc. Uses x->vec. */
-static int FN(rule_apply)(const FN(rule_ctx) *x, real *Wdst, const real *Wsrc, const real *pre,
-                          const real *post, int64_t H, int do_clip) {
-    const real eta = x->eta, keep = x->keep, decay = x->decay;
-    const real c = do_clip ? x->clip : (real)INFINITY;
-    real *v0 = x->vec, *v1 = x->vec + H;
-    switch (x->cfg->rule) {
-    case SSMN_RULE_HEBBIAN:
-        for (int64_t i = 0; i < H; i++) {
-            const real *Si = Wsrc + i * H;
-            real *Di = Wdst + i * H, ehi = eta * post[i];
-#pragma omp simd
-            for (int64_t k = 0; k < H; k++) Di[k] = FN(hebb_elem)(Si[k], ehi, pre[k], keep, c);
+/* Gate gradients of plastic layer j, head hd, at one step, from deta = dL/deta_t and ddecay =
+ * dL/dlambda_t: grad (the gate parameters) +=, dz (H) += through the gates' input z. */
+static void FN(gates_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dz,
+                               const real *rec, int64_t j, int64_t hd, const real *z, const real *prm,
+                               real deta, real ddecay) {
+    const int64_t H = L->H, nh = L->nh;
+    const real *g = rec + SSMN_C_GATE(L, j, hd);
+    for (int gate = 0; gate < 2; gate++) {
+        if (!(gate ? L->learned_decay : L->neuromod)) continue;
+        int64_t off = gate ? SSMN_GATE_DECAY(L, j) : SSMN_GATE_ETA(L, j);
+        real s = g[gate], dlogit = (gate ? ddecay : deta * (real)cfg->eta) * s * (1 - s);
+        const real *w = prm + off + hd * H;
+        real *gw = grad + off + hd * H;
+        for (int64_t n = 0; n < H; n++) {
+            gw[n] += dlogit * z[n];
+            dz[n] += dlogit * w[n];
         }
-        return SSMN_OK;
-    case SSMN_RULE_IMPORTANCE:
-        FN(importance_gates)(x, v0, v1, pre, post, H);
-        for (int64_t i = 0; i < H; i++) {
-            const real *Si = Wsrc + i * H;
-            real *Di = Wdst + i * H, gi = v0[i], ehi = eta * post[i];
-#pragma omp simd
-            for (int64_t k = 0; k < H; k++)
-                Di[k] = FN(clampr)(Si[k] + gi * v1[k] * (ehi * pre[k] - decay * Si[k]), c);
-        }
-        return SSMN_OK;
-    case SSMN_RULE_OJA: /* v0 = u = W^T post, v1 = pre - u */
-        for (int64_t j = 0; j < H; j++) v0[j] = 0;
-        for (int64_t i = 0; i < H; i++) {
-            const real *Si = Wsrc + i * H;
-            real pi = post[i];
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) v0[j] += Si[j] * pi;
-        }
-        for (int64_t j = 0; j < H; j++) v1[j] = pre[j] - v0[j];
-        for (int64_t i = 0; i < H; i++) {
-            const real *Si = Wsrc + i * H;
-            real *Di = Wdst + i * H, ehi = eta * post[i];
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) Di[j] = FN(clampr)(keep * Si[j] + ehi * v1[j], c);
-        }
-        return SSMN_OK;
-    case SSMN_RULE_DELTA: /* v0 = key, v1 = eta (post - W key) */
-        FN(delta_key)(x, v0, pre, H);
-        for (int64_t i = 0; i < H; i++) v1[i] = eta * (post[i] - FN(dot)(Wsrc + i * H, v0, H));
-        for (int64_t i = 0; i < H; i++) {
-            const real *Si = Wsrc + i * H;
-            real *Di = Wdst + i * H, ei = v1[i];
-#pragma omp simd
-            for (int64_t k = 0; k < H; k++) Di[k] = FN(clampr)(keep * Si[k] + ei * v0[k], c);
-        }
-        return SSMN_OK;
-    case SSMN_RULE_EXTERNAL:
-        if (Wdst != Wsrc) memcpy(Wdst, Wsrc, (size_t)(H * H) * sizeof(real));
-        if (((FN(ext_update_fn))x->cfg->rule_update)(x->cfg->rule_ctx, Wdst, pre, post, H))
-            return SSMN_ERR_CALLBACK;
-        for (int64_t i = 0; i < H * H; i++) {
-            if (!isfinite(Wdst[i])) return SSMN_ERR_CALLBACK;
-            Wdst[i] = FN(clampr)(Wdst[i], c);
-        }
-        return SSMN_OK;
-    default:
-        return SSMN_ERR_RULE;
+        grad[off + nh * H + hd] += dlogit;
     }
 }
 
-/* Update W in place and read out r (H) = W' h. row (H) scratch; before (H*H) scratch, needed
- * only by non-hebbian rules when sq_out is wanted; *sq_out = sum of squared changes (the "update
- * magnitude" statistic, wanted only on a call's last step). */
-static int FN(rule_forward)(const FN(rule_ctx) *x, real *W, real *r, const real *h, const real *z,
-                            int64_t H, real *row, real *before, real *sq_out) {
-    real sq = 0;
-    if (x->cfg->rule == SSMN_RULE_HEBBIAN) { /* fused: one pass over W */
-        for (int64_t i = 0; i < H; i++) {
-            real *Wi = W + i * H, ehi = x->eta * h[i];
-            if (sq_out) {
-                for (int64_t k = 0; k < H; k++) {
-                    real nw = FN(hebb_elem)(Wi[k], ehi, z[k], x->keep, x->clip);
-                    row[k] = nw - Wi[k];
-                    Wi[k] = nw;
-                }
-                sq += FN(dot)(row, row, H);
-            } else {
-#pragma omp simd
-                for (int64_t k = 0; k < H; k++)
-                    Wi[k] = FN(hebb_elem)(Wi[k], ehi, z[k], x->keep, x->clip);
-            }
-            r[i] = FN(dot)(Wi, h, H);
-        }
-    } else {
-        if (sq_out) memcpy(before, W, (size_t)(H * H) * sizeof(real));
-        int rc = FN(rule_apply)(x, W, W, z, h, H, 1);
+/* The plastic memory of layer j: nh blocks W_f[hd] (dh, dh), block hd reading and writing slice
+ * hd of pre and post. Wdst = rule(Wsrc) (may alias), each head with its own gated context. */
+static int FN(memory_apply)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t j,
+                            real *Wdst, const real *Wsrc, const real *pre, const real *post) {
+    const int64_t d = L->dh, dd = d * d;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        int rc = FN(rule_apply)(&x, Wdst + hd * dd, Wsrc + hd * dd, pre + hd * d, post + hd * d, d, 1);
         if (rc) return rc;
-        for (int64_t i = 0; i < H; i++) {
-            r[i] = FN(dot)(W + i * H, h, H);
-            if (sq_out) {
-                for (int64_t k = 0; k < H; k++) row[k] = W[i * H + k] - before[i * H + k];
-                sq += FN(dot)(row, row, H);
-            }
-        }
+    }
+    return SSMN_OK;
+}
+
+/* Update W_f (WF) in place and read out r (H) = W_f' h, head by head; *sq_out (when not NULL) =
+ * sum of squared changes. row (H), before (WF) scratch as in rule_forward. */
+static int FN(memory_forward)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t j,
+                              real *Wf, real *r, const real *h, const real *z, real *row, real *before,
+                              real *sq_out) {
+    const int64_t d = L->dh, dd = d * d;
+    real sq = 0;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        real sqh = 0;
+        int rc = FN(rule_forward)(&x, Wf + hd * dd, r + hd * d, h + hd * d, z + hd * d, d, row, before,
+                                  sq_out ? &sqh : NULL);
+        if (rc) return rc;
+        sq += sqh;
     }
     if (sq_out) *sq_out = sq;
     return SSMN_OK;
 }
 
-/* dL/dF (G, in place) -> dL/dWprev; dpre (H) +=, dpost (H) +=; *deta += dL/deta and
- * *ddecay += dL/dlambda when not NULL (built-in rules). F = rule before the clip. */
-static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost, const real *Wp,
-                        const real *pre, const real *post, int64_t H, real *deta, real *ddecay) {
-    const real eta = x->eta, keep = x->keep, decay = x->decay;
-    real *v0 = x->vec, *v1 = x->vec + H, *v2 = x->vec + 2 * H, *v3 = x->vec + 3 * H;
-    switch (x->cfg->rule) {
-    case SSMN_RULE_HEBBIAN:
-        for (int64_t i = 0; i < H; i++) {
-            real *Gi = G + i * H, ehi = eta * post[i], gp = FN(dot)(Gi, pre, H);
-            dpost[i] += eta * gp;
-            if (deta) *deta += post[i] * gp;
-            if (ddecay) *ddecay -= FN(dot)(Gi, Wp + i * H, H);
-#pragma omp simd
-            for (int64_t k = 0; k < H; k++) {
-                dpre[k] += ehi * Gi[k];
-                Gi[k] *= keep;
-            }
-        }
-        return SSMN_OK;
-    case SSMN_RULE_IMPORTANCE: {
-        real sharp = (real)x->cfg->rule_params[1];
-        FN(importance_gates)(x, v0, v1, pre, post, H); /* g, a */
-        for (int64_t k = 0; k < H; k++) v3[k] = 0;      /* da */
-        for (int64_t i = 0; i < H; i++) {
-            const real *Wi = Wp + i * H;
-            real *Gi = G + i * H, gi = v0[i], pi = post[i], ehi = eta * pi, acc_h = 0, acc_g = 0;
-            real acc_w = 0;
-#pragma omp simd reduction(+ : acc_h, acc_g, acc_w)
-            for (int64_t k = 0; k < H; k++) {
-                real m = gi * v1[k], Gv = Gi[k], Gm = Gv * m;
-                real dM = Gv * (ehi * pre[k] - decay * Wi[k]);
-                acc_h += Gm * pre[k];
-                acc_w += Gm * Wi[k];
-                dpre[k] += eta * Gm * pi;
-                acc_g += dM * v1[k];
-                v3[k] += dM * gi;
-                Gi[k] = Gv * (1 - decay * m);
-            }
-            dpost[i] += eta * acc_h;
-            if (deta) *deta += pi * acc_h;
-            if (ddecay) *ddecay -= acc_w;
-            v2[i] = acc_g; /* dg */
-        }
-        for (int64_t i = 0; i < H; i++) {
-            real g = v0[i], a = v1[i];
-            real dgd = v2[i] * (real)10 * g * (1 - g) * FN(signr)(post[i] - pre[i]);
-            dpost[i] += dgd + v3[i] * sharp * a * (1 - a) * FN(signr)(post[i]);
-            dpre[i] -= dgd;
-        }
-        return SSMN_OK;
+/* One step backward through the memory of layer j: dh, dz (H) +=; G (WF) in dL/dW_t, out
+ * dL/dW_{t-1}; the gates' parameter gradients into grad. Wprev (WF); dr (H) = dL/dr; row (H)
+ * and F (WF) scratch. */
+static int FN(memory_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *base,
+                               const real *rec, int64_t j, real *grad, real *dh, real *dz, real *G,
+                               const real *Wprev, const real *h, const real *z, const real *dr,
+                               const real *prm, real *row, real *F) {
+    const int64_t d = L->dh, dd = d * d;
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        real deta = 0, ddecay = 0;
+        int rc = FN(rule_backward)(&x, dh + hd * d, dz + hd * d, G + hd * dd, Wprev + hd * dd, h + hd * d,
+                                   z + hd * d, dr + hd * d, d, row, F, L->neuromod ? &deta : NULL,
+                                   L->learned_decay ? &ddecay : NULL);
+        if (rc) return rc;
+        if (SSMN_HAS_GATES(L)) FN(gates_backward)(L, cfg, grad, dz, rec, j, hd, z, prm, deta, ddecay);
     }
-    case SSMN_RULE_OJA: /* v0 = u = Wp^T post, v1 = pre - u, v2 = s = G^T post */
-        for (int64_t j = 0; j < H; j++) v0[j] = v2[j] = 0;
+    return SSMN_OK;
+}
+
+/* z (H) = h + alpha tanh(W q) for chat steps k >= 1 (k = 0 is fused with the rule update);
+ * W (WF) block-diagonal over the heads. */
+static void FN(chat_forward)(const ssmn_layout *L, real *rec, int64_t j, const real *W, real alpha) {
+    const int64_t H = L->H, d = L->dh;
+    const real *h = rec + SSMN_C_H(L, j);
+    for (int64_t k = 1; k < L->C; k++) {
+        const real *qprev = rec + SSMN_C_Q(L, j, k - 1);
+        real *tr = rec + SSMN_C_TR(L, j, k), *q = rec + SSMN_C_Q(L, j, k);
         for (int64_t i = 0; i < H; i++) {
-            const real *Wi = Wp + i * H, *Gi = G + i * H;
-            real pi = post[i];
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) {
-                v0[j] += Wi[j] * pi;
-                v2[j] += Gi[j] * pi;
-            }
+            int64_t hd = i / d;
+            tr[i] = R_TANH(FN(dot)(W + hd * d * d + (i - hd * d) * d, qprev + hd * d, d));
         }
-        for (int64_t j = 0; j < H; j++) {
-            v1[j] = pre[j] - v0[j];
-            dpre[j] += eta * v2[j];
-        }
-        for (int64_t i = 0; i < H; i++) {
-            const real *Wi = Wp + i * H;
-            real *Gi = G + i * H, ehi = eta * post[i], gv = FN(dot)(Gi, v1, H);
-            dpost[i] += eta * (gv - FN(dot)(v2, Wi, H));
-            if (deta) *deta += post[i] * gv;
-            if (ddecay) *ddecay -= FN(dot)(Gi, Wi, H);
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) Gi[j] = keep * Gi[j] - ehi * v2[j];
-        }
-        return SSMN_OK;
-    case SSMN_RULE_DELTA: { /* v0 = key, v1 = a = G key, v2 = dkey */
-        real n = FN(delta_key)(x, v0, pre, H);
-        for (int64_t j = 0; j < H; j++) v2[j] = 0;
-        for (int64_t i = 0; i < H; i++) {
-            const real *Wi = Wp + i * H;
-            real *Gi = G + i * H;
-            real ai = FN(dot)(Gi, v0, H), ri = FN(dot)(Wi, v0, H);
-            real ci = eta * (post[i] - ri), di = eta * ai;
-            v1[i] = ai;
-            dpost[i] += di;
-            if (deta) *deta += (post[i] - ri) * ai;
-            if (ddecay) *ddecay -= FN(dot)(Gi, Wi, H);
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) {
-                v2[j] += ci * Gi[j] - di * Wi[j];
-                Gi[j] = keep * Gi[j] - di * v0[j];
-            }
-        }
-        real kd = FN(dot)(v0, v2, H);
-        for (int64_t j = 0; j < H; j++) dpre[j] += (v2[j] - v0[j] * kd) / n;
-        return SSMN_OK;
-    }
-    case SSMN_RULE_EXTERNAL:
-        if (!x->cfg->rule_vjp) return SSMN_ERR_NO_VJP;
-        if (((FN(ext_vjp_fn))x->cfg->rule_vjp)(x->cfg->rule_ctx, G, dpre, dpost, Wp, pre, post, H))
-            return SSMN_ERR_CALLBACK;
-        return SSMN_OK;
-    default:
-        return SSMN_ERR_RULE;
+        for (int64_t i = 0; i < H; i++) q[i] = h[i] + alpha * tr[i];
     }
 }
 
-/* One step backward. dh (H) +=, dz (H) +=; G (H,H) in: dL/dW_t, out: dL/dW_{t-1};
- * Wprev (H,H) = W_{t-1}; h, z the step's post and pre; dr (H) = dL/dr; row (H) and F (H,H)
- * scratch (F unused by the fused hebbian path); *deta, *ddecay += the gradients of the step's
- * eta_t and lambda_t when not NULL. */
-static int FN(rule_backward)(const FN(rule_ctx) *x, real *restrict dh, real *restrict dz,
-                             real *restrict G, const real *restrict Wprev, const real *restrict h,
-                             const real *restrict z, const real *restrict dr, int64_t H,
-                             real *restrict row, real *restrict F, real *deta, real *ddecay) {
-    const real c = x->clip;
-    if (x->cfg->rule == SSMN_RULE_HEBBIAN) { /* fused: one pass over W and G */
-        const real eta = x->eta, keep = x->keep;
-        real acc_eta = 0, acc_w = 0;
+/* Backward through chat steps C-1..1 of plastic layer j at one step: gz in = dL/dq_{C-1}, out =
+ * dL/dq_0; dh += the identity-path gradients; G (WF) += dL/dW_t of the re-reads. W = W_t (WF,
+ * block-diagonal over the heads); dr, tmp (H) scratch. */
+static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, const real *W,
+                              real *G, real *gz, real *dh, real *dr, real *tmp, real alpha) {
+    const int64_t H = L->H, d = L->dh;
+    for (int64_t k = L->C - 1; k >= 1; k--) {
+        const real *tr = rec + SSMN_C_TR(L, j, k), *qprev = rec + SSMN_C_Q(L, j, k - 1);
+        for (int64_t n = 0; n < H; n++) {
+            dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
+            dh[n] += gz[n];
+            tmp[n] = 0;
+        }
         for (int64_t i = 0; i < H; i++) {
-            const real *Wi = Wprev + i * H;
-            real *Gi = G + i * H;
-            real dri = dr[i], ehi = eta * h[i];
-            if (ddecay) { /* the same loop, also summing <g, W_{t-1}> for dL/dlambda_t */
-                real gw = 0;
-#pragma omp simd reduction(+ : gw)
-                for (int64_t k = 0; k < H; k++) {
-                    real pre = keep * Wi[k] + ehi * z[k];
-                    dh[k] += FN(clampr)(pre, c) * dri;
-                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-                    row[k] = g;
-                    dz[k] += ehi * g;
-                    gw += g * Wi[k];
-                    Gi[k] = keep * g;
-                }
-                acc_w += gw;
-            } else {
+            const int64_t o = (i / d) * d;
+            const real *Wi = W + o * d + (i - o) * d, *qp = qprev + o;
+            real *Gi = G + o * d + (i - o) * d, *tp = tmp + o, di = dr[i];
 #pragma omp simd
-                for (int64_t k = 0; k < H; k++) {
-                    real pre = keep * Wi[k] + ehi * z[k];
-                    dh[k] += FN(clampr)(pre, c) * dri;
-                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-                    row[k] = g;
-                    dz[k] += ehi * g;
-                    Gi[k] = keep * g;
+            for (int64_t n = 0; n < d; n++) {
+                Gi[n] += di * qp[n];
+                tp[n] += di * Wi[n];
+            }
+        }
+        memcpy(gz, tmp, (size_t)H * sizeof(real));
+    }
+}
+
+/* The plastic layers over a (B, T) call: cache records in (z_S) and out (h, chat steps); each
+ * stream's W_f (state) updated; per stream the last step's update RMS into the state. rx: the
+ * rule context (its fixed eta and lambda); row (H), before (WF) scratch. */
+static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                               real *cache, real *state, const real *prm, int64_t B, int64_t T,
+                               real *row, real *before, real *pack) {
+    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF;
+    const real alpha = (real)cfg->alpha;
+    if (P == 0) return SSMN_OK;
+    /* layer 0's input does not depend on W_f: its projection for all tokens at once */
+    if (L->norm)
+        for (int64_t m = 0; m < BT; m++) FN(norm_record)(L, cache + m * R, S, SSMN_C_ZS(L), prm);
+    FN(dense_forward)(cache + SSMN_C_H(L, 0), R, cache + SSMN_C_ZIN(L, 0), R, prm + SSMN_PLASTIC_W(L, 0),
+                      prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, pack);
+    for (int64_t b = 0; b < B; b++) {
+        real *st = state + b * L->n_state;
+        for (int64_t t = 0; t < T; t++) {
+            real *rec = cache + (b * T + t) * R;
+            for (int64_t j = 0; j < P; j++) {
+                const real *zin = rec + SSMN_C_ZIN(L, j);
+                real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
+                real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * WF;
+                if (j > 0) {
+                    if (L->norm) FN(norm_record)(L, rec, S + j, SSMN_C_ZRAW(L, j), prm);
+                    FN(dense_forward)(h, H, zin, H, prm + SSMN_PLASTIC_W(L, j), prm + SSMN_PLASTIC_B(L, j), 1,
+                                      H, H, DENSE_RELU, NULL);
+                }
+                if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, zin, prm);
+                real sq = 0;
+                int rc = FN(memory_forward)(L, rx, rec, j, Wf, tr, h, zin, row, before, t == T - 1 ? &sq : NULL);
+                if (rc) return rc;
+                if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)WF);
+                for (int64_t n = 0; n < H; n++) {
+                    tr[n] = R_TANH(tr[n]);
+                    q[n] = h[n] + alpha * tr[n];
+                }
+                FN(chat_forward)(L, rec, j, Wf, alpha);
+            }
+        }
+    }
+    return SSMN_OK;
+}
+
+/* Where the plastic backward pass works: views into the backward workspace (see ssmn_work). */
+typedef struct {
+    real *dPre, *G, *ckpt, *seg, *F, *gz, *dh, *dz, *dr, *row;
+    int64_t K, nseg;
+} FN(plastic_work);
+
+/* Backward of plastic_forward. dz_in (B*T, H): dL/d(the last plastic layer's output), used as
+ * scratch afterwards; dz_out (B*T, H) out: dL/dz_S; grad += the layers' and gates' gradients;
+ * dstate0 (when not NULL) gets dL/d(starting W_f) of each stream. */
+static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                                real *grad, real *dstate0, real *dz_out, real *dz_in,
+                                const FN(plastic_work) *wk, const real *cache, const real *state0,
+                                const real *prm, int64_t B, int64_t T, real *pack) {
+    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF, BTH = BT * H;
+    const int64_t PWF = P * WF, K = wk->K, nseg = wk->nseg;
+    const real alpha = (real)cfg->alpha;
+    real *G = wk->G, *ckpt = wk->ckpt, *seg = wk->seg, *gz = wk->gz, *dh = wk->dh, *dz = wk->dz;
+    int rc;
+    memset(dz_out, 0, (size_t)BTH * sizeof(real));
+    for (int64_t b = 0; b < B; b++) {
+        const real *rec0 = cache + b * T * R;
+        real *run = seg;
+        /* replay the updates from the starting W_f, keeping a checkpoint every K steps */
+        memcpy(run, state0 + b * L->n_state + L->s_Wf, (size_t)PWF * sizeof(real));
+        for (int64_t t = 0; t < T; t++) {
+            const real *rec = rec0 + t * R;
+            if (t % K == 0) memcpy(ckpt + (t / K) * PWF, run, (size_t)PWF * sizeof(real));
+            for (int64_t j = 0; j < P; j++)
+                if ((rc = FN(memory_apply)(L, rx, rec, j, run + j * WF, run + j * WF, rec + SSMN_C_ZIN(L, j),
+                                           rec + SSMN_C_H(L, j))))
+                    return rc;
+        }
+        memset(G, 0, (size_t)PWF * sizeof(real));
+        for (int64_t s = nseg - 1; s >= 0; s--) {
+            int64_t t0 = s * K, t1 = t0 + K < T ? t0 + K : T;
+            /* the segment's matrices W_{t0} .. W_{t1-1} from its checkpoint */
+            memcpy(seg, ckpt + s * PWF, (size_t)PWF * sizeof(real));
+            for (int64_t i = 1; i < t1 - t0; i++) {
+                const real *rec = rec0 + (t0 + i - 1) * R;
+                for (int64_t j = 0; j < P; j++)
+                    if ((rc = FN(memory_apply)(L, rx, rec, j, seg + i * PWF + j * WF, seg + (i - 1) * PWF + j * WF,
+                                               rec + SSMN_C_ZIN(L, j), rec + SSMN_C_H(L, j))))
+                        return rc;
+            }
+            for (int64_t t = t1 - 1; t >= t0; t--) {
+                const real *rec = rec0 + t * R;
+                int64_t tok = b * T + t;
+                memcpy(gz, dz_in + tok * H, (size_t)H * sizeof(real));
+                for (int64_t j = P - 1; j >= 0; j--) {
+                    const real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
+                    const real *zin = rec + SSMN_C_ZIN(L, j), *Wprev = seg + (t - t0) * PWF + j * WF;
+                    for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
+                    if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
+                        if ((rc = FN(memory_apply)(L, rx, rec, j, wk->F, Wprev, zin, h))) return rc;
+                        FN(chat_backward)(L, rec, j, wk->F, G + j * WF, gz, dh, wk->dr, wk->row, alpha);
+                    }
+                    for (int64_t n = 0; n < H; n++) {
+                        wk->dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
+                        dh[n] += gz[n];
+                    }
+                    rc = FN(memory_backward)(L, cfg, rx, rec, j, grad, dh, dz, G + j * WF, Wprev, h, zin, wk->dr,
+                                             prm, wk->row, wk->F);
+                    if (rc) return rc;
+                    real *dpre = wk->dPre + j * BTH + tok * H;
+                    for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
+                    if (j > 0) { /* gz = dL/d(layer j-1's output), through the norm if any */
+                        memcpy(gz, dz, (size_t)H * sizeof(real));
+                        FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
+                        if (L->norm) {
+                            FN(norm_record_backward)(L, dz, grad, gz, rec, S + j, prm);
+                            memcpy(gz, dz, (size_t)H * sizeof(real));
+                        }
+                    } else {
+                        real *dzs = dz_out + tok * H;
+                        for (int64_t n = 0; n < H; n++) dzs[n] += dz[n];
+                    }
                 }
             }
-            real gz = FN(dot)(row, z, H);
-            dh[i] += eta * gz;
-            acc_eta += h[i] * gz;
         }
-        if (deta) *deta += acc_eta;
-        if (ddecay) *ddecay -= acc_w;
-        return SSMN_OK;
+        if (dstate0) memcpy(dstate0 + b * L->n_state + L->s_Wf, G, (size_t)PWF * sizeof(real));
     }
-    int rc = FN(rule_apply)(x, F, Wprev, z, h, H, 0);
-    if (rc) return rc;
-    for (int64_t i = 0; i < H; i++) {
-        const real *Fi = F + i * H;
-        real *Gi = G + i * H, dri = dr[i];
-#pragma omp simd
-        for (int64_t k = 0; k < H; k++) {
-            real f = Fi[k];
-            dh[k] += FN(clampr)(f, c) * dri;
-            Gi[k] = (f > -c && f < c) ? Gi[k] + dri * h[k] : (real)0;
-        }
+    /* the input projections' weights for all tokens at once; layer 0's input gradient */
+    for (int64_t j = 0; j < P; j++)
+        FN(linear_backward)(j == 0 ? dz_out : NULL, H, 1, grad + SSMN_PLASTIC_W(L, j), grad + SSMN_PLASTIC_B(L, j),
+                            wk->dPre + j * BTH, H, cache + SSMN_C_ZIN(L, j), R, prm + SSMN_PLASTIC_W(L, j), BT, H,
+                            H, pack);
+    if (L->norm) { /* dz_out holds dL/d(normalised z_S): back through the norm */
+        for (int64_t m = 0; m < BT; m++)
+            FN(norm_record_backward)(L, dz_in + m * H, grad, dz_out + m * H, cache + m * R, S, prm);
+        memcpy(dz_out, dz_in, (size_t)BTH * sizeof(real));
     }
-    return FN(rule_vjp)(x, G, dz, dh, Wprev, z, h, H, deta, ddecay);
+    return SSMN_OK;
 }

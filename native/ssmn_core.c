@@ -172,27 +172,44 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
     return SSMN_OK;
 }
 
+int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, ssmn_work *W) {
+    const int64_t H = L->H, PWF = L->P * L->WF; /* P WF <= P H^2, checked by the layout */
+    int64_t BT, BTH, c = 0;
+    W->K = ssmn_segment_len(T);
+    W->nseg = T > 0 ? (T + W->K - 1) / W->K : 0;
+    if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, H, &BTH)) return SSMN_ERR_OVERFLOW;
+    if (place(&c, &W->dA, BTH, 1) || place(&c, &W->dB, BTH, 1) || place(&c, &W->dQ, BTH, 1) ||
+        place(&c, &W->dK, BTH, 1) || place(&c, &W->dV, BTH, 1) || place(&c, &W->dPre, BTH, L->P) ||
+        place(&c, &W->dX, L->V > 0 ? L->Din : 0, BT) || place(&c, &W->G, PWF, 1) ||
+        place(&c, &W->ckpt, PWF, W->nseg) || place(&c, &W->seg, PWF, W->K) || place(&c, &W->F, L->WF, 1) ||
+        place(&c, &W->gz, H, 1) || place(&c, &W->dh, H, 1) || place(&c, &W->dz, H, 1) ||
+        place(&c, &W->dr, H, 1) || place(&c, &W->row, H, 1) || place(&c, &W->rvec, H, SSMN_RULE_VECS) ||
+        place(&c, &W->dp, L->w, 1) || place(&c, &W->pack, SSMN_PACK_FLOATS, 1))
+        return SSMN_ERR_OVERFLOW;
+    W->n_work = c;
+    return SSMN_OK;
+}
+
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, ssmn_scratch *S) {
+    int64_t c = 0;
+    if (place(&c, &S->rvec, L->H, SSMN_RULE_VECS) || place(&c, &S->row, L->H, 1) ||
+        place(&c, &S->before, rule != SSMN_RULE_HEBBIAN ? L->WF : 0, 1) ||
+        place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1))
+        return SSMN_ERR_OVERFLOW;
+    S->n = c;
+    return SSMN_OK;
+}
+
 int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out) {
     if (!cfg || !out) return SSMN_ERR_NULL;
     if (B < 1 || T < 0) return SSMN_ERR_ARG;
     ssmn_layout L;
+    ssmn_work W;
     int rc = ssmn_layout_of(cfg, &L);
-    if (rc) return rc;
+    if (rc || (rc = ssmn_work_of(&L, B, T, &W))) return rc;
     out->n_params = L.n_params;
     out->n_state = L.n_state;
     out->n_cache = L.n_cache;
-    /* backward workspace: (5 + P) token-major gradient buffers of H (and one of Din for the
-     * embedding gradient when vocab > 0), plus per-stream plastic
-     * buffers (G, checkpoints, segment, rule scratch: (1 + nseg + K) P WF + WF, WF = H^2 / nh),
-     * 5 H-vectors and SSMN_RULE_VECS more for the rule, w attention scores, the GEMM pack. */
-    int64_t K = ssmn_segment_len(T), nseg = T > 0 ? (T + K - 1) / K : 0;
-    int64_t BT, BTH, tok, HH, plas, n, dx;
-    if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, L.H, &BTH) || ssmn_mul(BTH, 5 + L.P, &tok) ||
-        ssmn_mul(BT, L.V > 0 ? L.Din : 0, &dx) || ssmn_add(tok, dx, &tok) ||
-        ssmn_mul(L.H, L.H, &HH) || ssmn_mul(L.WF, L.P, &plas) || ssmn_mul(plas, 1 + nseg + K, &plas) ||
-        ssmn_add(plas, L.WF, &plas) || ssmn_add(tok, plas, &n) ||
-        ssmn_add(n, (5 + SSMN_RULE_VECS) * L.H + L.w, &n) || ssmn_add(n, SSMN_PACK_FLOATS, &n))
-        return SSMN_ERR_OVERFLOW;
-    out->n_work = n;
+    out->n_work = W.n_work;
     return SSMN_OK;
 }

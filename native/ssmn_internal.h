@@ -77,6 +77,26 @@ typedef struct {
 } ssmn_layout;
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
+
+/* The backward pass's workspace of a (B, T) call (n_work floats), carved by ssmn_work_of():
+ * token-major gradient rows dA, dB, dQ, dK, dV (B*T, H), the plastic layers' dL/d(pre-ReLU)
+ * dPre (P, B*T, H), the embedding rows' dX (B*T, Din) with tokens; per stream (one at a time) the
+ * fast-weight gradient G (P, WF), checkpoints ckpt (nseg, P, WF) every K steps and a segment's
+ * matrices seg (K, P, WF), a scratch matrix F (WF); H-vectors gz, dh, dz, dr, row; the rules'
+ * vectors rvec (SSMN_RULE_VECS, H); attention scores dp (w); the GEMM pack. */
+typedef struct {
+    int64_t K, nseg;
+    int64_t dA, dB, dQ, dK, dV, dPre, dX, G, ckpt, seg, F, gz, dh, dz, dr, row, rvec, dp, pack, n_work;
+} ssmn_work;
+int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, ssmn_work *W);
+
+/* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the rules' vectors
+ * rvec (SSMN_RULE_VECS, H), a row (H), a copy of one memory (WF) for the update statistic of
+ * non-hebbian rules, and the GEMM pack when with_pack (calls with enough rows to pack). */
+typedef struct {
+    int64_t rvec, row, before, pack, n;
+} ssmn_scratch;
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, ssmn_scratch *S);
 /* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
 int ssmn_mul(int64_t a, int64_t b, int64_t *out);
 int ssmn_add(int64_t a, int64_t b, int64_t *out);

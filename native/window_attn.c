@@ -1,4 +1,6 @@
-/* window_attn.c - sliding-window attention over cached keys and values, forward and backward.
+/* window_attn.c - sliding-window attention over cached keys and values, forward and backward:
+ * one step (attn_forward/attn_backward) and the whole block of a call (attention_forward/
+ * attention_backward: projections, attention, ring update, output projection, residual path).
  *
  * Keys and values are projected once per step and kept (a ring buffer in the state between
  * calls, the cache within a call), so one query costs O(w H). Within a call the window of step t
@@ -113,4 +115,83 @@ static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(w
             }
         }
     }
+}
+
+/* The attention block over a (B, T) call: q, k, v projections of the encodings u for every token,
+ * per-head window attention per stream over the ring the state holds plus the call's own steps,
+ * the rings updated with the call's last w keys and values, and z_0 = W_o ctx (+ u with the
+ * residual path). Per stream the entropy of the last step goes into the state. */
+static void FN(attention_forward)(const ssmn_layout *L, real *cache, real *state, const int64_t *steps,
+                                  const real *prm, int64_t B, int64_t T, real *pack) {
+    const int64_t H = L->H, w = L->w, R = L->n_cache, BT = B * T;
+    const int64_t proj[3] = {L->W_q, L->W_k, L->W_v}, out[3] = {L->c_q, L->c_k, L->c_v};
+    for (int p = 0; p < 3; p++)
+        FN(dense_forward)(cache + out[p], R, cache + L->c_u, R, prm + proj[p], NULL, BT, H, H, DENSE_LINEAR,
+                          pack);
+    const real *abias = L->pos_bias ? prm + L->attn_bias : NULL;
+    for (int64_t b = 0; b < B; b++) {
+        real *st = state + b * L->n_state, *rec0 = cache + b * T * R;
+        int64_t n0 = steps[b] < w ? steps[b] : w;
+        FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, steps[b] - n0, w, H};
+        FN(window_src) vals = {st + L->s_V, rec0 + L->c_v, R, n0, steps[b] - n0, w, H};
+        for (int64_t t = 0; t < T; t++) {
+            real *rec = rec0 + t * R;
+            int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
+            real ent = FN(attn_forward)(rec + L->c_ctx, rec + L->c_p, rec + L->c_q, &keys, &vals, abias, lo,
+                                        e - lo + 1, L->nh);
+            if (t == T - 1) st[L->s_entropy] = ent;
+        }
+        for (int64_t t = T - w > 0 ? T - w : 0; t < T; t++) {
+            int64_t slot = (steps[b] + t) % w;
+            memcpy(st + L->s_K + slot * H, rec0 + t * R + L->c_k, (size_t)H * sizeof(real));
+            memcpy(st + L->s_V + slot * H, rec0 + t * R + L->c_v, (size_t)H * sizeof(real));
+        }
+    }
+    FN(dense_forward)(cache + L->c_z, R, cache + L->c_ctx, R, prm + L->W_o, NULL, BT, H, H, DENSE_LINEAR,
+                      pack);
+    if (L->residual)
+        for (int64_t m = 0; m < BT; m++) {
+            real *z0 = cache + m * R + L->c_z;
+            const real *u = cache + m * R + L->c_u;
+            for (int64_t n = 0; n < H; n++) z0[n] += u[n];
+        }
+}
+
+/* Backward of the attention block. dz0 (B*T, H) in: dL/dz_0; du (B*T, H) out: dL/du (may be the
+ * same buffer as dz0); dctx, dQ, dK, dV (B*T, H) and dp (w) scratch; grad += the block's
+ * gradients; dstate0 (B, n_state), when not NULL, += the gradients of the starting key/value
+ * rings. state0, steps0: the state the forward started from. */
+static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstate0, real *du,
+                                   const real *dz0, real *dctx, real *dQ, real *dK, real *dV, real *dp,
+                                   const real *cache, const real *state0, const int64_t *steps0,
+                                   const real *prm, int64_t B, int64_t T, real *pack) {
+    const int64_t H = L->H, w = L->w, R = L->n_cache, BT = B * T;
+    FN(linear_backward)(dctx, H, 0, grad + L->W_o, NULL, dz0, H, cache + L->c_ctx, R, prm + L->W_o, BT, H,
+                        H, pack);
+    memset(dQ, 0, (size_t)(BT * H) * sizeof(real));
+    memset(dK, 0, (size_t)(BT * H) * sizeof(real));
+    memset(dV, 0, (size_t)(BT * H) * sizeof(real));
+    real *dbias = L->pos_bias ? grad + L->attn_bias : NULL;
+    for (int64_t b = 0; b < B; b++) {
+        const real *st = state0 + b * L->n_state, *rec0 = cache + b * T * R;
+        real *dst = dstate0 ? dstate0 + b * L->n_state : NULL;
+        int64_t n0 = steps0[b] < w ? steps0[b] : w, first = steps0[b] - n0;
+        FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, first, w, H};
+        FN(window_src) vals = {st + L->s_V, rec0 + L->c_v, R, n0, first, w, H};
+        FN(window_grad) dkeys = {dst ? dst + L->s_K : NULL, dK + b * T * H, H, n0, first, w, H};
+        FN(window_grad) dvals = {dst ? dst + L->s_V : NULL, dV + b * T * H, H, n0, first, w, H};
+        for (int64_t t = 0; t < T; t++) {
+            const real *rec = rec0 + t * R;
+            int64_t e = n0 + t, lo = e + 1 - w > 0 ? e + 1 - w : 0;
+            FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dctx + (b * T + t) * H,
+                              rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1, L->nh);
+        }
+    }
+    /* du = dz0 (residual path) + the three projections' input gradients */
+    if (L->residual && du != dz0) memcpy(du, dz0, (size_t)(BT * H) * sizeof(real));
+    const real *dproj[3] = {dQ, dK, dV};
+    const int64_t proj[3] = {L->W_q, L->W_k, L->W_v};
+    for (int p = 0; p < 3; p++)
+        FN(linear_backward)(du, H, p > 0 || L->residual, grad + proj[p], NULL, dproj[p], H, cache + L->c_u, R,
+                            prm + proj[p], BT, H, H, pack);
 }

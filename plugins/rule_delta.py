@@ -3,7 +3,7 @@
 With the key k = pre / sqrt(|pre|^2 + eps) and the value v = post:
 W' = (1-lambda) W + eta (v - W k) (x) k, an error-correcting write that replaces what W stored
 under k instead of adding to it. NumPy reference and vector-Jacobian product; the C version is
-native/plastic.c.
+native/rules.c.
 """
 import numpy as np
 

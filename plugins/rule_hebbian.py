@@ -1,6 +1,6 @@
 """Built-in plasticity rule ``hebbian`` (the SSMN write-up): W' = (1-lambda) W + eta post (x) pre.
 
-NumPy reference and vector-Jacobian product; the core's C version is native/plastic.c.
+NumPy reference and vector-Jacobian product; the core's C version is native/rules.c.
 """
 import numpy as np
 

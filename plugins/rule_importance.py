@@ -4,7 +4,7 @@ W' = W + g_i a_j (eta post_i pre_j - lambda W_ij), with the importance gate
 g = sigmoid(10 |post - pre| - 2) (large where the layer changed its input) and the anchor
 a = sigmoid(sharpness (|post| - threshold)), a smooth surrogate of |post| > threshold that keeps the
 rule differentiable (the hard threshold is the sharpness -> infinity limit).
-NumPy reference and vector-Jacobian product; the C version is native/plastic.c.
+NumPy reference and vector-Jacobian product; the C version is native/rules.c.
 """
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Built-in plasticity rule ``oja`` (Oja 1982): normalised Hebbian learning with decay.
 
 W' = (1-lambda) W + eta post (x) (pre - W^T post): the subtracted term keeps rows from growing
-without bound. NumPy reference and vector-Jacobian product; the C version is native/plastic.c.
+without bound. NumPy reference and vector-Jacobian product; the C version is native/rules.c.
 """
 import numpy as np
 
