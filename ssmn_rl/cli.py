@@ -409,8 +409,9 @@ def _plot_forecast_cmd(src: pathlib.Path, out: pathlib.Path, args) -> None:
     print(f"fitting SSMNForecaster(lags={args.lags}, differences={args.differences}, hidden_dim={args.hidden}) "
           f"on {len(train)} values, forecasting the last {len(test)} ...", flush=True)
     t0 = time.time()
-    f = SSMNForecaster(lags=args.lags, differences=args.differences, hidden_dim=args.hidden,
-                       window_size=args.window, random_state=args.seed).fit(train)
+    reg = SSMNForecaster.default_regressor(hidden_dim=args.hidden, window_size=args.window)
+    f = SSMNForecaster(lags=args.lags, differences=args.differences, regressor=reg,
+                       random_state=args.seed).fit(train)
     print(f"fitted in {time.time() - t0:.1f} s", flush=True)
     plot_forecast(train, test, f, out, context=args.context, dpi=args.dpi)
 

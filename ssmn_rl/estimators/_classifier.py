@@ -7,9 +7,12 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..options import declare
+from ._params import SUPERVISED_OPTIONS
 from ._supervised import SSMNSupervisedBase
 
 
+@declare(SUPERVISED_OPTIONS)
 class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
     """Sparse-Stream Memory Network classifier for streams and sequences.
 
@@ -21,12 +24,10 @@ class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
 
     Parameters
     ----------
-    target, variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, \
-plasticity_eta, decay_lambda, alpha, dtype, solver, ridge_alpha, learning_rate, lr_schedule, \
-max_iter, batch_size, chunk_length, max_grad_norm, weight_decay, early_stopping, \
-validation_fraction, n_iter_no_change, tol, random_state, verbose
-        As in :class:`SSMNRegressor`. With ``solver="ridge"`` the read-out (on the features z_t and
-        the inputs x_t) is fitted to one-hot targets and its scores serve as logits.
+    {parameters}
+
+    With ``solver="ridge"`` the read-out (on the features z_t and the inputs x_t) is fitted to
+    one-hot targets and its scores serve as logits.
 
     Attributes
     ----------
@@ -80,8 +81,8 @@ validation_loss_curve_, n_features_in_, feature_names_in_
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One Adam pass over the next chunk of a stream (2-D X, state carried over from the
-        previous call) or over a batch of sequences (3-D X).
+        """One Adam pass, at the constant ``learning_rate``, over the next chunk of a stream (2-D X,
+        state carried over from the previous call) or over a batch of sequences (3-D X).
 
         Parameters
         ----------
