@@ -56,7 +56,7 @@ class Progress:
     BAR_FORMAT = "{desc}: {n_fmt}/{total_fmt} [{elapsed} elapsed, ETA {remaining}, {rate_fmt}{postfix}]"
 
     def __init__(self, verbose: int, total: int | None, desc: str, unit: str = "step"):
-        self.verbose, self.desc, self._bar = int(verbose), desc, None
+        self.verbose, self.desc, self._bar, self._kept = int(verbose), desc, None, {}
         if self.verbose > 0:
             try:
                 from tqdm.auto import tqdm
@@ -67,10 +67,16 @@ class Progress:
                                  bar_format=self.BAR_FORMAT)
 
     def step(self, **postfix) -> None:
+        """One optimiser step; ``postfix`` values (and those of :meth:`keep`) follow the bar."""
         if self._bar is not None:
-            self._bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items() if v is not None},
+            shown = {**postfix, **self._kept}
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items() if v is not None},
                                   refresh=False)
             self._bar.update(1)
+
+    def keep(self, **values) -> None:
+        """Values shown after every later step (the latest evaluation's)."""
+        self._kept.update(values)
 
     def note(self, text: str, always: bool = True) -> None:
         """A line for the user: printed when ``always`` or when there is no bar or verbose >= 2."""
@@ -177,6 +183,8 @@ class Trainer:
             if extra is not None:
                 rec.update(extra())
             history.append(rec)
+            progress.keep(**{k: v for k, v in rec.items() if (k == "val_loss" and v is not None) or
+                             (k not in _RECORD_FIELDS and isinstance(v, (int, float)))})
             loss_sum, weight_sum, last_eval_step, last_eval_time = 0.0, 0.0, step, train_time
             shown = f", validation loss {val:.5g}{self.loss_units}" if val is not None else ""
             shown += "".join(f", {k} {v:.4g}" for k, v in rec.items()
@@ -205,11 +213,11 @@ class Trainer:
                     spent = step / total
                     if self.max_time is not None:
                         spent = max(spent, (tick - t0) / self.max_time)
-                    opt.lr = self.learning_rate * lr_factor(self.lr_schedule, spent, self.warmup_fraction)
                     try:
                         loss, grad, weight = next(batch_iter)
                     except StopIteration:
                         break
+                    opt.lr = self.learning_rate * lr_factor(self.lr_schedule, spent, self.warmup_fraction)
                     loss = float(loss)
                     if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
                         raise FloatingPointError(
