@@ -472,7 +472,7 @@ def estimators():
     kw = dict(hidden_dim=8, window_size=3, random_state=0)
     return X, y, {"regressor": SSMNRegressor(solver="ridge", **kw).fit(X, y),
                   "classifier": SSMNClassifier(solver="ridge", **kw).fit(X, (y > 0).astype(int)),
-                  "forecaster": SSMNForecaster(lags=3, **kw).fit(y),
+                  "forecaster": SSMNForecaster(lags=3, regressor=SSMNForecaster.default_regressor(**kw)).fit(y),
                   "transformer": SSMNTransformer(**kw).fit(X)}
 
 
