@@ -223,7 +223,14 @@ class Trainer:
                         raise FloatingPointError(
                             f"{self.desc}: the loss or gradient became non-finite at step {step + 1} "
                             f"(epoch {epoch + 1}). HINT: lower learning_rate or set max_grad_norm.")
-                    model.set_parameters(opt.step(model.get_parameters(), grad))
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        new = opt.step(model.get_parameters(), grad)
+                    if not np.all(np.isfinite(new)):
+                        raise FloatingPointError(
+                            f"{self.desc}: step {step + 1} would make the parameters non-finite "
+                            f"(learning rate {opt.lr:.3g}); the model keeps the previous ones. "
+                            "HINT: lower learning_rate.")
+                    model.set_parameters(new)
                     step, k = step + 1, k + 1
                     loss_sum, weight_sum = loss_sum + loss * weight, weight_sum + weight
                     step_losses.append(loss)

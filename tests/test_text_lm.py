@@ -274,3 +274,20 @@ def test_long_text_scored_in_pieces_equals_one_pass(fitted, monkeypatch):
     whole = fitted.score(text)
     monkeypatch.setattr(lm_mod, "_SCORE_PIECE", 64)
     assert fitted.score(text) == pytest.approx(whole, rel=1e-5)
+
+
+# ---------------------------------------------------------------- model selection
+def test_grid_search_selects_the_lower_loss_configuration():
+    """score is greater-is-better (minus nats per character), so GridSearchCV keeps the model with
+    the lower held-out loss: here 12 epochs against 1 on the same small text."""
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    texts = [TEXT[i:i + 300] for i in range(0, 3000, 300)]
+    base = SSMNLanguageModel(**dict(SMALL, validation_fraction=0.0), n_jobs=1)
+    search = GridSearchCV(base, {"max_epochs": [1, 12]}, cv=KFold(2)).fit(texts)
+    assert search.best_params_ == {"max_epochs": 12}
+    means = search.cv_results_["mean_test_score"]
+    assert means[1] > means[0] + 0.2 and np.all(means < 0)
+    held_out = texts[5:]
+    lm = search.best_estimator_
+    assert lm.score(held_out) == pytest.approx(-lm.nats_per_char(held_out), rel=1e-12)

@@ -139,6 +139,18 @@ def test_non_finite_gradients_are_refused_with_a_hint():
     np.testing.assert_array_equal(m.get_parameters(), np.zeros(3))
 
 
+def test_a_step_that_would_overflow_the_parameters_is_refused():
+    m = Quadratic()
+    m.set_parameters(np.full(3, -1e308))
+
+    def finite(epoch):
+        yield 1.0, np.ones(3), 1.0
+
+    with pytest.raises(FloatingPointError, match="step 1 would make the parameters non-finite.*HINT: lower"):
+        Trainer(learning_rate=1e308).run(m, finite, steps_per_epoch=1)
+    np.testing.assert_array_equal(m.get_parameters(), np.full(3, -1e308))
+
+
 def test_an_optimizer_continues_across_runs():
     m = Quadratic()
     t = Trainer(learning_rate=0.1, max_epochs=1)
