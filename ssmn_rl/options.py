@@ -216,6 +216,7 @@ def declare(*options):
         cls._parameter_constraints = constraints(flat)
         init = make_init(flat)
         init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init.__module__ = cls.__module__  # where documentation tools look it up
         cls.__init__ = init
         if cls.__doc__:
             cls.__doc__ = document(cls.__doc__, flat)

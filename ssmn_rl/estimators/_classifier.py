@@ -20,14 +20,13 @@ class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
     the label of row t is predicted from rows <= t). A 3-D ``X`` (n_sequences, T, n_features) is a
     batch of sequences with one label per sequence (``target="sequence"``) or per step
     (``target="step"``). ``predict`` never changes the fitted model; ``partial_fit`` continues a
-    stream (pass ``classes`` on the first call).
+    stream (pass ``classes`` on the first call). With ``solver="ridge"`` the read-out (on the
+    features z_t and the inputs x_t) is fitted to one-hot targets and its scores serve as logits.
+    The parameters are those of :class:`SSMNRegressor` (one declared set).
 
     Parameters
     ----------
     {parameters}
-
-    With ``solver="ridge"`` the read-out (on the features z_t and the inputs x_t) is fitted to
-    one-hot targets and its scores serve as logits.
 
     Attributes
     ----------
