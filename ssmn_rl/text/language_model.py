@@ -54,6 +54,8 @@ from .tokenizer import CharTokenizer, check_texts
 FORMAT_NAME = "ssmn_rl.text.language_model"
 FORMAT_VERSION = 1
 MODEL_FILE, META_FILE = "model.ssmn", "language_model.json"
+#: The top-level entries of META_FILE.
+_META_KEYS = {"format", "format_version", "params", "tokenizer", "fitted", "model_sha256", "sha256"}
 #: score() reads long texts in pieces of this many tokens (state carried), bounding the logits held.
 _SCORE_PIECE = 1 << 16
 
@@ -348,6 +350,10 @@ class SSMNLanguageModel(BaseEstimator):
         if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
             raise ModelFileError(f"{str(meta_path)!r} has format version {version!r}; this ssmn_rl "
                                  f"reads versions 1..{FORMAT_VERSION}")
+        unknown = sorted(set(meta) - _META_KEYS)
+        if unknown:  # e.g. a damaged key name, which would also hide an entry such as the checksum
+            raise ModelFileError(f"{str(meta_path)!r} has unknown entries {unknown} (file corrupted, "
+                                 f"or written by a newer ssmn_rl)")
         if "sha256" in meta and meta["sha256"] != _json_digest(meta):
             raise ModelFileError(f"{str(meta_path)!r}: checksum mismatch (file corrupted)")
         try:
