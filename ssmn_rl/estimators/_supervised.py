@@ -23,9 +23,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..model import SSMN
+from ..options import model_kwargs
 from ._bptt import Problem, stream_segments, train_adam
 from ._data import as_sequences, sequence_mask, validate_X
-from ..options import model_kwargs
 from ._params import check_registered_names
 from ._readout import fit_ridge, outputs
 
