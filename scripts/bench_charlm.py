@@ -206,7 +206,7 @@ def main(argv=None):
             "threads": args.threads, "steps": lm.n_steps_, "epochs": lm.n_epochs_,
             "train_time": lm.train_time_, "wall_time": wall, "curve": lm.history_,
             "best_val_loss": lm.best_val_loss_}
-    ssmn["score_val_text"] = lm.score(val_text)
+    ssmn["score_val_text"] = lm.nats_per_char(val_text)  # the loss (score() is its negative)
     ssmn["sample"] = lm.generate("ROMEO:\n", 400, temperature=0.8, seed=0)
     print(f"\nSSMN: {ssmn['n_parameters']} parameters, {lm.n_steps_} steps ({lm.n_epochs_:.2f} epochs) "
           f"in {lm.train_time_:.0f} s of training ({wall:.0f} s wall)", flush=True)
@@ -239,8 +239,8 @@ def main(argv=None):
             row += f" | {gru['curve'][i]['val_loss']:7.4f}"
         print(row)
     print(f"\nSSMN best validation {lm.best_val_loss_:.4f} nats/char "
-          f"({lm.best_val_loss_ / math.log(2):.4f} bits); score() of the validation text from a "
-          f"fresh state: {ssmn['score_val_text']:.4f}")
+          f"({lm.best_val_loss_ / math.log(2):.4f} bits); nats_per_char() of the validation text "
+          f"from a fresh state: {ssmn['score_val_text']:.4f}")
     if gru:
         print(f"GRU  best validation {gru['best_val_loss']:.4f} nats/char")
         verdict = "below" if lm.best_val_loss_ < gru["best_val_loss"] else "NOT below"

@@ -72,7 +72,9 @@ class SSMNModel:
         self.kw = kw
 
     def fit(self, train):
-        self.f = SSMNForecaster(random_state=0, **self.kw).fit(train)
+        own = {k: v for k, v in self.kw.items() if k in ("lags", "differences")}
+        reg = SSMNForecaster.default_regressor(**{k: v for k, v in self.kw.items() if k not in own})
+        self.f = SSMNForecaster(regressor=reg, random_state=0, **own).fit(train)
         return self
 
     def one_step(self, test):

@@ -24,35 +24,12 @@ from .cli_helpers import (PROG, HelpFormatter, Parser, add_parser, fail, non_neg
                           positive_float, positive_int, warnings_as_lines)
 
 
-class Progress:
-    """A one-line progress bar on stderr with elapsed time and ETA (for loops that tqdm does not
-    drive). ``update(i, text)`` after step i of `total`; ``close()`` ends the line."""
-
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.enabled, self.start = max(int(total), 1), enabled, time.time()
-
-    def update(self, i: int, text: str = "") -> None:
-        if not self.enabled:
-            return
-        done = i / self.total
-        elapsed = time.time() - self.start
-        eta = elapsed / done - elapsed if done > 0 else 0.0
-        bar = "#" * int(30 * done)
-        sys.stderr.write(f"\r[{bar:<30}] {i}/{self.total} {text} elapsed {elapsed:5.1f}s ETA {eta:5.1f}s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 # ---------------------------------------------------------------------------------- recall
 def cmd_recall(args) -> int:
     from .model import SSMN
-    from .optim import Adam
     from .plotting import plot_learning_curve
     from .tasks import delayed_recall
+    from .training import Trainer
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,29 +37,28 @@ def cmd_recall(args) -> int:
     model = SSMN("custom_split", input_dim=args.values + 2, hidden_dim=args.hidden, output_dim=args.values,
                  window_size=args.window, n_layers=2, plastic_ratio=0.5, plasticity_eta=0.5,
                  decay_lambda=0.01, alpha=1.0, seed=args.seed)
-    opt = Adam(model.n_parameters, lr=args.lr, max_grad_norm=1.0)
     rng = np.random.default_rng(args.seed)
     Xe, ye, _ = delayed_recall(1000, delay, args.values, rng=args.seed + 1)
-    hist = {"iteration": [], "loss": [], "eval_iteration": [], "accuracy": []}
     start = time.time()
 
     def evaluate() -> float:
         return float((model.forward(Xe)[:, -1].argmax(-1) == ye[:, -1]).mean())
 
-    hist["eval_iteration"].append(0)
-    hist["accuracy"].append(evaluate())
-    bar = Progress(args.iterations, enabled=not args.quiet)
-    for it in range(1, args.iterations + 1):
-        X, y, mask = delayed_recall(args.batch, delay, args.values, rng=rng)
-        loss, grad = model.value_and_grad(X, y, loss="cross_entropy", mask=mask)
-        model.set_parameters(opt.step(model.get_parameters(), grad))
-        hist["iteration"].append(it)
-        hist["loss"].append(loss)
-        if it % args.eval_every == 0 or it == args.iterations:
-            hist["eval_iteration"].append(it)
-            hist["accuracy"].append(evaluate())
-            bar.update(it, f"loss {loss:.4f} acc {hist['accuracy'][-1]:.3f}")
-    bar.close()
+    def batches(epoch: int):
+        for _ in range(args.iterations):
+            X, y, mask = delayed_recall(args.batch, delay, args.values, rng=rng)
+            loss, grad = model.value_and_grad(X, y, loss="cross_entropy", mask=mask)
+            yield loss, grad, 1.0
+
+    trainer = Trainer(learning_rate=args.lr, max_grad_norm=1.0, max_epochs=1,
+                      eval_every_steps=args.eval_every, verbose=0 if args.quiet else 1,
+                      desc="ssmn-rl recall")
+    first = evaluate()
+    result, _ = trainer.run(model, batches, steps_per_epoch=args.iterations,
+                            extra=lambda: {"accuracy": evaluate()})
+    hist = {"iteration": list(range(1, result.n_steps + 1)), "loss": result.step_losses,
+            "eval_iteration": [0] + [rec["step"] for rec in result.history],
+            "accuracy": [first] + [rec["accuracy"] for rec in result.history]}
     seconds = time.time() - start
     model.save(out / "model.ssmn")
     metrics = {"task": "delayed_recall", "window": args.window, "delay": delay, "n_values": args.values,
@@ -374,8 +350,9 @@ def _plot_forecast_cmd(src: pathlib.Path, out: pathlib.Path, args) -> None:
     print(f"fitting SSMNForecaster(lags={args.lags}, differences={args.differences}, hidden_dim={args.hidden}) "
           f"on {len(train)} values, forecasting the last {len(test)} ...", flush=True)
     t0 = time.time()
-    f = SSMNForecaster(lags=args.lags, differences=args.differences, hidden_dim=args.hidden,
-                       window_size=args.window, random_state=args.seed).fit(train)
+    reg = SSMNForecaster.default_regressor(hidden_dim=args.hidden, window_size=args.window)
+    f = SSMNForecaster(lags=args.lags, differences=args.differences, regressor=reg,
+                       random_state=args.seed).fit(train)
     print(f"fitted in {time.time() - t0:.1f} s", flush=True)
     plot_forecast(train, test, f, out, context=args.context, dpi=args.dpi)
 

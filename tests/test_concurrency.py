@@ -166,7 +166,8 @@ def test_estimators_and_language_model_from_threads():
     X = rng.standard_normal((80, 3))
     y = np.sin(np.arange(80) / 4.0)
     reg = SSMNRegressor(hidden_dim=8, window_size=3, solver="ridge", random_state=0).fit(X, y)
-    fc = SSMNForecaster(hidden_dim=8, window_size=3, lags=3, random_state=0).fit(y)
+    fc = SSMNForecaster(regressor=SSMNForecaster.default_regressor(hidden_dim=8, window_size=3),
+                        lags=3, random_state=0).fit(y)
     tr = SSMNTransformer(hidden_dim=8, window_size=3, random_state=0).fit(X)
     lm = SSMNLanguageModel(embed_dim=4, hidden_dim=8, n_layers=2, max_epochs=1, batch_size=2,
                            chunk_length=8, validation_fraction=0.0, n_jobs=1, random_state=0).fit("abcabcabd")

@@ -179,7 +179,8 @@ def test_forecaster_predict_stream_over_a_million_steps():
     from ssmn_rl.estimators import SSMNForecaster
 
     t = np.arange(600)
-    f = SSMNForecaster(lags=4, hidden_dim=16, random_state=0).fit(np.sin(2 * np.pi * t / 25))
+    f = SSMNForecaster(lags=4, regressor=SSMNForecaster.default_regressor(hidden_dim=16),
+                       random_state=0).fit(np.sin(2 * np.pi * t / 25))
     rng = np.random.default_rng(0)
     n = STEPS
     y = np.sin(2 * np.pi * np.arange(n) / 25) + 0.1 * rng.standard_normal(n)

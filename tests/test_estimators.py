@@ -13,8 +13,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from ssmn_rl.config import MEMORY_PRESETS
 from ssmn_rl.errors import ConfigError
 from ssmn_rl.estimators import SSMNClassifier, SSMNForecaster, SSMNRegressor, SSMNTransformer
+from ssmn_rl.options import MODEL_OPTIONS
+from ssmn_rl.text import SSMNLanguageModel
 
 ROWS_NOT_INDEPENDENT = ("rows of a 2-D X are one time-ordered stream: the output for a row depends "
                         "on the rows before it, so reordering or subsetting rows changes it")
@@ -289,7 +292,7 @@ def test_forecaster_multivariate_with_exogenous_inputs():
 
 def test_forecaster_adam_solver_learns():
     y = _sine(500)
-    f = SSMNForecaster(solver="adam", random_state=0).fit(y[:400])
+    f = SSMNForecaster(regressor=SSMNRegressor(), random_state=0).fit(y[:400])  # Adam, 200 epochs
     rolling = f.predict_stream(y[400:])[:, 0]
     assert np.sqrt(np.mean((rolling - y[400:]) ** 2)) < 0.5 * y.std()
 
@@ -430,3 +433,118 @@ def test_forecaster_refuses_a_horizon_beyond_memory():
     f = SSMNForecaster(lags=3, random_state=0).fit(np.sin(np.arange(60)))
     with pytest.raises(SizeError, match="predict's horizon needs"):
         f.predict(2**40)
+
+
+# ---------------------------------------------------------------- every SSMN option, every face
+#: A valid non-default value for every option in ssmn_rl.options.MODEL_OPTIONS, and what the
+#: network's configuration then holds (a new option needs an entry here: the test below fails
+#: until it has one).
+NON_DEFAULT = {
+    "variant": ("custom_split", {"variant": "custom_split"}),
+    "hidden_dim": (12, {"hidden_dim": 12}),
+    "window_size": (3, {"window_size": 3}),
+    "n_layers": (4, {"n_layers": 4}),
+    "plastic_ratio": (0.5, {"plastic_ratio": 0.5}),
+    "rule": ("oja", {"rule": "oja"}),
+    "rule_params": ({"eps": 1e-3}, {"rule_params": {"eps": 1e-3}}),
+    "rule_backend": ("numpy", {"rule_backend": "numpy"}),
+    "plasticity_eta": (0.05, {"plasticity_eta": 0.05}),
+    "decay_lambda": (0.02, {"decay_lambda": 0.02}),
+    "memory": ("short_term", {"plasticity_eta": MEMORY_PRESETS["short_term"]["plasticity_eta"],
+                              "decay_lambda": MEMORY_PRESETS["short_term"]["decay_lambda"]}),
+    "clip": (0.5, {"clip": 0.5}),
+    "alpha": (0.7, {"alpha": 0.7}),
+    "position_bias": (np.bool_(True), {"position_bias": True}),
+    "residual": (np.bool_(True), {"residual": True}),
+    "chat_steps": (3, {"chat_steps": 3}),
+    "dtype": ("float64", {"dtype": "float64"}),
+}
+#: Options that need another option to take effect (rule_params are the rule's own).
+NEEDS = {"rule_params": {"rule": "delta", "variant": "custom_split", "plastic_ratio": 0.5},
+         "plastic_ratio": {"variant": "custom_split"}}
+
+
+def _faces():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    fit = {"SSMNRegressor": lambda **kw: SSMNRegressor(max_iter=1, **kw).fit(X, y).model_,
+           "SSMNClassifier": lambda **kw: SSMNClassifier(max_iter=1, **kw).fit(X, y > 0).model_,
+           "SSMNTransformer": lambda **kw: SSMNTransformer(**kw).fit(X).model_,
+           "SSMNForecaster": lambda **kw: SSMNForecaster(
+               lags=2, regressor=SSMNForecaster.default_regressor(**kw)).fit(y).regressor_.model_,
+           "SSMNLanguageModel": lambda **kw: SSMNLanguageModel(
+               embed_dim=4, hidden_dim=kw.pop("hidden_dim", 8), max_epochs=1, n_jobs=1,
+               validation_fraction=0.0, **kw).fit("abcabcabd").model_}
+    return fit
+
+
+@pytest.mark.parametrize("option", [o.name for o in MODEL_OPTIONS])
+@pytest.mark.parametrize("face", sorted(_faces()))
+def test_every_model_option_reaches_the_network_from_every_face(option, face):
+    assert option in NON_DEFAULT, f"give {option!r} a non-default value in NON_DEFAULT"
+    if face == "SSMNLanguageModel" and option == "variant":
+        pytest.skip("the language model is always text_native")
+    value, expected = NON_DEFAULT[option]
+    kw = {**NEEDS.get(option, {}), option: value}
+    if face == "SSMNLanguageModel":
+        kw.pop("variant", None)
+    config = _faces()[face](**kw).config
+    for name, want in expected.items():
+        got = getattr(config, name)
+        assert (got == pytest.approx(want) if isinstance(want, float) else got == want), (name, got)
+
+
+def test_the_estimators_declare_one_shared_parameter_set():
+    model_names = [o.name for o in MODEL_OPTIONS]
+    for cls in (SSMNRegressor, SSMNClassifier, SSMNTransformer):
+        params = cls().get_params()
+        assert all(name in params for name in model_names)
+        assert all(name in cls._parameter_constraints for name in params)
+    lm = SSMNLanguageModel().get_params()
+    assert all(name in lm for name in model_names if name != "variant") and "variant" not in lm
+    # the forecaster does not copy them: it wraps a regressor
+    assert set(SSMNForecaster().get_params(deep=False)) == {"regressor", "lags", "differences", "random_state"}
+    deep = SSMNForecaster(regressor=SSMNRegressor()).get_params(deep=True)
+    assert all(f"regressor__{name}" in deep for name in model_names)
+
+
+def test_attention_options_help_to_read_the_token_two_steps_back():
+    """One-hot token sequences, target: the token seen 2 steps before the last (the issue's case:
+    without position bias the window cannot tell its slots apart)."""
+    rng = np.random.default_rng(0)
+    V, T, N = 6, 8, 600
+    ids = rng.integers(0, V, (N, T))
+    X, y = np.eye(V)[ids], ids[:, -3]
+    kw = dict(hidden_dim=32, window_size=4, max_iter=40, batch_size=32, random_state=0)
+    plain = SSMNClassifier(**kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
+    both = SSMNClassifier(position_bias=True, residual=True, **kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
+    assert both > plain + 0.2, (plain, both)
+
+
+def test_token_input_variants_are_refused_with_a_hint():
+    X, y = _stream(40)
+    with pytest.raises(ConfigError, match="variant must be one of the real-input variants .*got "
+                                          "'text_native'.*HINT: for text use"):
+        SSMNRegressor(variant="text_native", max_iter=1).fit(X, y)
+
+
+def test_warmup_and_time_budget_reach_the_trainer():
+    X, y = _stream(200)
+    base = dict(max_iter=5, random_state=0, tol=0, lr_schedule="cosine")
+    ref = SSMNRegressor(**base).fit(X, y).predict(X)
+    warm = SSMNRegressor(warmup_fraction=0.5, **base).fit(X, y).predict(X)
+    assert not np.allclose(ref, warm)
+    reg = SSMNRegressor(max_iter=100000, tol=0, max_time=0.5, random_state=0).fit(X, y)
+    assert 1 <= reg.n_iter_ < 100000 and len(reg.loss_curve_) == reg.n_iter_
+
+
+def test_forecaster_grid_search_over_the_wrapped_regressor():
+    y = _sine(300)
+    search = GridSearchCV(SSMNForecaster(regressor=SSMNForecaster.default_regressor(), random_state=0),
+                          {"regressor__hidden_dim": [4, 16], "lags": [2, 8]},
+                          cv=TimeSeriesSplit(n_splits=2, test_size=30)).fit(y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_params_["lags"] == 8
+    with pytest.raises(ValueError, match=r"The 'regressor' parameter of SSMNForecaster must be an "
+                                         r"instance of '[\w.]*SSMNRegressor' or None. Got Ridge\(\) instead"):
+        SSMNForecaster(regressor=Ridge()).fit(y)

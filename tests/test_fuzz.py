@@ -472,7 +472,7 @@ def estimators():
     kw = dict(hidden_dim=8, window_size=3, random_state=0)
     return X, y, {"regressor": SSMNRegressor(solver="ridge", **kw).fit(X, y),
                   "classifier": SSMNClassifier(solver="ridge", **kw).fit(X, (y > 0).astype(int)),
-                  "forecaster": SSMNForecaster(lags=3, **kw).fit(y),
+                  "forecaster": SSMNForecaster(lags=3, regressor=SSMNForecaster.default_regressor(**kw)).fit(y),
                   "transformer": SSMNTransformer(**kw).fit(X)}
 
 
@@ -519,6 +519,72 @@ def test_estimators_refuse_or_answer_any_input(a, horizon):
         assert reg.predict(X).tobytes() == before[0].tobytes(), "a refused partial_fit changed the model"
     after = _estimator_outputs(ests, X, y)
     assert all(b.tobytes() == c.tobytes() for b, c in zip(before, after)), "predict changed the estimator"
+
+
+# ---------------------------------------------------------------------------------- declared parameters
+def _declared_cases():
+    """(estimator class, option name) for every parameter each face declares: new options are
+    fuzzed as soon as they are declared."""
+    from ssmn_rl.estimators import SSMNClassifier, SSMNForecaster, SSMNRegressor, SSMNTransformer
+    from ssmn_rl.text import SSMNLanguageModel
+
+    classes = (SSMNRegressor, SSMNClassifier, SSMNTransformer, SSMNForecaster, SSMNLanguageModel)
+    return [(cls, o.name) for cls in classes for o in cls._options]
+
+
+#: Small, fast settings per face; a fuzzed value replaces one of them.
+_SMALL = {"SSMNRegressor": dict(hidden_dim=4, window_size=2, max_iter=2, solver="adam"),
+          "SSMNClassifier": dict(hidden_dim=4, window_size=2, max_iter=2),
+          "SSMNTransformer": dict(hidden_dim=4, window_size=2),
+          "SSMNForecaster": dict(lags=2),
+          "SSMNLanguageModel": dict(embed_dim=4, hidden_dim=4, n_layers=2, max_epochs=1, batch_size=2,
+                                    chunk_length=8, n_jobs=1, validation_fraction=0.0)}
+PARAM_VALUES = st.one_of(
+    st.sampled_from(JUNK), st.integers(-3, 24), st.floats(), st.booleans(), st.text(max_size=3),
+    st.sampled_from(["auto", "adam", "ridge", "cosine", "constant", "float64", "long_term", "numpy",
+                     "delta", "custom_split", "text_native", "sequence", "step", np.float32(0.5),
+                     np.int64(3), np.bool_(True), {"eps": 0.5}, {"nope": 1.0}, 10 ** 30, -0.0]))
+
+
+def _fit_small(est):
+    name = type(est).__name__
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 2))
+    y = X[:, 0] + 0.1 * rng.standard_normal(24)
+    if name == "SSMNLanguageModel":
+        return est.fit("hello world, hello ssmn")
+    if name == "SSMNForecaster":
+        return est.fit(y)
+    if name == "SSMNClassifier":
+        return est.fit(X, (y > 0).astype(int))
+    return est.fit(X, y)
+
+
+@pytest.mark.parametrize("case", _declared_cases(), ids=lambda c: f"{c[0].__name__}.{c[1]}")
+@settings(FUZZ, max_examples=max(4, N_EXAMPLES // 10))
+@given(value=PARAM_VALUES)
+def test_declared_parameters_refuse_bad_values_by_name(case, value):
+    """A value outside a parameter's declared constraints is refused by ``fit`` with scikit-learn's
+    InvalidParameterError (a ValueError and TypeError) naming the parameter, the expected values
+    and the value given; a value inside them fits or fails with a typed ssmn_rl / ValueError /
+    TypeError (e.g. a combination of options the network refuses), never anything else."""
+    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+    cls, name = case
+    small = _SMALL[cls.__name__]
+    if name in ("max_iter", "max_epochs", "hidden_dim", "embed_dim", "chat_steps", "n_layers") and \
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 8:
+        value = 8  # keeps a valid fit fast; invalid sizes are drawn as negative or odd types
+    est = cls(**{**small, name: value})
+    try:
+        validate_parameter_constraints({name: cls._parameter_constraints[name]}, {name: value}, "x")
+        declared_ok = True
+    except InvalidParameterError:
+        declared_ok = False
+    ok, err = attempt(lambda: _fit_small(est), (ValueError, TypeError, SizeError, FloatingPointError))
+    if not declared_ok:
+        assert not ok and isinstance(err, InvalidParameterError), (name, value, err)
+        assert f"The '{name}' parameter of {cls.__name__} must be" in str(err) and "Got " in str(err)
 
 
 # ---------------------------------------------------------------------------------- language model

@@ -89,7 +89,7 @@ def test_fit_beats_unigram_entropy(fitted):
     first, best = fitted.history_[0]["val_loss"], fitted.best_val_loss_
     assert best < h_unigram - 0.4, (best, h_unigram)
     assert best <= first
-    assert fitted.score(val) < h_unigram - 0.4
+    assert fitted.nats_per_char(val) < h_unigram - 0.4
     rec = fitted.history_[-1]
     assert set(rec) == {"step", "epoch", "train_time", "wall_time", "train_loss", "val_loss", "lr"}
     assert fitted.n_steps_ == rec["step"] and fitted.n_epochs_ == pytest.approx(6.0)
@@ -103,18 +103,19 @@ def test_score_matches_manual_computation_and_bits(fitted):
     logp = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
         - logits.max(1, keepdims=True)
     manual = -logp[np.arange(len(text)), ids[1:]].mean()
-    s = fitted.score(text)
+    s = fitted.nats_per_char(text)
     assert s == pytest.approx(manual, rel=1e-6)
+    assert fitted.score(text) == -s  # greater is better, as scikit-learn's model selection expects
     assert fitted.bits_per_char(text) == pytest.approx(s / math.log(2), rel=1e-12)
     assert fitted.perplexity(text) == pytest.approx(math.exp(s), rel=1e-12)
     # several texts: total NLL over total characters, empty texts contribute nothing
     a, b = "the cat sat.", "she ran to a tree."
-    combined = (fitted.score(a) * len(a) + fitted.score(b) * len(b)) / (len(a) + len(b))
-    assert fitted.score([a, "", b]) == pytest.approx(combined, rel=1e-9)
+    combined = (fitted.nats_per_char(a) * len(a) + fitted.nats_per_char(b) * len(b)) / (len(a) + len(b))
+    assert fitted.nats_per_char([a, "", b]) == pytest.approx(combined, rel=1e-9)
 
 
 def test_unknown_characters_are_scored_as_unk(fitted):
-    known, unknown = fitted.score("the cat."), fitted.score("the cat#")
+    known, unknown = fitted.nats_per_char("the cat."), fitted.nats_per_char("the cat#")
     assert np.isfinite(unknown) and unknown > known  # '#' never seen: <unk> is improbable
     out = fitted.generate("the Zebra", 20, seed=0)  # unknown prompt characters are fine
     assert isinstance(out, str) and "Z" not in out
@@ -273,3 +274,20 @@ def test_long_text_scored_in_pieces_equals_one_pass(fitted, monkeypatch):
     whole = fitted.score(text)
     monkeypatch.setattr(lm_mod, "_SCORE_PIECE", 64)
     assert fitted.score(text) == pytest.approx(whole, rel=1e-5)
+
+
+# ---------------------------------------------------------------- model selection
+def test_grid_search_selects_the_lower_loss_configuration():
+    """score is greater-is-better (minus nats per character), so GridSearchCV keeps the model with
+    the lower held-out loss: here 12 epochs against 1 on the same small text."""
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    texts = [TEXT[i:i + 300] for i in range(0, 3000, 300)]
+    base = SSMNLanguageModel(**dict(SMALL, validation_fraction=0.0), n_jobs=1)
+    search = GridSearchCV(base, {"max_epochs": [1, 12]}, cv=KFold(2)).fit(texts)
+    assert search.best_params_ == {"max_epochs": 12}
+    means = search.cv_results_["mean_test_score"]
+    assert means[1] > means[0] + 0.2 and np.all(means < 0)
+    held_out = texts[5:]
+    lm = search.best_estimator_
+    assert lm.score(held_out) == pytest.approx(-lm.nats_per_char(held_out), rel=1e-12)

@@ -1,6 +1,8 @@
-"""The "adam" solver: truncated back-propagation through time with Adam over minibatches of
-sequence chunks, global-norm gradient clipping, a learning-rate schedule and early stopping on a
-time-ordered validation tail. Gradients come from ``SSMN.value_and_grad`` (the C backward)."""
+"""The "adam" solver's data side: the training problem as sequence chunks, minibatches of them for
+truncated back-propagation through time (the state carried from chunk to chunk), and the loss of a
+time-ordered validation tail. The optimisation itself (Adam, schedule, clipping, early stopping,
+progress, time budget) is the shared :class:`ssmn_rl.training.Trainer`. Gradients come from
+``SSMN.value_and_grad`` (the C backward)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +13,7 @@ import numpy as np
 from ..losses import cross_entropy, mse
 from ..model import SSMN
 from ..optim import Adam
-from ._progress import Progress
+from ..training import Trainer, TrainResult
 
 
 @dataclasses.dataclass
@@ -70,94 +72,57 @@ def stream_segments(X, target, mask, n_segments: int, offset=None):
     return cut(X), cut(target), cut(mask), (None if offset is None else cut(offset))
 
 
-@dataclasses.dataclass
-class AdamResult:
-    loss_curve: list
-    validation_curve: list
-    n_iter: int
-    best_loss: float
-    final_state: object
-
-
-class _Stopper:
-    """Early stopping: keeps the best parameters and counts epochs without an improvement > tol."""
-
-    def __init__(self, tol: float, patience: int):
-        self.tol, self.patience, self.best, self.best_params, self.bad = tol, patience, math.inf, None, 0
-
-    def update(self, value: float, params) -> bool:
-        if value < self.best - self.tol:
-            self.bad = 0
-        else:
-            self.bad += 1
-        if value < self.best:
-            self.best, self.best_params = value, params.copy()
-        return self.bad >= self.patience
-
-
-def _lr(est, epoch: int, n_epochs: int) -> float:
-    if est.lr_schedule == "cosine" and n_epochs > 1:
-        return est.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / (n_epochs - 1))))
-    return est.learning_rate
+def _steps_per_epoch(p: Problem, bs: int) -> int:
+    """Optimiser steps in one epoch: minibatches times chunks holding at least one weighted step
+    (an upper bound when shuffled minibatches differ in which chunks carry weight)."""
+    N, T = p.mask.shape
+    chunks = sum(1 for t0 in range(0, T, p.chunk) if p.mask[:, t0:t0 + p.chunk].any())
+    return max(1, math.ceil(N / bs) * chunks)
 
 
 def train_adam(model: SSMN, est, train: Problem, rng: np.random.Generator, *, n_epochs: int,
                validation: Problem | None = None, optimizer: Adam | None = None, state0=None,
-               desc: str = "fit") -> tuple[AdamResult, Adam]:
-    """Run ``n_epochs`` epochs of Adam on ``model`` in place, reading the solver settings
-    (learning_rate, lr_schedule, batch_size, max_grad_norm, weight_decay, tol,
-    n_iter_no_change, verbose) from the estimator ``est``. With a ``validation`` problem, the
-    parameters with the best validation loss are kept and training stops once it has not improved
-    by ``tol`` for ``n_iter_no_change`` epochs; without one, the same rule watches the training
-    loss (and the last parameters are kept). ``state0`` starts every minibatch (one stream only)."""
-    opt = optimizer or Adam(model.n_parameters, lr=est.learning_rate, max_grad_norm=est.max_grad_norm,
-                            weight_decay=est.weight_decay)
+               desc: str = "fit", constant_lr: bool = False) -> tuple[TrainResult, Adam, object]:
+    """Run up to ``n_epochs`` epochs of the shared trainer (:class:`ssmn_rl.training.Trainer`) on
+    ``model`` in place, with the estimator's training options (learning_rate, lr_schedule,
+    warmup_fraction, max_grad_norm, weight_decay, max_time, verbose) and its early-stopping rule:
+    stop once the watched loss (validation loss with a ``validation`` problem, else the training
+    loss) has not improved by ``tol`` for ``n_iter_no_change`` epochs; with a validation problem the
+    parameters with the best validation loss are kept. ``state0`` starts every minibatch (one
+    stream only); ``constant_lr`` trains at ``learning_rate`` without schedule or warm-up (a
+    ``partial_fit`` call is one pass with no budget to schedule over). Returns the trainer's result, the
+    optimiser and the state at the end of the last chunk trained."""
     N, T = train.mask.shape
     bs = min(est.batch_size, N) if train.shuffle else N
-    stopper = _Stopper(est.tol, est.n_iter_no_change)
-    progress = Progress(est.verbose, n_epochs, desc)
-    losses, val_losses, final_state, epoch = [], [], None, 0
-    try:
-        for epoch in range(n_epochs):
-            opt.lr = _lr(est, epoch, n_epochs)
-            order = rng.permutation(N) if train.shuffle else np.arange(N)
-            total, weight = 0.0, 0.0
-            for b0 in range(0, N, bs):
-                idx = np.sort(order[b0:b0 + bs])
-                state = state0
-                for t0 in range(0, T, train.chunk):
-                    t1 = min(T, t0 + train.chunk)
-                    xs, m = train.X[idx, t0:t1], train.mask[idx, t0:t1]
-                    w = float(m.sum())
-                    if w <= 0:
-                        _, state = model.forward(xs, state=state, return_state=True)
-                        continue
-                    tgt = train.target[idx, t0:t1]
-                    kind = train.loss if train.offset is None else \
-                        _offset_loss(train.loss, tgt, m, train.offset[idx, t0:t1])
-                    loss, grad, state = model.value_and_grad(
-                        xs, None if callable(kind) else tgt, loss=kind, state=state, mask=m,
-                        return_state=True)
-                    if not np.all(np.isfinite(grad)):
-                        raise FloatingPointError(
-                            f"{desc}: the gradient became non-finite at epoch {epoch + 1}. "
-                            "HINT: lower learning_rate or set max_grad_norm.")
-                    model.set_parameters(opt.step(model.get_parameters(), grad))
-                    total, weight = total + loss * w, weight + w
-                final_state = state
-            train_loss = total / weight if weight else float("nan")
-            losses.append(train_loss)
-            val_loss = evaluate(model, validation) if validation is not None else None
-            if val_loss is not None:
-                val_losses.append(val_loss)
-            progress.update(train_loss, val_loss)
-            watched = val_loss if val_loss is not None else train_loss
-            if stopper.update(watched, model.get_parameters()):
-                progress.message(f"stopped after epoch {epoch + 1}: no improvement > tol={est.tol} "
-                                 f"in {est.n_iter_no_change} epochs")
-                break
-    finally:
-        progress.close()
-    if validation is not None and stopper.best_params is not None:
-        model.set_parameters(stopper.best_params)
-    return AdamResult(losses, val_losses, epoch + 1, stopper.best, final_state), opt
+    final = {"state": None}
+
+    def batches(epoch: int):
+        order = rng.permutation(N) if train.shuffle else np.arange(N)
+        for b0 in range(0, N, bs):
+            idx = np.sort(order[b0:b0 + bs])
+            state = state0
+            for t0 in range(0, T, train.chunk):
+                t1 = min(T, t0 + train.chunk)
+                xs, m = train.X[idx, t0:t1], train.mask[idx, t0:t1]
+                w = float(m.sum())
+                if w <= 0:
+                    _, state = model.forward(xs, state=state, return_state=True)
+                    continue
+                tgt = train.target[idx, t0:t1]
+                kind = train.loss if train.offset is None else \
+                    _offset_loss(train.loss, tgt, m, train.offset[idx, t0:t1])
+                loss, grad, state = model.value_and_grad(
+                    xs, None if callable(kind) else tgt, loss=kind, state=state, mask=m,
+                    return_state=True)
+                yield loss, grad, w
+            final["state"] = state
+
+    overrides = {"max_epochs": n_epochs, "patience": est.n_iter_no_change, "tol": est.tol,
+                 "desc": desc}
+    if constant_lr:
+        overrides.update(lr_schedule="constant", warmup_fraction=0.0)
+    trainer = Trainer.from_estimator(est, **overrides)
+    result, opt = trainer.run(model, batches, steps_per_epoch=_steps_per_epoch(train, bs),
+                              validate=None if validation is None else (lambda: evaluate(model, validation)),
+                              optimizer=optimizer)
+    return result, opt, final["state"]

@@ -7,9 +7,12 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..options import declare
+from ._params import SUPERVISED_OPTIONS
 from ._supervised import SSMNSupervisedBase
 
 
+@declare(SUPERVISED_OPTIONS)
 class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
     """Sparse-Stream Memory Network classifier for streams and sequences.
 
@@ -17,16 +20,13 @@ class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
     the label of row t is predicted from rows <= t). A 3-D ``X`` (n_sequences, T, n_features) is a
     batch of sequences with one label per sequence (``target="sequence"``) or per step
     (``target="step"``). ``predict`` never changes the fitted model; ``partial_fit`` continues a
-    stream (pass ``classes`` on the first call).
+    stream (pass ``classes`` on the first call). With ``solver="ridge"`` the read-out (on the
+    features z_t and the inputs x_t) is fitted to one-hot targets and its scores serve as logits.
+    The parameters are those of :class:`SSMNRegressor` (one declared set).
 
     Parameters
     ----------
-    target, variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, \
-plasticity_eta, decay_lambda, alpha, dtype, solver, ridge_alpha, learning_rate, lr_schedule, \
-max_iter, batch_size, chunk_length, max_grad_norm, weight_decay, early_stopping, \
-validation_fraction, n_iter_no_change, tol, random_state, verbose
-        As in :class:`SSMNRegressor`. With ``solver="ridge"`` the read-out (on the features z_t and
-        the inputs x_t) is fitted to one-hot targets and its scores serve as logits.
+    {parameters}
 
     Attributes
     ----------
@@ -80,8 +80,8 @@ validation_loss_curve_, n_features_in_, feature_names_in_
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One Adam pass over the next chunk of a stream (2-D X, state carried over from the
-        previous call) or over a batch of sequences (3-D X).
+        """One Adam pass, at the constant ``learning_rate``, over the next chunk of a stream (2-D X,
+        state carried over from the previous call) or over a batch of sequences (3-D X).
 
         Parameters
         ----------

@@ -41,16 +41,41 @@ import numbers
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
 from .. import _kernels
 from ..state import SSMNState
-from ._params import MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS
+from ..options import Option, declare
 from ._readout import outputs
 from ._regressor import SSMNRegressor
+
+#: What ``regressor=None`` fits: the ridge read-out on the network's features and the lagged values
+#: (a fit takes seconds and forecast better than BPTT with the default Adam settings on the series
+#: of scripts/bench_timeseries.py), with its penalty chosen on the end of the series.
+_DEFAULT_REGRESSOR = {"solver": "ridge", "ridge_alpha": "auto"}
+
+FORECASTER_OPTIONS: tuple[Option, ...] = (
+    Option("regressor", None, [SSMNRegressor, None], "SSMNRegressor or None",
+           "The one-step-ahead model, fitted (as a clone) on the 2-D stream of rows "
+           "``[d_t, ..., d_{t-lags+1}, X_{t+1}]``; every network, solver and training option is "
+           "its own (``regressor__hidden_dim`` etc. in a grid search). None: "
+           "``SSMNRegressor(solver=\"ridge\", ridge_alpha=\"auto\")`` "
+           "(:meth:`default_regressor`); a regressor you pass is used as it is, so pass "
+           "``SSMNForecaster.default_regressor(hidden_dim=64)`` to change one option and keep the "
+           "ridge read-out. Early stopping holds out the end of the series."),
+    Option("lags", 8, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Number of past values of the (modelled) series in each input row (newest first)."),
+    Option("differences", 0, [Interval(Integral, 0, 1, closed="both")], "{0, 1}",
+           "1 models the first differences of the series (for series with a trend, which a model "
+           "standardised with the statistics of the fitted data cannot extrapolate); forecasts are "
+           "summed back onto the last observed value."),
+    Option("random_state", None, ["random_state"], "int, RandomState instance or None",
+           "When not None, replaces the regressor's own ``random_state``: the same value gives the "
+           "same fit."),
+)
 
 
 def _resolve_call(args: tuple, y, X, what: str):
@@ -84,6 +109,7 @@ def _lag_rows(Y: np.ndarray, lags: int) -> np.ndarray:
     return np.hstack([Y[lags - 1 - j: n - j] for j in range(lags)])
 
 
+@declare(FORECASTER_OPTIONS)
 class SSMNForecaster(RegressorMixin, BaseEstimator):
     """Sparse-Stream Memory Network forecaster.
 
@@ -100,21 +126,7 @@ class SSMNForecaster(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    lags : int, default=8
-        Number of past values of the (modelled) series in each input row (newest first).
-    differences : {0, 1}, default=0
-        1 models the first differences of the series (for series with a trend, which a model
-        standardised with the statistics of the fitted data cannot extrapolate); forecasts are
-        summed back onto the last observed value.
-    variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, plasticity_eta, \
-decay_lambda, alpha, dtype, solver, ridge_alpha, learning_rate, lr_schedule, max_iter, \
-batch_size, chunk_length, max_grad_norm, weight_decay, early_stopping, validation_fraction, \
-n_iter_no_change, tol, random_state, verbose
-        As in :class:`SSMNRegressor`, which is fitted on the one-step-ahead problem (early stopping
-        holds out the end of the series), except that ``solver`` defaults to "ridge" (the read-out
-        on the network's features and the lagged values: a fit takes seconds and forecast better
-        than BPTT with the default Adam settings on the series of
-        ``scripts/bench_timeseries.py``) and ``ridge_alpha`` to "auto".
+    {parameters}
 
     Attributes
     ----------
@@ -148,7 +160,8 @@ n_iter_no_change, tol, random_state, verbose
     >>> from ssmn_rl.estimators import SSMNForecaster
     >>> t = np.arange(500)
     >>> y = np.sin(2 * np.pi * t / 25)
-    >>> f = SSMNForecaster(hidden_dim=64, random_state=0).fit(y[:400])
+    >>> f = SSMNForecaster(regressor=SSMNForecaster.default_regressor(hidden_dim=64),
+    ...                    random_state=0).fit(y[:400])
     >>> f.predict(10).shape
     (10,)
     >>> one_step = f.predict_stream(y[400:])        # rolling forecasts, no refit
@@ -163,45 +176,11 @@ n_iter_no_change, tol, random_state, verbose
     (10,)
     """
 
-    _parameter_constraints: dict = {"lags": [Interval(Integral, 1, None, closed="left")],
-                                    "differences": [Interval(Integral, 0, 1, closed="both")],
-                                    **MODEL_CONSTRAINTS, **SOLVER_CONSTRAINTS}
-
-    def __init__(self, *, lags=8, differences=0, variant="standard", hidden_dim=32, window_size=8,
-                 n_layers=3, plastic_ratio=None, rule="hebbian", rule_params=None,
-                 plasticity_eta=0.01, decay_lambda=0.001, alpha=0.3, dtype="float32",
-                 solver="ridge", ridge_alpha="auto", learning_rate=1e-2, lr_schedule="constant",
-                 max_iter=200, batch_size=16, chunk_length=64, max_grad_norm=1.0, weight_decay=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 random_state=None, verbose=0):
-        self.lags = lags
-        self.differences = differences
-        self.variant = variant
-        self.hidden_dim = hidden_dim
-        self.window_size = window_size
-        self.n_layers = n_layers
-        self.plastic_ratio = plastic_ratio
-        self.rule = rule
-        self.rule_params = rule_params
-        self.plasticity_eta = plasticity_eta
-        self.decay_lambda = decay_lambda
-        self.alpha = alpha
-        self.dtype = dtype
-        self.solver = solver
-        self.ridge_alpha = ridge_alpha
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.chunk_length = chunk_length
-        self.max_grad_norm = max_grad_norm
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
+    @staticmethod
+    def default_regressor(**params) -> SSMNRegressor:
+        """The regressor fitted when ``regressor=None``, with ``params`` changed: e.g.
+        ``SSMNForecaster(regressor=SSMNForecaster.default_regressor(hidden_dim=64))``."""
+        return SSMNRegressor(**{**_DEFAULT_REGRESSOR, **params})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -261,10 +240,10 @@ n_iter_no_change, tol, random_state, verbose
         return (exog - self.X_mean_) / self.X_scale_
 
     def _regressor(self) -> SSMNRegressor:
-        params = self.get_params()
-        params.pop("lags")
-        params.pop("differences")
-        return SSMNRegressor(**params)
+        reg = self.default_regressor() if self.regressor is None else clone(self.regressor)
+        if self.random_state is not None:
+            reg.set_params(random_state=self.random_state)
+        return reg
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -381,7 +360,8 @@ n_iter_no_change, tol, random_state, verbose
             h = int(horizon)
             check_is_fitted(self)
             # the forecast array, and the model's per-step features, must fit in memory
-            _kernels.check_fits(h * max(self.n_series_, self.hidden_dim), 8, "predict's horizon")
+            width = max(self.n_series_, self.regressor_.model_.config.hidden_dim)
+            _kernels.check_fits(h * width, 8, "predict's horizon")
         elif isinstance(horizon, (bool, numbers.Number, str)):
             raise ValueError(f"horizon must be an integer >= 1 or the 2-D exogenous inputs of the "
                              f"forecast steps, got {horizon!r}")

@@ -1,6 +1,6 @@
-"""Constructor parameters shared by the SSMN estimators: their defaults, their
-``_parameter_constraints`` and the translation of an estimator's parameters into an
-:class:`ssmn_rl.SSMN` configuration. It holds no fitting logic."""
+"""The declared parameters of the SSMN estimators: the shared SSMN and training options
+(:mod:`ssmn_rl.options`) plus the estimators' own (layout, solver, epochs, early stopping), and the
+checks and translations every estimator applies to them. It holds no fitting logic."""
 from __future__ import annotations
 
 from numbers import Integral, Real
@@ -8,69 +8,60 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import ConfigError
-from ..plugin_manager import list_rules, list_variants
+from ..options import MODEL_OPTIONS, RANDOM_STATE, TRAINING_OPTIONS, VERBOSE, Option
+from ..plugin_manager import get_variant, list_rules, list_variants
 
-#: Parameters of the network itself (passed to ``SSMN``), with their estimator defaults.
-MODEL_PARAMS = {
-    "variant": "standard",
-    "hidden_dim": 32,
-    "window_size": 8,
-    "n_layers": 3,
-    "plastic_ratio": None,
-    "rule": "hebbian",
-    "rule_params": None,
-    "plasticity_eta": 0.01,
-    "decay_lambda": 0.001,
-    "alpha": 0.3,
-    "dtype": "float32",
-}
+TARGET = Option("target", "sequence", [StrOptions({"sequence", "step"})], "{\"sequence\", \"step\"}",
+                "Meaning of ``y`` for 3-D ``X``: one target per sequence (read at the last step) or "
+                "one per time step.")
 
-MODEL_CONSTRAINTS = {
-    "variant": [str],
-    "hidden_dim": [Interval(Integral, 1, None, closed="left")],
-    "window_size": [Interval(Integral, 1, None, closed="left")],
-    "n_layers": [Interval(Integral, 1, None, closed="left")],
-    "plastic_ratio": [Interval(Real, 0, 1, closed="both"), None],
-    "rule": [str],
-    "rule_params": [dict, None],
-    "plasticity_eta": [Interval(Real, 0, None, closed="left")],
-    "decay_lambda": [Interval(Real, 0, 1, closed="left")],
-    "alpha": [Interval(Real, None, None, closed="neither")],
-    "dtype": [StrOptions({"float32", "float64"})],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
+#: Options of the two solvers (BPTT with the shared trainer, closed-form ridge read-out).
+SOLVER_OPTIONS: tuple[Option, ...] = (
+    Option("solver", "adam", [StrOptions({"adam", "ridge"})], "{\"adam\", \"ridge\"}",
+           "\"adam\": BPTT through the whole network. \"ridge\": closed-form read-out on the "
+           "features z_t of the randomly initialised network and the raw inputs x_t, with a bias "
+           "(reservoir computing; other weights stay as drawn)."),
+    Option("ridge_alpha", 1e-3, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+           "float >= 0 or \"auto\"",
+           "L2 penalty of the ridge read-out on the (standardised) network features; the raw inputs "
+           "get a fixed penalty of 1e-6. \"auto\" picks it from a log-spaced grid (1e-6 to 1e6) by "
+           "the error on the time-ordered last 20% of the training steps, then refits on all of "
+           "them."),
+    *TRAINING_OPTIONS,
+    Option("max_iter", 200, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Maximum number of epochs."),
+    Option("batch_size", 16, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Sequences per minibatch; a 2-D stream is cut into up to this many contiguous segments "
+           "trained side by side."),
+    Option("chunk_length", 64, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Truncation length of BPTT; the state carries over from chunk to chunk."),
+    Option("early_stopping", False, ["boolean"], "bool",
+           "Hold out the time-ordered tail (last ``validation_fraction`` of the rows of a stream, or "
+           "of the sequences) and keep the parameters with the best validation loss."),
+    Option("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="neither")], "float in (0, 1)",
+           "Share of the data held out with ``early_stopping``."),
+    Option("n_iter_no_change", 10, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Stop after this many epochs without an improvement larger than ``tol`` of the watched "
+           "loss (validation loss with early stopping, training loss otherwise)."),
+    Option("tol", 1e-4, [Interval(Real, 0, None, closed="left")], "float >= 0",
+           "Smallest improvement of the watched loss that counts."),
+)
 
-#: Parameters of the two solvers (BPTT with Adam, closed-form ridge read-out).
-SOLVER_CONSTRAINTS = {
-    "solver": [StrOptions({"adam", "ridge"})],
-    "ridge_alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "lr_schedule": [StrOptions({"constant", "cosine"})],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "chunk_length": [Interval(Integral, 1, None, closed="left")],
-    "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-    "tol": [Interval(Real, 0, None, closed="left")],
-}
+#: Everything a supervised estimator (regressor, classifier) declares, in signature order.
+SUPERVISED_OPTIONS: tuple[Option, ...] = (TARGET, *MODEL_OPTIONS, *SOLVER_OPTIONS, RANDOM_STATE, VERBOSE)
 
 
 def check_registered_names(est) -> None:
-    """Refuse a variant or rule name that no plugin registered, listing the registered ones."""
+    """Refuse a variant or rule name that no plugin registered, listing the registered ones, and a
+    token-input variant (its inputs are token ids, which these estimators do not take)."""
     for what, registered in (("variant", list_variants()), ("rule", list_rules())):
         names = sorted(entry["name"] for entry in registered)
         if getattr(est, what) not in names:
             raise ConfigError(f"{type(est).__name__}: {what} must be one of {names}, got "
                               f"{getattr(est, what)!r}. HINT: install or register the plugin that "
                               f"provides it (ssmn-rl plugins lists what is registered).")
-
-
-def model_kwargs(est) -> dict:
-    """Keyword arguments of ``SSMN(variant, **kw)`` taken from the estimator's parameters."""
-    kw = {name: getattr(est, name) for name in MODEL_PARAMS if name != "variant"}
-    kw["rule_params"] = dict(kw["rule_params"] or {})
-    return kw
+    if get_variant(est.variant).token_input:
+        real = sorted(e["name"] for e in list_variants() if not get_variant(e["name"]).token_input)
+        raise ConfigError(f"{type(est).__name__}: variant must be one of the real-input variants "
+                          f"{real}, got {est.variant!r}, which reads token ids. HINT: for text use "
+                          f"ssmn_rl.text.SSMNLanguageModel; for token sequences, one-hot encode them.")

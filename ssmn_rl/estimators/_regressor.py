@@ -4,9 +4,12 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 
+from ..options import declare
+from ._params import SUPERVISED_OPTIONS
 from ._supervised import SSMNSupervisedBase
 
 
+@declare(SUPERVISED_OPTIONS)
 class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
     """Sparse-Stream Memory Network regressor for streams and sequences.
 
@@ -19,58 +22,7 @@ class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
 
     Parameters
     ----------
-    target : {"sequence", "step"}, default="sequence"
-        Meaning of ``y`` for 3-D ``X``: one target per sequence or one per time step.
-    variant : str, default="standard"
-        Any registered model variant (``ssmn_rl.list_variants()``).
-    hidden_dim, window_size, n_layers : int, default=32, 8, 3
-        Width, attention window (steps) and number of static + plastic layers.
-    plastic_ratio : float in [0, 1] or None, default=None
-        Share of plastic layers; None takes the variant's default.
-    rule : str, default="hebbian"
-        Any registered plasticity rule (``ssmn_rl.list_rules()``).
-    rule_params : dict or None, default=None
-        The rule's own parameters.
-    plasticity_eta, decay_lambda, alpha : float, default=0.01, 0.001, 0.3
-        Rate and decay of the fast weights, gain of their read-out.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the network.
-    solver : {"adam", "ridge"}, default="adam"
-        "adam": BPTT through the whole network. "ridge": closed-form read-out on the features z_t
-        of the randomly initialised network and the raw inputs x_t, with a bias (reservoir
-        computing; other weights stay as drawn).
-    ridge_alpha : float or "auto", default=1e-3
-        L2 penalty of the ridge read-out on the (standardised) network features; the raw inputs
-        get a fixed penalty of 1e-6. "auto" picks it from a log-spaced grid (1e-6 to 1e6, where
-        the read-out is practically linear in the inputs) by the error on the time-ordered last
-        20% of the training steps, then refits on all of them.
-    learning_rate : float, default=1e-2
-        Adam step size (start value of the schedule).
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        "cosine" anneals the step size to 5% of ``learning_rate`` over ``max_iter`` epochs.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    batch_size : int, default=16
-        Sequences per minibatch; a 2-D stream is cut into up to this many contiguous segments
-        trained side by side.
-    chunk_length : int, default=64
-        Truncation length of BPTT; the state carries over from chunk to chunk.
-    max_grad_norm : float or None, default=1.0
-        Global gradient-norm clipping (None: off).
-    weight_decay : float, default=0.0
-        Decoupled weight decay of Adam.
-    early_stopping : bool, default=False
-        Hold out the time-ordered tail (last ``validation_fraction`` of the rows of a stream, or
-        of the sequences) and keep the parameters with the best validation loss.
-    validation_fraction : float in (0, 1), default=0.1
-    n_iter_no_change : int, default=10
-        Stop after this many epochs without an improvement larger than ``tol`` of the watched loss
-        (validation loss with early stopping, training loss otherwise).
-    tol : float, default=1e-4
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the minibatch order: the same value gives the same fit.
-    verbose : int, default=0
-        > 0 shows a progress bar (tqdm, when installed) or a line per epoch with the loss.
+    {parameters}
 
     Attributes
     ----------
@@ -142,8 +94,8 @@ class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
-        """One Adam pass over the next chunk of a stream (2-D X; the state carries over from the
-        previous call) or over a batch of sequences (3-D X).
+        """One Adam pass, at the constant ``learning_rate``, over the next chunk of a stream (2-D X;
+        the state carries over from the previous call) or over a batch of sequences (3-D X).
 
         The first call sets up the model and the target scaling from this chunk.
 

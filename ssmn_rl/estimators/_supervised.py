@@ -20,61 +20,22 @@ from abc import ABCMeta, abstractmethod
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..model import SSMN
+from ..options import model_kwargs
 from ._bptt import Problem, stream_segments, train_adam
 from ._data import as_sequences, sequence_mask, validate_X
-from ._params import (MODEL_CONSTRAINTS, SOLVER_CONSTRAINTS, check_registered_names,
-                      model_kwargs)
+from ._params import check_registered_names
 from ._readout import fit_ridge, outputs
 
 
 class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
     """Base class; use :class:`SSMNRegressor` or :class:`SSMNClassifier`."""
 
-    _parameter_constraints: dict = {
-        "target": [StrOptions({"sequence", "step"})],
-        **MODEL_CONSTRAINTS,
-        **SOLVER_CONSTRAINTS,
-    }
+    # parameters, their constraints and __init__: declared once, in ._params (SUPERVISED_OPTIONS),
+    # and set on each concrete estimator by ssmn_rl.options.declare
     _loss = "mse"
-
-    def __init__(self, *, target="sequence", variant="standard", hidden_dim=32, window_size=8,
-                 n_layers=3, plastic_ratio=None, rule="hebbian", rule_params=None,
-                 plasticity_eta=0.01, decay_lambda=0.001, alpha=0.3, dtype="float32",
-                 solver="adam", ridge_alpha=1e-3, learning_rate=1e-2, lr_schedule="constant",
-                 max_iter=200, batch_size=16, chunk_length=64, max_grad_norm=1.0,
-                 weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, tol=1e-4, random_state=None, verbose=0):
-        self.target = target
-        self.variant = variant
-        self.hidden_dim = hidden_dim
-        self.window_size = window_size
-        self.n_layers = n_layers
-        self.plastic_ratio = plastic_ratio
-        self.rule = rule
-        self.rule_params = rule_params
-        self.plasticity_eta = plasticity_eta
-        self.decay_lambda = decay_lambda
-        self.alpha = alpha
-        self.dtype = dtype
-        self.solver = solver
-        self.ridge_alpha = ridge_alpha
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.chunk_length = chunk_length
-        self.max_grad_norm = max_grad_norm
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -194,14 +155,17 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
         coef = getattr(self, "input_coef_", None)
         offset = None if coef is None else (Xs @ coef.T.astype(Xs.dtype))
         prob = self._problem(Xs, tgt, mask, mode, stream_segments_allowed=segments, offset=offset)
-        result, self.optimizer_ = train_adam(self.model_, self, prob, self._rng, n_epochs=n_epochs,
-                                             validation=val, optimizer=getattr(self, "optimizer_", None),
-                                             state0=state0, desc=type(self).__name__)
-        self.n_iter_ = getattr(self, "n_iter_", 0) + result.n_iter  # partial_fit accumulates
-        self.loss_curve_ = getattr(self, "loss_curve_", []) + result.loss_curve
-        self.validation_loss_curve_ = result.validation_curve
-        self.train_loss_ = result.loss_curve[-1]
-        return mode, result.final_state
+        result, self.optimizer_, final_state = train_adam(
+            self.model_, self, prob, self._rng, n_epochs=n_epochs, validation=val,
+            optimizer=getattr(self, "optimizer_", None), state0=state0,
+            desc=f"{type(self).__name__}.{'fit' if segments else 'partial_fit'}",
+            constant_lr=not segments)
+        curve = [rec["train_loss"] for rec in result.history]
+        self.n_iter_ = getattr(self, "n_iter_", 0) + len(curve)  # partial_fit accumulates
+        self.loss_curve_ = getattr(self, "loss_curve_", []) + curve
+        self.validation_loss_curve_ = [rec["val_loss"] for rec in result.history if rec["val_loss"] is not None]
+        self.train_loss_ = curve[-1]
+        return mode, final_state
 
     def _finish_stream(self, mode, X):
         """After a fit: the state at the end of the training stream, where partial_fit continues."""

@@ -3,16 +3,25 @@ streams X through it and returns the last hidden layer (``SSMN.forward(...,
 return_features=True)``) as features, for use in Pipelines."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..model import SSMN
+from ..options import MODEL_OPTIONS, RANDOM_STATE, VERBOSE, declare, model_kwargs
 from ._data import validate_X
-from ._params import MODEL_CONSTRAINTS, check_registered_names, model_kwargs
+from ._params import check_registered_names
+
+_OPTIONS = (*MODEL_OPTIONS,
+            dataclasses.replace(RANDOM_STATE, doc="Seeds the weights: the same value gives the same features."),
+            dataclasses.replace(VERBOSE, doc="Accepted for symmetry with the other estimators; a fit "
+                                             "has no epochs to report."))
 
 
+@declare(_OPTIONS)
 class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Reservoir-style SSMN features.
 
@@ -25,13 +34,7 @@ class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     Parameters
     ----------
-    variant, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, plasticity_eta, \
-decay_lambda, alpha, dtype
-        The network, as in :class:`SSMNRegressor`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights: the same value gives the same features.
-    verbose : int, default=0
-        Accepted for symmetry with the other estimators; a fit has no epochs to report.
+    {parameters}
 
     Attributes
     ----------
@@ -53,25 +56,6 @@ decay_lambda, alpha, dtype
     >>> pipe.fit(X[:-1], X[1:, 0]).predict(X[:4]).shape
     (4,)
     """
-
-    _parameter_constraints: dict = dict(MODEL_CONSTRAINTS)
-
-    def __init__(self, *, variant="standard", hidden_dim=32, window_size=8, n_layers=3,
-                 plastic_ratio=None, rule="hebbian", rule_params=None, plasticity_eta=0.01,
-                 decay_lambda=0.001, alpha=0.3, dtype="float32", random_state=None, verbose=0):
-        self.variant = variant
-        self.hidden_dim = hidden_dim
-        self.window_size = window_size
-        self.n_layers = n_layers
-        self.plastic_ratio = plastic_ratio
-        self.rule = rule
-        self.rule_params = rule_params
-        self.plasticity_eta = plasticity_eta
-        self.decay_lambda = decay_lambda
-        self.alpha = alpha
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

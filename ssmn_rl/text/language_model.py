@@ -15,39 +15,47 @@ The validation tail is scored in ``n_jobs`` contiguous pieces, one per thread, e
 state. ``history_`` records the validation loss (nats per character) against the training time;
 with validation the parameters with the best validation loss are kept at the end.
 
-Scoring (``score``) is in nats per character — lower is better, unlike scikit-learn's "greater is
-better" convention for ``score``; for a search use e.g. ``scoring=lambda est, X, y=None:
--est.score(X)``.
+Scoring. ``score`` follows scikit-learn's "greater is better" convention: it is the *negative*
+mean number of nats per character, so ``GridSearchCV`` and ``cross_val_score`` pick the model with
+the lowest loss. For people, :meth:`SSMNLanguageModel.nats_per_char`,
+:meth:`~SSMNLanguageModel.bits_per_char` and :meth:`~SSMNLanguageModel.perplexity` give the loss
+itself (lower is better).
+
+The network's options are the shared :data:`ssmn_rl.options.MODEL_OPTIONS` (with this model's
+defaults) and the training runs on the shared :class:`ssmn_rl.training.Trainer`.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import math
 import numbers
 import os
 import pathlib
-import sys
-import time
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError, InputError, ModelFileError
 from ..model import SSMN
-from ..optim import Adam
+from ..options import (MODEL_OPTIONS, RANDOM_STATE, TOKEN_OPTIONS, TRAINING_OPTIONS, VERBOSE, Option,
+                       declare, model_kwargs, with_defaults, without)
 from ..plugin_manager import list_rules
 from ..serialization import atomic_write, parameters_digest
+from ..training import Trainer
 from .tokenizer import CharTokenizer, check_texts
 
 FORMAT_NAME = "ssmn_rl.text.language_model"
 FORMAT_VERSION = 1
 MODEL_FILE, META_FILE = "model.ssmn", "language_model.json"
+#: The top-level entries of META_FILE.
+_META_KEYS = {"format", "format_version", "params", "tokenizer", "fitted", "model_sha256", "sha256"}
 #: score() reads long texts in pieces of this many tokens (state carried), bounding the logits held.
 _SCORE_PIECE = 1 << 16
 
@@ -65,6 +73,38 @@ def _n_cpus() -> int:
         return os.cpu_count() or 1
 
 
+#: The network: the shared SSMN options (the variant is always "text_native") with this model's
+#: defaults, and the token options.
+_NETWORK = with_defaults(without(MODEL_OPTIONS, "variant"), hidden_dim=128, window_size=4, n_layers=2,
+                         plastic_ratio=0.5, rule="delta", chat_steps=2, position_bias=True,
+                         residual=True, plasticity_eta=1.0, decay_lambda=0.1)
+
+LM_OPTIONS: tuple[Option, ...] = (
+    *TOKEN_OPTIONS, *_NETWORK,
+    Option("min_char_count", 1, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Characters rarer than this in the training text become ``<unk>``."),
+    *with_defaults(TRAINING_OPTIONS, lr_schedule="cosine"),
+    Option("max_epochs", 10, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Passes over the training text."),
+    Option("batch_size", 32, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Parallel streams over the training text."),
+    Option("chunk_length", 64, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Truncation length of back-propagation through time (the state is carried across "
+           "chunks)."),
+    Option("validation_fraction", 0.1, [Interval(Real, 0, 1, closed="left")], "float in [0, 1)",
+           "Share of the token stream (its end) held out for validation; 0 disables validation."),
+    Option("eval_every_steps", None, [Interval(Integral, 1, None, closed="left"), None], "int >= 1 or None",
+           "Evaluate on the validation tail every so many optimiser steps; with neither this nor "
+           "``eval_every_seconds``, once per epoch. There is always an evaluation at the end."),
+    Option("eval_every_seconds", None, [Interval(Real, 0, None, closed="neither"), None],
+           "float > 0 or None", "Evaluate every so many seconds of training time."),
+    Option("n_jobs", None, [Interval(Integral, 1, None, closed="left"), None], "int >= 1 or None",
+           "Threads per training step and validation pass (None: every available core)."),
+    dataclasses.replace(RANDOM_STATE, doc="Seed of the initial parameters."),
+    VERBOSE,
+)
+
+
 def _log_softmax_nll(logits: np.ndarray, targets: np.ndarray) -> float:
     """Sum over positions of -log softmax(logits)[target] (float64)."""
     z = logits.astype(np.float64, copy=False)
@@ -74,85 +114,19 @@ def _log_softmax_nll(logits: np.ndarray, targets: np.ndarray) -> float:
     return float((lse - picked).sum())
 
 
-class _Progress:
-    """tqdm bar over optimiser steps when tqdm is installed, else one stderr line per evaluation."""
-
-    def __init__(self, verbose: int, total: int | None):
-        self.verbose, self._bar = int(verbose), None
-        if self.verbose > 0:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self._bar = tqdm(total=total, desc="SSMNLanguageModel.fit", unit="step",
-                                 file=sys.stderr, leave=True)
-
-    def step(self, loss: float) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix({"loss": f"{loss:.4f}"}, refresh=False)
-            self._bar.update(1)
-
-    def evaluation(self, rec: dict) -> None:
-        if self.verbose <= 0:
-            return
-        text = (f"step {rec['step']} epoch {rec['epoch']:.2f} train {rec['train_time']:.1f}s: "
-                f"train loss {rec['train_loss']:.4f}" +
-                (f", validation {rec['val_loss']:.4f} nats/char" if rec["val_loss"] is not None else ""))
-        if self._bar is not None:
-            self._bar.write(f"SSMNLanguageModel.fit: {text}")
-        else:
-            print(f"SSMNLanguageModel.fit: {text}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
+@declare(LM_OPTIONS)
 class SSMNLanguageModel(BaseEstimator):
     """Character-level language model on the Text-Native SSMN (see the module docstring).
 
+    The network's defaults (delta rule, eta 1, lambda 0.1, window 4, 2 chat steps) were the best of
+    the configurations tried on Tiny Shakespeare in 30-40 s runs (see scripts/bench_charlm.py).
+    ``position_bias`` and ``residual`` are on: after 90 s runs on Tiny Shakespeare (loaded machine)
+    the validation loss was 2.24 with neither (208 Adam steps), 2.10 with the bias (195 steps),
+    2.11 with the residual (179) and 2.08 with both (117 steps).
+
     Parameters
     ----------
-    embed_dim, hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params, chat_steps,
-    tied, position_bias, residual, plasticity_eta, decay_lambda, clip, alpha, dtype
-        The network, as in ``SSMN("text_native", ...)``; ``vocab_size`` comes from the text.
-        The defaults (delta rule, eta 1, lambda 0.1, window 4, 2 chat steps) were the best of the
-        configurations tried on Tiny Shakespeare in 30-40 s runs (see scripts/bench_charlm.py).
-        ``position_bias`` and ``residual`` are on: after 90 s runs on Tiny Shakespeare (loaded
-        machine) the validation loss was 2.24 with neither (208 Adam steps), 2.10 with the bias
-        (195 steps), 2.11 with the residual (179) and 2.08 with both (117 steps).
-    min_char_count : int, default 1
-        Characters rarer than this in the training text become ``<unk>``.
-    learning_rate : float, default 1e-2
-        Adam step size (peak, with ``lr_schedule="cosine"``).
-    lr_schedule : {"constant", "cosine"}, default "cosine"
-        "cosine" decays to a tenth of ``learning_rate`` over ``max_epochs`` or, when it comes
-        first, over ``max_time``.
-    max_epochs : int, default 10
-        Passes over the training text.
-    max_time : float or None
-        Wall-clock budget of ``fit`` in seconds (validation passes included); training stops at
-        the first step that ends past it.
-    batch_size : int, default 32
-        Parallel streams over the training text.
-    chunk_length : int, default 64
-        Truncation length of back-propagation through time (the state is carried across chunks).
-    max_grad_norm : float or None, default 1.0
-        Global gradient-norm clipping.
-    weight_decay : float, default 0.0
-        Decoupled (AdamW-style) weight decay.
-    validation_fraction : float in [0, 1), default 0.1
-        Share of the token stream (its end) held out for validation; 0 disables validation.
-    eval_every_steps, eval_every_seconds : int or float, optional
-        Evaluate on the validation tail every so many optimiser steps or seconds of training
-        time; with neither, once per epoch. There is always an evaluation at the end.
-    n_jobs : int or None
-        Threads per training step and validation pass (None: every available core).
-    random_state : int, RandomState or None
-        Seed of the initial parameters.
-    verbose : int, default 0
-        > 0 shows progress (a tqdm bar if tqdm is installed, else lines on stderr).
+    {parameters}
 
     Attributes
     ----------
@@ -168,79 +142,6 @@ class SSMNLanguageModel(BaseEstimator):
     train_time_ : float — seconds of training (validation excluded).
     """
 
-    _parameter_constraints: dict = {
-        "embed_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
-        "window_size": [Interval(Integral, 1, None, closed="left")],
-        "n_layers": [Interval(Integral, 1, None, closed="left")],
-        "plastic_ratio": [Interval(Real, 0, 1, closed="both")],
-        "rule": [str],
-        "rule_params": [dict, None],
-        "chat_steps": [Interval(Integral, 1, None, closed="left")],
-        "tied": ["boolean"],
-        "position_bias": ["boolean"],
-        "residual": ["boolean"],
-        "plasticity_eta": [Interval(Real, 0, None, closed="left")],
-        "decay_lambda": [Interval(Real, 0, 1, closed="left")],
-        "clip": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, None, None, closed="neither")],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "min_char_count": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "max_time": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "chunk_length": [Interval(Integral, 1, None, closed="left")],
-        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "eval_every_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "eval_every_seconds": [Interval(Real, 0, None, closed="neither"), None],
-        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(self, *, embed_dim=64, hidden_dim=128, window_size=4, n_layers=2,
-                 plastic_ratio=0.5, rule="delta", rule_params=None, chat_steps=2, tied=False,
-                 position_bias=True, residual=True, plasticity_eta=1.0, decay_lambda=0.1, clip=1.0, alpha=0.3, dtype="float32",
-                 min_char_count=1, learning_rate=1e-2, lr_schedule="cosine", max_epochs=10,
-                 max_time=None, batch_size=32, chunk_length=64, max_grad_norm=1.0,
-                 weight_decay=0.0, validation_fraction=0.1, eval_every_steps=None,
-                 eval_every_seconds=None, n_jobs=None, random_state=None, verbose=0):
-        self.embed_dim = embed_dim
-        self.hidden_dim = hidden_dim
-        self.window_size = window_size
-        self.n_layers = n_layers
-        self.plastic_ratio = plastic_ratio
-        self.rule = rule
-        self.rule_params = rule_params
-        self.chat_steps = chat_steps
-        self.tied = tied
-        self.position_bias = position_bias
-        self.residual = residual
-        self.plasticity_eta = plasticity_eta
-        self.decay_lambda = decay_lambda
-        self.clip = clip
-        self.alpha = alpha
-        self.dtype = dtype
-        self.min_char_count = min_char_count
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.max_epochs = max_epochs
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.chunk_length = chunk_length
-        self.max_grad_norm = max_grad_norm
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.eval_every_steps = eval_every_steps
-        self.eval_every_seconds = eval_every_seconds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-
     # ------------------------------------------------------------------ helpers
     def _threads(self, limit: int) -> int:
         n = _n_cpus() if self.n_jobs is None else int(self.n_jobs)
@@ -250,14 +151,8 @@ class SSMNLanguageModel(BaseEstimator):
         names = sorted(r["name"] for r in list_rules())
         if self.rule not in names:
             raise ConfigError(f"SSMNLanguageModel: rule must be one of {names}, got {self.rule!r}")
-        return SSMN("text_native", vocab_size=vocab_size, embed_dim=self.embed_dim,
-                    hidden_dim=self.hidden_dim, window_size=self.window_size, n_layers=self.n_layers,
-                    plastic_ratio=self.plastic_ratio, rule=self.rule,
-                    rule_params=dict(self.rule_params or {}), chat_steps=self.chat_steps,
-                    tied=bool(self.tied), position_bias=bool(self.position_bias),
-                    residual=bool(self.residual), plasticity_eta=self.plasticity_eta,
-                    decay_lambda=self.decay_lambda, clip=self.clip, alpha=self.alpha,
-                    dtype=self.dtype, seed=seed)
+        return SSMN("text_native", vocab_size=vocab_size, seed=seed,
+                    **model_kwargs(self, (*TOKEN_OPTIONS, *_NETWORK)))
 
     def _encode_all(self, texts: list[str]) -> np.ndarray:
         return np.concatenate([self.tokenizer_.encode(t) for t in texts])
@@ -308,91 +203,42 @@ class SSMNLanguageModel(BaseEstimator):
         n_threads = self._threads(B)
         groups = [g for g in np.array_split(np.arange(B), n_threads) if g.size]
         weights = [g.size / B for g in groups]
-        total_steps = self.max_epochs * len(starts)
-
         model = self.model_
-        opt = Adam(model.n_parameters, lr=self.learning_rate, max_grad_norm=self.max_grad_norm,
-                   weight_decay=self.weight_decay)
-        self.history_, self.best_val_loss_ = [], None
-        best_params = None
-        t_fit = time.perf_counter()
-        train_time, step, last_eval_time, last_eval_step = 0.0, 0, 0.0, 0
-        loss_sum, loss_n = 0.0, 0
-        progress = _Progress(self.verbose, total_steps)
         pool = concurrent.futures.ThreadPoolExecutor(max(len(groups), self._threads(8)))
-
-        def lr_at() -> float:
-            if self.lr_schedule == "constant":
-                return self.learning_rate
-            p = step / total_steps
-            if self.max_time is not None:
-                p = max(p, (time.perf_counter() - t_fit) / self.max_time)
-            p = min(1.0, p)
-            return self.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * p)))
-
-        def evaluate(epoch: float) -> None:
-            nonlocal loss_sum, loss_n, last_eval_time, last_eval_step, best_params
-            val = None
-            if val_ids is not None:
-                nll, n = self._segment_nll(model, val_ids, pool, len(groups))
-                val = float(nll / n)
-                if self.best_val_loss_ is None or val < self.best_val_loss_:
-                    self.best_val_loss_, best_params = val, model.get_parameters()
-            rec = {"step": step, "epoch": epoch, "train_time": train_time,
-                   "wall_time": time.perf_counter() - t_fit,
-                   "train_loss": float(loss_sum / loss_n) if loss_n else float("nan"), "val_loss": val,
-                   "lr": float(opt.lr)}
-            self.history_.append(rec)
-            progress.evaluation(rec)
-            loss_sum, loss_n, last_eval_time, last_eval_step = 0.0, 0, train_time, step
 
         def run(i, t0, state):
             g = groups[i]
             return model.value_and_grad(X[g, t0:t0 + T], Y[g, t0:t0 + T], loss="cross_entropy",
                                         state=state, return_state=True)
 
+        def batches(epoch: int):
+            """One epoch: every chunk of the B streams, the batch split across the threads and the
+            gradients averaged; each stream's state carried from chunk to chunk."""
+            states = [None] * len(groups)
+            for t0 in starts:
+                results = list(pool.map(run, range(len(groups)), [t0] * len(groups), states))
+                loss = sum(w * r[0] for w, r in zip(weights, results))
+                grad = results[0][1] * weights[0]
+                for w, r in zip(weights[1:], results[1:]):
+                    grad += w * r[1]
+                states = [r[2] for r in results]
+                yield loss, grad, 1.0
+
+        def validate() -> float:
+            nll, n = self._segment_nll(model, val_ids, pool, len(groups))
+            return float(nll / n)
+
+        trainer = Trainer.from_estimator(self, max_epochs=self.max_epochs,
+                                         eval_every_steps=self.eval_every_steps,
+                                         eval_every_seconds=self.eval_every_seconds,
+                                         desc="SSMNLanguageModel.fit", loss_units=" nats/char")
         try:
-            stop, epoch = False, 0
-            while epoch < self.max_epochs and not stop:
-                states = [None] * len(groups)
-                for k, t0 in enumerate(starts):
-                    tick = time.perf_counter()
-                    opt.lr = lr_at()
-                    results = list(pool.map(run, range(len(groups)), [t0] * len(groups), states))
-                    loss = sum(w * r[0] for w, r in zip(weights, results))
-                    grad = results[0][1] * weights[0]
-                    for w, r in zip(weights[1:], results[1:]):
-                        grad += w * r[1]
-                    states = [r[2] for r in results]
-                    if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
-                        raise FloatingPointError(
-                            f"SSMNLanguageModel.fit: the loss or gradient became non-finite at step "
-                            f"{step + 1}. HINT: lower learning_rate or set max_grad_norm.")
-                    model.set_parameters(opt.step(model.get_parameters(), grad))
-                    step += 1
-                    loss_sum, loss_n = loss_sum + loss, loss_n + 1
-                    train_time += time.perf_counter() - tick
-                    progress.step(loss)
-                    out_of_time = (self.max_time is not None and
-                                   time.perf_counter() - t_fit >= self.max_time)
-                    last = out_of_time or (epoch + 1 == self.max_epochs and k + 1 == len(starts))
-                    due = ((self.eval_every_steps is not None and step - last_eval_step >= self.eval_every_steps) or
-                           (self.eval_every_seconds is not None and
-                            train_time - last_eval_time >= self.eval_every_seconds) or
-                           (self.eval_every_steps is None and self.eval_every_seconds is None and
-                            k + 1 == len(starts)))
-                    if due or last:
-                        evaluate(epoch + (k + 1) / len(starts))
-                    if out_of_time:
-                        stop = True
-                        break
-                epoch += 1
+            result, _ = trainer.run(model, batches, steps_per_epoch=len(starts),
+                                    validate=None if val_ids is None else validate)
         finally:
             pool.shutdown(wait=True)
-            progress.close()
-        if best_params is not None:
-            model.set_parameters(best_params)
-        self.n_steps_, self.train_time_ = step, train_time
+        self.history_, self.best_val_loss_ = result.history, result.best_val_loss
+        self.n_steps_, self.train_time_ = result.n_steps, result.train_time
         self.n_epochs_ = self.history_[-1]["epoch"] if self.history_ else 0.0
         return self
 
@@ -417,19 +263,37 @@ class SSMNLanguageModel(BaseEstimator):
         return total, n
 
     def score(self, texts, y=None) -> float:
-        """Mean negative log-likelihood in nats per character (lower is better) of ``texts`` (a
-        str or a list of str), each read from a fresh state after ``<bos>``; every character counts,
-        unknown ones as ``<unk>``. ``y`` is ignored."""
+        """Negative mean log-likelihood per character, ``-nats_per_char(texts)``: greater is better,
+        as scikit-learn's model selection expects (``GridSearchCV``, ``cross_val_score``).
+
+        Parameters
+        ----------
+        texts : str or list of str
+            Each text is read from a fresh state after ``<bos>``; every character counts, unknown
+            ones as ``<unk>``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean number of nats per character (at most 0).
+        """
+        return -self.nats_per_char(texts)
+
+    def nats_per_char(self, texts) -> float:
+        """Mean negative log-likelihood in nats per character of ``texts`` (lower is better): the
+        loss that :meth:`score` negates."""
         total, n = self._nll(texts)
         return total / n
 
     def bits_per_char(self, texts) -> float:
-        """:meth:`score` in bits: nats per character / ln 2."""
-        return self.score(texts) / math.log(2.0)
+        """:meth:`nats_per_char` in bits: nats per character / ln 2 (lower is better)."""
+        return self.nats_per_char(texts) / math.log(2.0)
 
     def perplexity(self, texts) -> float:
-        """Per-character perplexity, exp(:meth:`score`)."""
-        return math.exp(self.score(texts))
+        """Per-character perplexity, exp(:meth:`nats_per_char`) (lower is better)."""
+        return math.exp(self.nats_per_char(texts))
 
     # ------------------------------------------------------------------ generation
     def generate(self, prompt: str = "", max_new_tokens: int = 200, temperature: float = 1.0,
@@ -486,6 +350,10 @@ class SSMNLanguageModel(BaseEstimator):
         if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
             raise ModelFileError(f"{str(meta_path)!r} has format version {version!r}; this ssmn_rl "
                                  f"reads versions 1..{FORMAT_VERSION}")
+        unknown = sorted(set(meta) - _META_KEYS)
+        if unknown:  # e.g. a damaged key name, which would also hide an entry such as the checksum
+            raise ModelFileError(f"{str(meta_path)!r} has unknown entries {unknown} (file corrupted, "
+                                 f"or written by a newer ssmn_rl)")
         if "sha256" in meta and meta["sha256"] != _json_digest(meta):
             raise ModelFileError(f"{str(meta_path)!r}: checksum mismatch (file corrupted)")
         try:
