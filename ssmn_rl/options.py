@@ -91,11 +91,25 @@ MODEL_OPTIONS: tuple[Option, ...] = (
            "Bound on the entries of the fast-weight matrices."),
     Option("alpha", 0.3, [Interval(Real, None, None, closed="neither")], "float",
            "Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h)."),
-    Option("position_bias", False, ["boolean"], "bool",
-           "Add a learned bias per window offset to the attention logits, so the attention can tell "
-           "recent steps from older ones (False: the prototype's order-blind window).", bool),
-    Option("residual", False, ["boolean"], "bool",
-           "Skip connection around the attention block: z_0 = u + W_o ctx.", bool),
+    Option("preset", None, [StrOptions({"default", "prototype"}), None], "{\"default\", \"prototype\"} or None",
+           "Starting point of the cell options below that are left at None: the default cell "
+           "(position bias and residual on; see the README's \"The cell\"), or the public prototype's "
+           "cell exactly."),
+    Option("position_bias", None, ["boolean", None], "bool or None",
+           "Add a learned bias per window offset (and head) to the attention logits, so the attention "
+           "can tell recent steps from older ones (None: from ``preset``).", bool),
+    Option("residual", None, ["boolean", None], "bool or None",
+           "Skip connection around the attention block: z_0 = u + W_o ctx (None: from ``preset``).", bool),
+    Option("neuromodulation", None, ["boolean", None], "bool or None",
+           "Per-step write strength of every plastic layer and head, eta_t = plasticity_eta "
+           "sigmoid(w . z_t + b) (Backpropamine); built-in rules only (None: from ``preset``).", bool),
+    Option("learned_decay", None, ["boolean", None], "bool or None",
+           "Per-step decay of every plastic layer and head, lambda_t = sigmoid(w . z_t + b), starting "
+           "at decay_lambda; built-in rules only (None: from ``preset``).", bool),
+    Option("norm", None, [StrOptions({"none", "rms", "layer"}), None], "{\"none\", \"rms\", \"layer\"} or None",
+           "Pre-norm of every static and plastic layer's input (None: from ``preset``)."),
+    Option("n_heads", 1, [Interval(Integral, 1, None, closed="left")], "int >= 1",
+           "Attention heads and fast-weight blocks per plastic layer; must divide hidden_dim."),
     Option("chat_steps", 1, [Interval(Integral, 1, None, closed="left")], "int >= 1",
            "Re-reads of the synaptic state per step (the \"internal recurrent chat\"; more than one "
            "is Ba et al.'s fast-weight inner loop)."),

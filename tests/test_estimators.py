@@ -454,8 +454,13 @@ NON_DEFAULT = {
                               "decay_lambda": MEMORY_PRESETS["short_term"]["decay_lambda"]}),
     "clip": (0.5, {"clip": 0.5}),
     "alpha": (0.7, {"alpha": 0.7}),
-    "position_bias": (np.bool_(True), {"position_bias": True}),
-    "residual": (np.bool_(True), {"residual": True}),
+    "preset": ("prototype", {"preset": "prototype", "position_bias": False, "residual": False}),
+    "position_bias": (np.bool_(False), {"position_bias": False}),
+    "residual": (np.bool_(False), {"residual": False}),
+    "neuromodulation": (True, {"neuromodulation": True}),
+    "learned_decay": (True, {"learned_decay": True}),
+    "norm": ("rms", {"norm": "rms"}),
+    "n_heads": (2, {"n_heads": 2}),
     "chat_steps": (3, {"chat_steps": 3}),
     "dtype": ("float64", {"dtype": "float64"}),
 }
@@ -508,17 +513,17 @@ def test_the_estimators_declare_one_shared_parameter_set():
     assert all(f"regressor__{name}" in deep for name in model_names)
 
 
-def test_attention_options_help_to_read_the_token_two_steps_back():
+def test_the_default_cell_reads_the_token_two_steps_back():
     """One-hot token sequences, target: the token seen 2 steps before the last (the issue's case:
-    without position bias the window cannot tell its slots apart)."""
+    the prototype's window cannot tell its slots apart; the default cell, position-aware, can)."""
     rng = np.random.default_rng(0)
     V, T, N = 6, 8, 600
     ids = rng.integers(0, V, (N, T))
     X, y = np.eye(V)[ids], ids[:, -3]
     kw = dict(hidden_dim=32, window_size=4, max_iter=40, batch_size=32, random_state=0)
-    plain = SSMNClassifier(**kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
-    both = SSMNClassifier(position_bias=True, residual=True, **kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
-    assert both > plain + 0.2, (plain, both)
+    plain = SSMNClassifier(preset="prototype", **kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
+    default = SSMNClassifier(**kw).fit(X[:500], y[:500]).score(X[500:], y[500:])
+    assert default > plain + 0.2, (plain, default)
 
 
 def test_token_input_variants_are_refused_with_a_hint():

@@ -76,8 +76,8 @@ def _n_cpus() -> int:
 #: The network: the shared SSMN options (the variant is always "text_native") with this model's
 #: defaults, and the token options.
 _NETWORK = with_defaults(without(MODEL_OPTIONS, "variant"), hidden_dim=128, window_size=4, n_layers=2,
-                         plastic_ratio=0.5, rule="delta", chat_steps=2, position_bias=True,
-                         residual=True, plasticity_eta=1.0, decay_lambda=0.1)
+                         plastic_ratio=0.5, rule="delta", chat_steps=2,
+                         plasticity_eta=1.0, decay_lambda=0.1)
 
 LM_OPTIONS: tuple[Option, ...] = (
     *TOKEN_OPTIONS, *_NETWORK,
