@@ -186,8 +186,9 @@ def run_one(task: str, cand: str, seed: int, steps: int, n_train: int, n_test: i
 
 
 def _ranks(means: dict) -> dict:
-    order = sorted(means, key=lambda c: -means[c])
-    return {c: order.index(c) + 1 for c in means}
+    """Rank 1 = highest mean; ties (e.g. every cell at accuracy 1.0) share their average rank."""
+    return {c: 1 + sum(m > means[c] for m in means.values()) + (sum(m == means[c] for m in means.values()) - 1) / 2
+            for c in means}
 
 
 def main(argv=None) -> int:
@@ -198,16 +199,23 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
     p.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
     p.add_argument("--json", type=str, default=None, help="write the results here")
+    p.add_argument("--report", type=str, default=None, help="only print the table of an earlier --json")
     a = p.parse_args(argv)
     seeds, steps = (1, 60) if a.quick else (a.seeds, a.steps)
-    results: dict = {t: {c: [] for c in a.candidates} for t in a.tasks}
-    for task in a.tasks:
-        for cand in a.candidates:
-            for seed in range(seeds):
-                r = run_one(task, cand, seed, steps, n_train=4000, n_test=1000)
-                results[task][cand].append(r)
-                print(f"  {task:13s} {cand:18s} seed {seed}: score {r['score']:+.4f} "
-                      f"({r['train_s']:.1f} s)", file=sys.stderr, flush=True)
+    if a.report:
+        with open(a.report) as f:
+            old = json.load(f)
+        results, seeds, steps = old["results"], old["seeds"], old["steps"]
+        a.tasks, a.candidates, a.json = list(results), list(next(iter(results.values()))), None
+    else:
+        results = {t: {c: [] for c in a.candidates} for t in a.tasks}
+        for task in a.tasks:
+            for cand in a.candidates:
+                for seed in range(seeds):
+                    r = run_one(task, cand, seed, steps, n_train=4000, n_test=1000)
+                    results[task][cand].append(r)
+                    print(f"  {task:13s} {cand:18s} seed {seed}: score {r['score']:+.4f} "
+                          f"({r['train_s']:.1f} s)", file=sys.stderr, flush=True)
 
     means = {t: {c: float(np.mean([r["score"] for r in results[t][c]])) for c in a.candidates} for t in a.tasks}
     stds = {t: {c: float(np.std([r["score"] for r in results[t][c]])) for c in a.candidates} for t in a.tasks}

@@ -19,18 +19,21 @@ RULE_BACKENDS = ("auto", "c", "numpy")
 #: "default" is the cell the learning benchmarks chose (scripts/bench_cell.py; README "The cell").
 CELL_FLAGS = ("position_bias", "residual", "neuromodulation", "learned_decay")
 CELL_OPTIONS = (*CELL_FLAGS, "norm")
+GATES = ("neuromodulation", "learned_decay")
 NORMS = ("none", "rms", "layer")
 CELL_PRESETS = {
     "prototype": {"position_bias": False, "residual": False, "neuromodulation": False,
                   "learned_decay": False, "norm": "none"},
-    "default": {"position_bias": True, "residual": True, "neuromodulation": False,
-                "learned_decay": False, "norm": "none"},
+    "default": {"position_bias": True, "residual": True, "neuromodulation": True,
+                "learned_decay": True, "norm": "layer"},
 }
 
 
-def resolve_cell_flags(preset, **given) -> dict:
+def resolve_cell_flags(preset, *, gates_apply: bool = True, **given) -> dict:
     """The cell's options (CELL_OPTIONS): each one given explicitly (not None) wins, the rest come
-    from `preset` (None = "default")."""
+    from `preset` (None = "default"). A preset's gates are left off where they cannot apply
+    (`gates_apply` False: no plastic layer, or a rule without a built-in C kernel); asked for
+    explicitly there, SSMNConfig refuses them with the reason."""
     name = "default" if preset is None else preset
     if not isinstance(name, str) or name not in CELL_PRESETS:
         raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None (the default cell), "
@@ -38,7 +41,13 @@ def resolve_cell_flags(preset, **given) -> dict:
     unknown = sorted(set(given) - set(CELL_OPTIONS))
     if unknown:
         raise ConfigError(f"unknown cell option(s) {unknown}; the options are {list(CELL_OPTIONS)}")
-    return {k: CELL_PRESETS[name][k] if given.get(k) is None else given[k] for k in CELL_OPTIONS}
+    out = {}
+    for k in CELL_OPTIONS:
+        if given.get(k) is not None:
+            out[k] = given[k]
+        else:
+            out[k] = False if k in GATES and not gates_apply else CELL_PRESETS[name][k]
+    return out
 
 
 #: Named memory presets from the SSMN write-up ("adaptive memory control").

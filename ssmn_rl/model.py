@@ -84,6 +84,20 @@ def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
     return np.concatenate([p.ravel() for p in parts]).astype(cfg.dtype)
 
 
+def _gates_apply(n_layers, plastic_ratio, rule, rule_backend) -> bool:
+    """Whether the preset's gates can apply: a plastic layer to gate and a rule with a built-in C
+    kernel run as such. Bad values answer False here; SSMNConfig reports them by name."""
+    from .config import split_layers
+    from .plugin_manager import get_rule
+
+    try:
+        has_plastic = split_layers(int(n_layers), float(plastic_ratio))[1] > 0
+        builtin = get_rule(rule).c_rule_id is not None and rule_backend != "numpy"
+    except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
+        return False
+    return has_plastic and builtin
+
+
 class SSMN:
     """Sparse-Stream Memory Network: window attention plus plastic fast-weight layers.
 
@@ -193,9 +207,9 @@ class SSMN:
             for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
-        flags = resolve_cell_flags(preset, position_bias=position_bias, residual=residual,
-                                   neuromodulation=neuromodulation, learned_decay=learned_decay,
-                                   norm=norm)
+        flags = resolve_cell_flags(preset, gates_apply=_gates_apply(n_layers, plastic_ratio, rule, rule_backend),
+                                   position_bias=position_bias, residual=residual,
+                                   neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),

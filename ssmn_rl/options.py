@@ -93,8 +93,10 @@ MODEL_OPTIONS: tuple[Option, ...] = (
            "Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h)."),
     Option("preset", None, [StrOptions({"default", "prototype"}), None], "{\"default\", \"prototype\"} or None",
            "Starting point of the cell options below that are left at None: the default cell "
-           "(position bias and residual on; see the README's \"The cell\"), or the public prototype's "
-           "cell exactly."),
+           "(position bias, residual path, layer norm, neuromodulated plasticity and learned decay; see "
+           "the README's \"The cell\"), or the public prototype's cell exactly. None: the default cell "
+           "for a trained network, the prototype's for an untrained reservoir (``solver=\"ridge\"``, "
+           "SSMNTransformer), where it measured better (scripts/bench_reservoir.py)."),
     Option("position_bias", None, ["boolean", None], "bool or None",
            "Add a learned bias per window offset (and head) to the attention logits, so the attention "
            "can tell recent steps from older ones (None: from ``preset``).", bool),
@@ -239,7 +241,17 @@ def declare(*options):
     return apply
 
 
-def model_kwargs(est, options=MODEL_OPTIONS) -> dict:
+#: The cell of an untrained network (a reservoir read out by ridge regression) when ``preset`` is
+#: None: the default cell was chosen by training benchmarks (scripts/bench_cell.py); as a fixed
+#: random reservoir the prototype's cell measured better on 3 of 4 tasks (scripts/bench_reservoir.py).
+RESERVOIR_PRESET = "prototype"
+
+
+def model_kwargs(est, options=MODEL_OPTIONS, trained: bool = True) -> dict:
     """Keyword arguments of ``SSMN(variant, **kw)`` from an estimator's values of ``options``
-    (``variant`` excluded: it is SSMN's positional argument)."""
-    return {o.name: o.value(est) for o in options if o.name != "variant"}
+    (``variant`` excluded: it is SSMN's positional argument). ``trained=False`` (a reservoir):
+    ``preset=None`` means RESERVOIR_PRESET."""
+    kw = {o.name: o.value(est) for o in options if o.name != "variant"}
+    if not trained and kw.get("preset", RESERVOIR_PRESET) is None:
+        kw["preset"] = RESERVOIR_PRESET
+    return kw

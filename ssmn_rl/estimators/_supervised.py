@@ -107,7 +107,7 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
         check_registered_names(self)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self.model_ = SSMN(self.variant, input_dim=n_features, output_dim=self._n_model_outputs(),
-                           seed=seed, **model_kwargs(self))
+                           seed=seed, **model_kwargs(self, trained=self.solver != "ridge"))
         self._rng = np.random.default_rng(seed)
 
     def _problem(self, Xs, tgt, mask, mode, stream_segments_allowed=True, offset=None) -> Problem:

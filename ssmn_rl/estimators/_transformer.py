@@ -75,7 +75,7 @@ class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_registered_names(self)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.model_ = SSMN(self.variant, input_dim=X.shape[-1], output_dim=1, seed=seed,
-                           **model_kwargs(self))
+                           **model_kwargs(self, trained=False))
         self._n_features_out = self.hidden_dim
         return self
 
