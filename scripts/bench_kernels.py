@@ -97,9 +97,11 @@ def load_torch(threads: int):
 
 
 def make_ssmn(input_dim: int, hidden: int, window: int, output_dim: int | None = None) -> SSMN:
+    """The prototype's cell, which the PyTorch cell below reimplements (what each option of the
+    default cell costs on top is scripts/bench_options.py)."""
     return SSMN("standard", input_dim=input_dim, hidden_dim=hidden,
                 output_dim=input_dim if output_dim is None else output_dim,
-                window_size=window, n_layers=N_LAYERS, seed=0)
+                window_size=window, n_layers=N_LAYERS, seed=0, preset="prototype")
 
 
 def time_block(fn, number: int) -> float:

@@ -345,10 +345,12 @@ class _RuleChecks:
         with _InModel(self.rule) as name:
             def model(backend, dtype):
                 # 3 layers, 2 plastic: the first sees a relu output as pre, the second the first's output
+                # the default cell without its gates: a rule run through its NumPy functions
+                # takes a fixed eta and lambda, so the gates apply to built-in kernels only
                 return _call(prop, "building a model", SSMN, "custom_split", input_dim=3, hidden_dim=HIDDEN,
                              output_dim=2, window_size=2, n_layers=3, plastic_ratio=0.67, rule=name,
                              rule_backend=backend, plasticity_eta=ETA, decay_lambda=DECAY, clip=5.0,
-                             dtype=dtype, seed=0)
+                             neuromodulation=False, learned_decay=False, dtype=dtype, seed=0)
 
             for dtype in ("float32", "float64"):
                 ref = model("numpy", dtype)

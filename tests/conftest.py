@@ -6,7 +6,10 @@ from ssmn_rl import SSMN
 
 
 def make_model(variant="custom_split", *, dtype="float64", seed=0, **kw):
-    cfg = dict(input_dim=3, hidden_dim=6, output_dim=2, window_size=3, n_layers=3, plastic_ratio=0.5)
+    """A small model of the prototype's cell unless ``preset`` (or an option) says otherwise: the
+    kernel tests check each cell option on its own and in combination (test_cell_options.py)."""
+    cfg = dict(input_dim=3, hidden_dim=6, output_dim=2, window_size=3, n_layers=3, plastic_ratio=0.5,
+               preset="prototype")
     cfg.update(kw)
     if variant == "standard":
         cfg["plastic_ratio"] = 0.2

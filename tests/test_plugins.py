@@ -32,7 +32,7 @@ def fresh_registry():
 
 def _small(rule, **kw):
     cfg = dict(input_dim=3, hidden_dim=6, output_dim=2, window_size=3, n_layers=2, plastic_ratio=0.5,
-               rule=rule, seed=0)
+               rule=rule, seed=0, preset="prototype")
     cfg.update(kw)
     return SSMN("custom_split", **cfg)
 

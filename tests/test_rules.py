@@ -12,9 +12,11 @@ VARIANTS = [("standard", 0.2, 5), ("custom_split", 0.5, 2), ("custom_split", 1.0
 
 
 def _model(rule, variant, rho, layers, backend="auto", dtype="float64", **kw):
+    """The prototype's cell: the rules are the subject here (the cell options with every rule are
+    tests/test_cell_options.py)."""
     return SSMN(variant, input_dim=3, hidden_dim=5, output_dim=2, window_size=3, n_layers=layers,
                 plastic_ratio=rho, rule=rule, rule_backend=backend, plasticity_eta=0.4,
-                decay_lambda=0.05, clip=0.6, dtype=dtype, seed=1, **kw)
+                decay_lambda=0.05, clip=0.6, dtype=dtype, seed=1, **{"preset": "prototype", **kw})
 
 
 def _state(m, B, rng):
