@@ -10,7 +10,14 @@ ES (``--algo ppo`` for recurrent PPO) on
   memory-less);
 - ``ssmn/ShiftingCartPole-v0``: the pole length, pole mass, gravity and its tilt are redrawn at
   random, unsignalled times (about every 150 steps, ``difficulty="medium"``). The policy must
-  *adapt* within the episode.
+  *adapt* within the episode;
+- ``ssmn/CueReward-v0``: which of four new cues is rewarded is drawn every episode (Miconi et al.
+  2019's cue-reward association): only learning within the episode helps (chance 0.5, an ideal
+  learner about 0.975).
+
+``--modulation plain neuromod`` also trains every plastic ratio > 0 with neuromodulated plasticity
+(``neuromodulation=True, learned_decay=True``: the write strength and decay of each plastic layer
+computed from its input at every step), next to the plain fixed-rate rule.
 
 Each trained policy is then evaluated on ``--eval-episodes`` deterministic episodes (first reset
 seeded with ``--eval-seed``), recording
@@ -49,17 +56,19 @@ from ssmn_rl.agents import ES, PPO
 from ssmn_rl.agents.hyperparams import defaults_for
 from ssmn_rl.config import split_layers
 
-ENVS = ("ssmn/StatelessCartPole-v0", "ssmn/ShiftingCartPole-v0")
+ENVS = ("ssmn/StatelessCartPole-v0", "ssmn/ShiftingCartPole-v0", "ssmn/CueReward-v0")
+MODULATION = {"plain": {}, "neuromod": {"neuromodulation": True, "learned_decay": True}}
 RATIOS = (0.0, 0.2, 0.5, 0.8)
 
 
-def make_agent(algo: str, env_id: str, ratio: float, n_layers: int, seed: int, population: int):
+def make_agent(algo: str, env_id: str, ratio: float, n_layers: int, seed: int, population: int,
+               modulation: str = "plain"):
     """A Custom-Split agent with `ratio` of `n_layers` plastic; per-env defaults of ``ssmn-rl train``."""
     kw = defaults_for(env_id, algo)
     kw.pop("total_timesteps")
     if algo == "es":
         kw["population_size"] = population
-    policy_kwargs = {"plastic_ratio": float(ratio), "n_layers": int(n_layers)}
+    policy_kwargs = {"plastic_ratio": float(ratio), "n_layers": int(n_layers), **MODULATION[modulation]}
     return {"es": ES, "ppo": PPO}[algo]("custom_split", env_id, seed=seed, policy_kwargs=policy_kwargs, **kw)
 
 
@@ -111,9 +120,13 @@ def _mean_sd(values):
 def summarise(runs: list) -> list:
     rows = []
     for env_id in dict.fromkeys(r["env"] for r in runs):
-        for ratio in dict.fromkeys(r["plastic_ratio"] for r in runs if r["env"] == env_id):
-            group = [r for r in runs if r["env"] == env_id and r["plastic_ratio"] == ratio]
-            row = {"env": env_id, "plastic_ratio": ratio, "n_plastic": group[0]["n_plastic"], "seeds": len(group)}
+        keys = dict.fromkeys((r["plastic_ratio"], r["modulation"]) for r in runs if r["env"] == env_id)
+        for ratio, modulation in keys:
+            group = [r for r in runs if r["env"] == env_id and r["plastic_ratio"] == ratio
+                     and r["modulation"] == modulation]
+            row = {"env": env_id, "plastic_ratio": ratio, "modulation": modulation,
+                   "n_plastic": group[0]["n_plastic"], "n_parameters": group[0]["n_parameters"],
+                   "seeds": len(group)}
             for key in ("final_return", "post_shift_return", "post_shift_fail", "train_seconds"):
                 row[key], row[key + "_sd"] = _mean_sd([r[key] for r in group])
             row["n_shifts"] = int(sum(r["n_shifts"] for r in group))
@@ -126,11 +139,12 @@ def _cell(mean, sd, spec):
 
 
 def print_table(rows: list, window: int) -> None:
-    print(f"| env | plastic_ratio | plastic layers | final return | return in {window} steps after a shift "
-          f"| failed within {window} after a shift | shifts | train s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| env | plastic_ratio | plasticity | plastic layers | parameters | final return "
+          f"| return in {window} steps after a shift | failed within {window} after a shift | shifts | train s |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['env']} | {r['plastic_ratio']:g} | {r['n_plastic']} "
+        print(f"| {r['env']} | {r['plastic_ratio']:g} | {r['modulation'] if r['n_plastic'] else '-'} "
+              f"| {r['n_plastic']} | {r['n_parameters']} "
               f"| {_cell(r['final_return'], r['final_return_sd'], '.1f')} "
               f"| {_cell(r['post_shift_return'], r['post_shift_return_sd'], '.1f')} "
               f"| {_cell(r['post_shift_fail'], r['post_shift_fail_sd'], '.2f')} "
@@ -144,15 +158,18 @@ def plot(rows: list, runs: list, window: int, path: pathlib.Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax = axes[0]
-    for k, env_id in enumerate(dict.fromkeys(r["env"] for r in rows)):
-        env_rows = [r for r in rows if r["env"] == env_id]
+    lines = dict.fromkeys((r["env"], r["modulation"]) for r in rows)
+    for k, (env_id, modulation) in enumerate(lines):
+        # ratio 0 has no plastic layer: it starts both lines of its env
+        env_rows = [r for r in rows if r["env"] == env_id and (r["modulation"] == modulation or r["n_plastic"] == 0)]
         x = [r["plastic_ratio"] for r in env_rows]
         ax.errorbar(x, [r["final_return"] for r in env_rows], yerr=[r["final_return_sd"] for r in env_rows],
-                    marker="o", capsize=3, label=env_id.split("/")[-1], color=f"C{k}")
-        pts = [r for r in runs if r["env"] == env_id]
+                    marker="o", capsize=3, label=f"{env_id.split('/')[-1]} ({modulation})", color=f"C{k}",
+                    ls="-" if modulation == "plain" else "--")
+        pts = [r for r in runs if r["env"] == env_id and r["modulation"] == modulation]
         ax.scatter([r["plastic_ratio"] for r in pts], [r["final_return"] for r in pts], s=10, alpha=0.4, color=f"C{k}")
     ax.set_xlabel("plastic_ratio")
-    ax.set_ylabel("mean episode return (deterministic)")
+    ax.set_ylabel("mean episode return (deterministic; CueReward: fraction right)")
     ax.set_title("Final return (stability)")
     ax.legend()
     ax = axes[1]
@@ -160,10 +177,10 @@ def plot(rows: list, runs: list, window: int, path: pathlib.Path) -> None:
     if shift_rows:
         ax2 = ax.twinx()
         handles = []
-        for k, env_id in enumerate(dict.fromkeys(r["env"] for r in shift_rows)):
-            env_rows = [r for r in shift_rows if r["env"] == env_id]
+        for k, (env_id, modulation) in enumerate(dict.fromkeys((r["env"], r["modulation"]) for r in shift_rows)):
+            env_rows = [r for r in shift_rows if r["env"] == env_id and r["modulation"] == modulation]
             x = [r["plastic_ratio"] for r in env_rows]
-            name = env_id.split("/")[-1]
+            name = f"{env_id.split('/')[-1]} ({modulation})"
             handles.append(ax.errorbar(x, [r["post_shift_return"] for r in env_rows],
                                        yerr=[r["post_shift_return_sd"] for r in env_rows], marker="o", capsize=3,
                                        label=f"{name}: return in the window (left)", color=f"C{2 * k + 2}"))
@@ -187,6 +204,8 @@ def plot(rows: list, runs: list, window: int, path: pathlib.Path) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="plastic_ratio values")
+    ap.add_argument("--modulation", nargs="+", choices=list(MODULATION), default=["plain"],
+                    help="plasticity of the plastic layers: fixed-rate rule and/or neuromodulated")
     ap.add_argument("--envs", nargs="+", default=list(ENVS))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--algo", choices=["es", "ppo"], default="es")
@@ -218,18 +237,21 @@ def main(argv=None) -> dict:
     for env_id in args.envs:
         for ratio in args.ratios:
             n_plastic = split_layers(args.n_layers, ratio)[1]
-            for seed in args.seeds:
-                t0 = time.perf_counter()
-                agent = make_agent(args.algo, env_id, ratio, args.n_layers, seed, args.population)
-                agent.learn(args.timesteps)
-                train_s = time.perf_counter() - t0
-                ev = evaluate(agent, env_id, args.eval_episodes, args.window, args.eval_seed)
-                runs.append({"env": env_id, "plastic_ratio": ratio, "n_plastic": n_plastic, "seed": seed,
-                             "train_seconds": train_s, "train_steps": int(agent.num_timesteps), **ev})
-                post = "" if ev["post_shift_return"] is None else \
-                    f", after a shift {ev['post_shift_return']:.1f} ({ev['n_shifts']} shifts)"
-                print(f"  {env_id} ratio {ratio:g} seed {seed}: return {ev['final_return']:.1f}{post} "
-                      f"[{train_s:.1f} s]", flush=True)
+            for modulation in (args.modulation if n_plastic else args.modulation[:1]):
+                for seed in args.seeds:
+                    t0 = time.perf_counter()
+                    agent = make_agent(args.algo, env_id, ratio, args.n_layers, seed, args.population, modulation)
+                    agent.learn(args.timesteps)
+                    train_s = time.perf_counter() - t0
+                    ev = evaluate(agent, env_id, args.eval_episodes, args.window, args.eval_seed)
+                    runs.append({"env": env_id, "plastic_ratio": ratio, "modulation": modulation,
+                                 "n_plastic": n_plastic, "n_parameters": int(agent.policy.n_parameters),
+                                 "seed": seed, "train_seconds": train_s, "train_steps": int(agent.num_timesteps),
+                                 **ev})
+                    post = "" if ev["post_shift_return"] is None else \
+                        f", after a shift {ev['post_shift_return']:.1f} ({ev['n_shifts']} shifts)"
+                    print(f"  {env_id} ratio {ratio:g} {modulation} seed {seed}: return {ev['final_return']:.1f}"
+                          f"{post} [{train_s:.1f} s]", flush=True)
     rows = summarise(runs)
     wall = time.perf_counter() - t_all
     print()

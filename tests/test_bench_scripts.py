@@ -129,14 +129,19 @@ def test_bench_envs_small(tmp_path):
 
 def test_bench_plasticity_quick(tmp_path):
     png = tmp_path / "plasticity.png"
-    report = _run_script("bench_plasticity", ["--quick", "--png", str(png)], tmp_path)
+    report = _run_script("bench_plasticity", ["--quick", "--png", str(png), "--modulation", "plain", "neuromod"],
+                         tmp_path)
     assert png.is_file() and png.stat().st_size > 0
     rows = report["summary"]
-    assert {(r["env"], r["plastic_ratio"]) for r in rows} == {
-        (e, p) for e in ("ssmn/StatelessCartPole-v0", "ssmn/ShiftingCartPole-v0") for p in (0.0, 0.5)}
+    envs = ("ssmn/StatelessCartPole-v0", "ssmn/ShiftingCartPole-v0", "ssmn/CueReward-v0")
+    assert {(r["env"], r["plastic_ratio"], r["modulation"]) for r in rows} == {
+        (e, p, m) for e in envs for p, m in ((0.0, "plain"), (0.5, "plain"), (0.5, "neuromod"))}
     for r in rows:
-        assert 0 < r["final_return"] <= 500
-        if r["env"] == "ssmn/StatelessCartPole-v0":
+        assert 0 <= r["final_return"] <= (1 if r["env"] == "ssmn/CueReward-v0" else 500)
+        if r["env"] != "ssmn/ShiftingCartPole-v0":
             assert r["post_shift_return"] is None and r["n_shifts"] == 0   # no shifts in this env
-    assert len(report["runs"]) == 4
+    gated = [r for r in rows if r["modulation"] == "neuromod"]
+    plain = [r for r in rows if r["modulation"] == "plain" and r["plastic_ratio"] == 0.5]
+    assert all(g["n_parameters"] > p["n_parameters"] for g, p in zip(gated, plain))  # the gates' weights
+    assert len(report["runs"]) == 9
     assert all(math.isfinite(x) for x in _numbers(report))

@@ -21,7 +21,8 @@ GATES = [dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"),
          dict(n_heads=2, position_bias=True),
          dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="layer"),
          dict(neuromodulation=True, learned_decay=True, position_bias=True, residual=True, norm="rms",
-              n_heads=2)]
+              n_heads=2),
+         dict(preset=None)]  # the default cell
 REFERENCE = pathlib.Path(__file__).parent / "data" / "prototype_reference.npz"
 
 
