@@ -46,7 +46,11 @@ CANDIDATES = {
     "pos+res+layer+both": dict(preset="prototype", position_bias=True, residual=True, norm="layer",
                                neuromodulation=True, learned_decay=True),
     "pos+res+delta": dict(preset="prototype", position_bias=True, residual=True, rule="delta"),
+    # does plasticity pay? the default cell without plastic layers (the same layer count: static
+    # layers instead; not in the default run, ask with --candidates)
+    "default, rho=0": dict(preset="default", plastic_ratio=0.0),
 }
+DEFAULT_CANDIDATES = [c for c in CANDIDATES if c != "default, rho=0"]
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -171,7 +175,8 @@ def run_one(task: str, cand: str, seed: int, steps: int, n_train: int, n_test: i
     kw = dict(input_dim=Xtr.shape[-1], output_dim=d_out, hidden_dim=32, n_layers=2, plastic_ratio=0.5,
               window_size=4, plasticity_eta=0.1, decay_lambda=0.01, seed=seed)
     kw.update(extra)
-    m = SSMN("custom_split", **kw, **CANDIDATES[cand])
+    kw.update(CANDIDATES[cand])
+    m = SSMN("custom_split", **kw)
     opt = Adam(m.n_parameters, lr=3e-3, max_grad_norm=1.0)
     theta = m.get_parameters()
     rng = np.random.default_rng(seed)
@@ -197,7 +202,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=600, help="optimiser steps per task (default 600)")
     p.add_argument("--quick", action="store_true", help="1 seed, 60 steps")
     p.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
-    p.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
+    p.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=DEFAULT_CANDIDATES)
     p.add_argument("--json", type=str, default=None, help="write the results here")
     p.add_argument("--report", type=str, default=None, help="only print the table of an earlier --json")
     a = p.parse_args(argv)

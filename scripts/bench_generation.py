@@ -37,6 +37,8 @@ def main(argv=None):
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--chat-steps", type=int, default=1)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--preset", default=None, choices=["default", "prototype"],
+                   help="cell preset (default: the default cell)")
     p.add_argument("--tokens", type=int, default=2000, help="tokens generated per repeat")
     p.add_argument("--prompt", type=int, default=None, help="prompt length (default: window size)")
     p.add_argument("--repeats", type=int, default=3)
@@ -50,7 +52,7 @@ def main(argv=None):
 
     m = SSMN("text_native", vocab_size=args.vocab, embed_dim=args.embed, hidden_dim=args.hidden,
              window_size=args.window, n_layers=args.layers, chat_steps=args.chat_steps,
-             dtype=args.dtype, seed=0)
+             preset=args.preset, dtype=args.dtype, seed=0)
     prompt = np.random.default_rng(0).integers(0, args.vocab, args.prompt or args.window)
     print(f"Text-Native SSMN V={args.vocab} E={args.embed} H={args.hidden} w={args.window} "
           f"L={args.layers} chat_steps={args.chat_steps} {args.dtype}: {m.n_parameters} parameters; "

@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -73,8 +74,11 @@ print(json.dumps({"stream_us": stream_us, "train_tps": train_tps, "n_params": m.
 
 
 def time_one(python: str, kw: dict, n_stream: int, B: int, T: int) -> dict:
+    # from a neutral folder: `python -c` puts the working directory first on sys.path, which would
+    # make the baseline interpreter import this checkout's ssmn_rl instead of its own
     out = subprocess.run([python, "-c", TIMER, json.dumps([kw, n_stream, B, T])], capture_output=True,
-                         text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                         text=True, check=True, cwd=tempfile.gettempdir(),
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -109,6 +113,8 @@ def main(argv=None) -> int:
               f"{v['stream_us'] / med[ref]['stream_us']:10.3f} {v['train_tps']:15.0f} "
               f"{v['train_tps'] / med[ref]['train_tps']:10.3f}")
     if a.baseline_python:
+        if med["baseline: all off"]["n_params"] != med[ref]["n_params"]:
+            print("WARNING: the baseline's model has another parameter count; is it the old default cell?")
         ratio = med[ref]["stream_us"] / med["baseline: all off"]["stream_us"]
         print(f"\nall-off streaming latency vs the baseline installation: {ratio:.3f}x "
               f"({'within' if ratio <= 1.10 else 'MORE than'} 10%)")

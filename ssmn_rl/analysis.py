@@ -63,6 +63,9 @@ def summary(model) -> str:
         f"(plastic_ratio={c.plastic_ratio})",
         f"  plasticity rule={c.rule} eta={c.plasticity_eta} lambda={c.decay_lambda} clip={c.clip} "
         f"alpha={c.alpha}",
+        f"  cell      preset={c.preset or 'default'} position_bias={c.position_bias} residual={c.residual} "
+        f"norm={c.norm} neuromodulation={c.neuromodulation} learned_decay={c.learned_decay} "
+        f"n_heads={c.n_heads}",
         f"  parameters {model.n_parameters:,}",
     ]
     st = model._live

@@ -29,11 +29,13 @@ CELL_PRESETS = {
 }
 
 
-def resolve_cell_flags(preset, *, gates_apply: bool = True, **given) -> dict:
+def resolve_cell_flags(preset, *, gates_apply: bool = True, keys_normalised: bool = False, **given) -> dict:
     """The cell's options (CELL_OPTIONS): each one given explicitly (not None) wins, the rest come
     from `preset` (None = "default"). A preset's gates are left off where they cannot apply
     (`gates_apply` False: no plastic layer, or a rule without a built-in C kernel); asked for
-    explicitly there, SSMNConfig refuses them with the reason."""
+    explicitly there, SSMNConfig refuses them with the reason. A preset's pre-norm is left off
+    for a rule that normalises its keys itself (`keys_normalised`, the delta rule): with it,
+    associative retrieval and multi-query recall lost most of their accuracy (README, "The cell")."""
     name = "default" if preset is None else preset
     if not isinstance(name, str) or name not in CELL_PRESETS:
         raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None (the default cell), "
@@ -45,8 +47,12 @@ def resolve_cell_flags(preset, *, gates_apply: bool = True, **given) -> dict:
     for k in CELL_OPTIONS:
         if given.get(k) is not None:
             out[k] = given[k]
+        elif k in GATES and not gates_apply:
+            out[k] = False
+        elif k == "norm" and keys_normalised:
+            out[k] = "none"
         else:
-            out[k] = False if k in GATES and not gates_apply else CELL_PRESETS[name][k]
+            out[k] = CELL_PRESETS[name][k]
     return out
 
 

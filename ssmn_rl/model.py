@@ -98,6 +98,17 @@ def _gates_apply(n_layers, plastic_ratio, rule, rule_backend) -> bool:
     return has_plastic and builtin
 
 
+def _keys_normalised(rule) -> bool:
+    """Whether the rule normalises its pre (keys) itself; False for an unknown name (reported by
+    SSMNConfig)."""
+    from .plugin_manager import get_rule
+
+    try:
+        return bool(get_rule(rule).normalises_keys)
+    except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
+        return False
+
+
 class SSMN:
     """Sparse-Stream Memory Network: window attention plus plastic fast-weight layers.
 
@@ -208,6 +219,7 @@ class SSMN:
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
         flags = resolve_cell_flags(preset, gates_apply=_gates_apply(n_layers, plastic_ratio, rule, rule_backend),
+                                   keys_normalised=_keys_normalised(rule),
                                    position_bias=position_bias, residual=residual,
                                    neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,

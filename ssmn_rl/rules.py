@@ -64,6 +64,8 @@ class PlasticityRule:
     c_rule_id : id of a built-in C implementation in the core, if any.
     c_source : optional C source of ``update``/``vjp`` (see custom_rules.py for the signature).
     doc : one-paragraph description (shown by ``ssmn-rl plugins``).
+    normalises_keys : the rule normalises ``pre`` itself (the delta rule's keys); the default
+        cell then leaves its pre-norm off (``norm="none"``) unless ``norm`` is given.
     """
 
     name: str
@@ -73,6 +75,7 @@ class PlasticityRule:
     c_rule_id: Optional[int] = None
     c_source: Optional[str] = None
     doc: str = ""
+    normalises_keys: bool = False
 
     def resolve_params(self, given: dict | None) -> dict:
         """Defaults overlaid with `given`, each checked against its declared range."""
