@@ -65,7 +65,7 @@ class PlasticityRule:
     c_source : optional C source of ``update``/``vjp`` (see custom_rules.py for the signature).
     doc : one-paragraph description (shown by ``ssmn-rl plugins``).
     normalises_keys : the rule normalises ``pre`` itself (the delta rule's keys); the default
-        cell then leaves its pre-norm off (``norm="none"``) unless ``norm`` is given.
+        cell then keeps only its attention options (no pre-norm, no gates) unless they are given.
     """
 
     name: str

@@ -208,6 +208,23 @@ def test_default_cell_is_the_default_preset_and_position_aware():
     assert not any(getattr(p.config, f) for f in CELL_FLAGS) and p.config.norm == "none"
 
 
+def test_the_default_cell_keeps_only_the_attention_options_for_a_rule_that_normalises_its_keys():
+    assert SSMN(input_dim=2, output_dim=1).config.norm == "layer"
+    delta = SSMN(input_dim=2, output_dim=1, rule="delta").config
+    assert delta.position_bias and delta.residual
+    assert delta.norm == "none" and not delta.neuromodulation and not delta.learned_decay
+    explicit = SSMN(input_dim=2, output_dim=1, rule="delta", norm="layer", neuromodulation=True).config
+    assert explicit.norm == "layer" and explicit.neuromodulation
+
+
+def test_the_default_cell_leaves_the_gates_off_where_they_cannot_apply():
+    numpy_rule = SSMN(input_dim=2, output_dim=1, rule_backend="numpy")
+    assert not numpy_rule.config.neuromodulation and not numpy_rule.config.learned_decay
+    assert numpy_rule.config.norm == "layer" and numpy_rule.config.position_bias
+    static_only = SSMN("custom_split", input_dim=2, output_dim=1, plastic_ratio=0.0)
+    assert not static_only.config.neuromodulation
+
+
 def test_explicit_flags_override_the_preset():
     m = SSMN(input_dim=2, output_dim=1, preset="prototype", residual=True)
     assert m.config.residual and not m.config.position_bias
