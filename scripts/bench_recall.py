@@ -86,7 +86,10 @@ def train_ssmn(data, V, H, w, rho, args, seed=0):
     m = SSMN("text_native", vocab_size=V, embed_dim=H, hidden_dim=H, window_size=w, n_layers=2,
              plastic_ratio=rho, rule=args.rule, plasticity_eta=args.eta, decay_lambda=args.decay,
              chat_steps=args.chat_steps, preset=args.preset, position_bias=args.position_bias,
-             residual=args.residual, neuromodulation=args.neuromodulation, learned_decay=args.learned_decay,
+             residual=args.residual,
+             # the gates gate plastic layers: the window-only model (rho = 0) has none
+             neuromodulation=args.neuromodulation if rho > 0 else None,
+             learned_decay=args.learned_decay if rho > 0 else None,
              norm=args.norm, n_heads=args.heads, seed=seed)
     opt = Adam(m.n_parameters, lr=args.lr, max_grad_norm=1.0)
     rng = np.random.default_rng(seed)
