@@ -57,6 +57,22 @@ def resolve_cell_flags(preset, *, gates_apply: bool = True, keys_normalised: boo
     return out
 
 
+def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given) -> dict:
+    """The cell options of a model being built: `resolve_cell_flags` told whether the preset's
+    gates can apply (a plastic layer to gate, a rule run by its built-in C kernel) and whether the
+    rule normalises its keys. Invalid values answer "no" here; SSMNConfig reports them by name."""
+    from .plugin_manager import get_rule
+
+    try:
+        spec = get_rule(rule)
+        has_plastic = split_layers(int(n_layers), float(plastic_ratio))[1] > 0
+        gates_apply = has_plastic and spec.c_rule_id is not None and rule_backend != "numpy"
+        keys_normalised = bool(spec.normalises_keys)
+    except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
+        gates_apply = keys_normalised = False
+    return resolve_cell_flags(preset, gates_apply=gates_apply, keys_normalised=keys_normalised, **given)
+
+
 #: Named memory presets from the SSMN write-up ("adaptive memory control").
 MEMORY_PRESETS = {
     "long_term": {"plasticity_eta": 0.05, "decay_lambda": 0.0001},

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _kernels
-from .config import MEMORY_PRESETS, SSMNConfig, resolve_cell_flags
+from .config import MEMORY_PRESETS, SSMNConfig, cell_options
 from .errors import ConfigError, InputError, StateError
 from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
 from .losses import LOSSES, cross_entropy, mse
@@ -82,31 +82,6 @@ def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
         gain = 2.0 if name.startswith(("static", "plastic")) else 1.0
         parts.append(rng.standard_normal(shape) * np.sqrt(gain / fan_in))
     return np.concatenate([p.ravel() for p in parts]).astype(cfg.dtype)
-
-
-def _gates_apply(n_layers, plastic_ratio, rule, rule_backend) -> bool:
-    """Whether the preset's gates can apply: a plastic layer to gate and a rule with a built-in C
-    kernel run as such. Bad values answer False here; SSMNConfig reports them by name."""
-    from .config import split_layers
-    from .plugin_manager import get_rule
-
-    try:
-        has_plastic = split_layers(int(n_layers), float(plastic_ratio))[1] > 0
-        builtin = get_rule(rule).c_rule_id is not None and rule_backend != "numpy"
-    except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
-        return False
-    return has_plastic and builtin
-
-
-def _keys_normalised(rule) -> bool:
-    """Whether the rule normalises its pre (keys) itself; False for an unknown name (reported by
-    SSMNConfig)."""
-    from .plugin_manager import get_rule
-
-    try:
-        return bool(get_rule(rule).normalises_keys)
-    except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
-        return False
 
 
 class SSMN:
@@ -218,8 +193,8 @@ class SSMN:
             for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
-        flags = resolve_cell_flags(preset, gates_apply=_gates_apply(n_layers, plastic_ratio, rule, rule_backend),
-                                   keys_normalised=_keys_normalised(rule),
+        flags = cell_options(preset, n_layers=n_layers, plastic_ratio=plastic_ratio, rule=rule,
+                             rule_backend=rule_backend,
                                    position_bias=position_bias, residual=residual,
                                    neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
