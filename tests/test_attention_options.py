@@ -7,7 +7,7 @@ from conftest import make_model
 from reference import reference_forward
 from ssmn_rl import SSMN
 from ssmn_rl.errors import ConfigError
-from test_gradients import _fd_grad, _rel_err
+from test_gradients import assert_gradients_match
 
 OPTIONS = [dict(position_bias=True), dict(residual=True), dict(position_bias=True, residual=True)]
 
@@ -49,27 +49,11 @@ def test_forward_matches_reference(opts, rho, dtype, rng):
 def test_gradients_match_finite_differences(opts, rho, rng):
     m = make_model(plastic_ratio=rho, n_layers=2, hidden_dim=4, window_size=3, plasticity_eta=0.3,
                    clip=0.5, **opts)
-    theta = _perturbed(m, rng)
+    _perturbed(m, rng)
     X = rng.standard_normal((2, 8, 3))
     Yt = rng.standard_normal((2, 8, 2))
     s0 = _state(m, 2, rng)
-
-    def loss_at(th):
-        m.set_parameters(th)
-        return m.value_and_grad(X, Yt, state=s0)[0]
-
-    _, grad, dstate = m.value_and_grad(X, Yt, state=s0, return_state_grad=True)
-    fd = _fd_grad(loss_at, theta)
-    m.set_parameters(theta)
-    for name, (sl, _) in m.parameter_slices().items():
-        assert _rel_err(grad[sl], fd[sl]) <= 1e-6, name
-
-    def loss_at_state(data):
-        s = s0.copy()
-        s.data[:] = data
-        return m.value_and_grad(X, Yt, state=s)[0]
-
-    assert _rel_err(dstate, _fd_grad(loss_at_state, s0.data.copy())) <= 1e-6
+    assert_gradients_match(m, X, Yt, s0)
 
 
 def test_position_bias_adds_one_parameter_per_offset_and_starts_at_zero():

@@ -14,7 +14,7 @@ from reference import reference_forward
 from ssmn_rl import SSMN
 from ssmn_rl.config import CELL_FLAGS, CELL_PRESETS
 from ssmn_rl.errors import ConfigError
-from test_gradients import _rel_err
+from test_gradients import assert_gradients_match
 
 RULES = ["hebbian", "importance", "oja", "delta"]
 GATES = [dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"), dict(norm="layer"),
@@ -77,29 +77,13 @@ def test_forward_matches_reference(gates, rule, dtype, rng):
 def test_gradients_match_finite_differences(gates, rule, chat_steps, rng):
     m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=4, plasticity_eta=0.4,
                    clip=0.5, decay_lambda=0.2, chat_steps=chat_steps, **gates)
-    theta = _perturbed(m, rng)
+    _perturbed(m, rng)
     X = rng.standard_normal((2, 8, 3))
     s0 = _state(m, 2, rng)
     # targets near the outputs: a small loss keeps the finite differences' rounding error far
     # below the (small) gradients of the gate parameters
     Yt = m.forward(X, state=s0) + 0.01 * rng.standard_normal((2, 8, 2))
-
-    def loss_at(th):
-        m.set_parameters(th)
-        return m.value_and_grad(X, Yt, state=s0)[0]
-
-    _, grad, dstate = m.value_and_grad(X, Yt, state=s0, return_state_grad=True)
-    fd = _fd_grad(loss_at, theta)
-    m.set_parameters(theta)
-    for name, (sl, _) in m.parameter_slices().items():
-        assert _rel_err(grad[sl], fd[sl]) <= 1e-6, name
-
-    def loss_at_state(data):
-        s = s0.copy()
-        s.data[:] = data
-        return m.value_and_grad(X, Yt, state=s)[0]
-
-    assert _rel_err(dstate, _fd_grad(loss_at_state, s0.data.copy())) <= 1e-6
+    assert_gradients_match(m, X, Yt, s0, fd=_fd_grad)
 
 
 @pytest.mark.parametrize("gates", GATES)

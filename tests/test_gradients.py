@@ -21,6 +21,29 @@ def _rel_err(a, b):
     return np.abs(a - b).max() / max(np.abs(b).max(), 1e-8)
 
 
+def assert_gradients_match(m, X, Yt, s0, fd=_fd_grad, **kw):
+    """The gradient of ``m.value_and_grad(X, Yt, state=s0, **kw)`` against finite differences
+    ``fd``: every parameter tensor and the starting state, relative error <= 1e-6."""
+    theta = m.get_parameters()
+
+    def loss_at(th):
+        m.set_parameters(th)
+        return m.value_and_grad(X, Yt, state=s0, **kw)[0]
+
+    _, grad, dstate = m.value_and_grad(X, Yt, state=s0, return_state_grad=True, **kw)
+    numeric = fd(loss_at, theta)
+    m.set_parameters(theta)
+    for name, (sl, _) in m.parameter_slices().items():
+        assert _rel_err(grad[sl], numeric[sl]) <= 1e-6, name
+
+    def loss_at_state(data):
+        s = s0.copy()
+        s.data[:] = data
+        return m.value_and_grad(X, Yt, state=s, **kw)[0]
+
+    assert _rel_err(dstate, fd(loss_at_state, s0.data.copy())) <= 1e-6
+
+
 @pytest.mark.parametrize("rho", [0.0, 0.2, 0.5, 1.0])
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
@@ -35,25 +58,7 @@ def test_parameter_gradients_match_finite_differences(rho, B, loss, rng):
     s0.data[:, : -1 - m.config.n_plastic] = rng.standard_normal((B, s0.data.shape[1] - 1 - m.config.n_plastic)) * 0.2
     s0.steps[:] = rng.integers(0, 2 * w, B)
     mask = rng.uniform(0.2, 1.0, (B, T))
-    theta = m.get_parameters()
-
-    def loss_at(th):
-        m.set_parameters(th)
-        return m.value_and_grad(X, Yt, loss=loss, state=s0, mask=mask)[0]
-
-    _, grad, dstate = m.value_and_grad(X, Yt, loss=loss, state=s0, mask=mask, return_state_grad=True)
-    fd = _fd_grad(loss_at, theta)
-    m.set_parameters(theta)
-    for name, (sl, _) in m.parameter_slices().items():
-        assert _rel_err(grad[sl], fd[sl]) <= 1e-6, name
-
-    def loss_at_state(data):
-        s = s0.copy()
-        s.data[:] = data
-        return m.value_and_grad(X, Yt, loss=loss, state=s, mask=mask)[0]
-
-    fd_state = _fd_grad(loss_at_state, s0.data.copy())
-    assert _rel_err(dstate, fd_state) <= 1e-6
+    assert_gradients_match(m, X, Yt, s0, loss=loss, mask=mask)
 
 
 def test_gradients_through_clipped_fast_weights(rng):
