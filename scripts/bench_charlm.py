@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from _cell_args import add_cell_arguments, cell_kwargs
 from ssmn_rl.text import SSMNLanguageModel
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -73,19 +74,7 @@ def parse_args(argv=None):
     g.add_argument("--eta", type=float, default=1.0)
     g.add_argument("--decay", type=float, default=0.1)
     g.add_argument("--chat-steps", type=int, default=2)
-    g.add_argument("--preset", choices=["default", "prototype"], default=None,
-                   help="cell preset the options below start from (default: the default cell)")
-    g.add_argument("--position-bias", action=argparse.BooleanOptionalAction, default=None,
-                   help="learned attention bias per window offset (default: from the preset)")
-    g.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
-                   help="skip connection around the attention block (default: from the preset)")
-    g.add_argument("--neuromodulation", action=argparse.BooleanOptionalAction, default=None,
-                   help="per-step write strength of the plastic layers (default: from the preset)")
-    g.add_argument("--learned-decay", action=argparse.BooleanOptionalAction, default=None,
-                   help="per-step decay of the plastic layers (default: from the preset)")
-    g.add_argument("--norm", choices=["none", "rms", "layer"], default=None,
-                   help="pre-norm of the layers (default: from the preset)")
-    g.add_argument("--heads", type=int, default=1, help="attention heads / fast-weight blocks")
+    add_cell_arguments(g)
     g.add_argument("--lr", type=float, default=1e-2)
     g.add_argument("--gru-lr", type=float, default=3e-3)
     g.add_argument("--batch", type=int, default=32)
@@ -202,9 +191,7 @@ def main(argv=None):
     lm = SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
                            n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
                            plasticity_eta=args.eta, decay_lambda=args.decay,
-                           chat_steps=args.chat_steps, preset=args.preset, position_bias=args.position_bias,
-                           residual=args.residual, neuromodulation=args.neuromodulation,
-                           learned_decay=args.learned_decay, norm=args.norm, n_heads=args.heads,
+                           chat_steps=args.chat_steps, **cell_kwargs(args),
                            learning_rate=args.lr, lr_schedule="cosine",
                            batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
                            max_time=budget, validation_fraction=0.1,

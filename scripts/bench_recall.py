@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from _cell_args import add_cell_arguments, cell_kwargs
 from ssmn_rl import SSMN
 from ssmn_rl.optim import Adam
 
@@ -85,12 +86,7 @@ def train_ssmn(data, V, H, w, rho, args, seed=0):
     Xtr, Ytr, Mtr, Xte, Yte, Mte = data
     m = SSMN("text_native", vocab_size=V, embed_dim=H, hidden_dim=H, window_size=w, n_layers=2,
              plastic_ratio=rho, rule=args.rule, plasticity_eta=args.eta, decay_lambda=args.decay,
-             chat_steps=args.chat_steps, preset=args.preset, position_bias=args.position_bias,
-             residual=args.residual,
-             # the gates gate plastic layers: the window-only model (rho = 0) has none
-             neuromodulation=args.neuromodulation if rho > 0 else None,
-             learned_decay=args.learned_decay if rho > 0 else None,
-             norm=args.norm, n_heads=args.heads, seed=seed)
+             chat_steps=args.chat_steps, **cell_kwargs(args, gates=rho > 0), seed=seed)
     opt = Adam(m.n_parameters, lr=args.lr, max_grad_norm=1.0)
     rng = np.random.default_rng(seed)
     pool = concurrent.futures.ThreadPoolExecutor(args.threads)
@@ -158,19 +154,7 @@ def main(argv=None):
     p.add_argument("--eta", type=float, default=1.0)
     p.add_argument("--decay", type=float, default=0.0)
     p.add_argument("--chat-steps", type=int, default=1)
-    p.add_argument("--preset", choices=["default", "prototype"], default=None,
-                   help="cell preset the options below start from (default: the default cell)")
-    p.add_argument("--position-bias", action=argparse.BooleanOptionalAction, default=None,
-                   help="attention bias per window offset (default: from the preset)")
-    p.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
-                   help="skip connection around the attention block (default: from the preset)")
-    p.add_argument("--neuromodulation", action=argparse.BooleanOptionalAction, default=None,
-                   help="per-step write strength of the plastic layers (default: from the preset)")
-    p.add_argument("--learned-decay", action=argparse.BooleanOptionalAction, default=None,
-                   help="per-step decay of the plastic layers (default: from the preset)")
-    p.add_argument("--norm", choices=["none", "rms", "layer"], default=None,
-                   help="pre-norm of the layers (default: from the preset)")
-    p.add_argument("--heads", type=int, default=1, help="attention heads / fast-weight blocks")
+    add_cell_arguments(p)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mq-pairs", type=int, default=16)
     p.add_argument("--mq-queries", type=int, default=8)

@@ -57,6 +57,12 @@ def resolve_cell_flags(preset, *, gates_apply: bool = True, keys_normalised: boo
     return out
 
 
+def rule_takes_gates(spec, rule_backend: str) -> bool:
+    """Whether a rule runs by a built-in C kernel, the only kind that takes a per-step eta_t and
+    lambda_t (a NumPy or plugin-compiled rule's functions take fixed ones)."""
+    return spec.c_rule_id is not None and rule_backend != "numpy"
+
+
 def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given) -> dict:
     """The cell options of a model being built: `resolve_cell_flags` told whether the preset's
     gates can apply (a plastic layer to gate, a rule run by its built-in C kernel) and whether the
@@ -66,7 +72,7 @@ def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given
     try:
         spec = get_rule(rule)
         has_plastic = split_layers(int(n_layers), float(plastic_ratio))[1] > 0
-        gates_apply = has_plastic and spec.c_rule_id is not None and rule_backend != "numpy"
+        gates_apply = has_plastic and rule_takes_gates(spec, rule_backend)
         keys_normalised = bool(spec.normalises_keys)
     except Exception:  # noqa: BLE001 - invalid arguments are reported by SSMNConfig
         gates_apply = keys_normalised = False
@@ -184,14 +190,14 @@ class SSMNConfig:
         if self.hidden_dim % self.n_heads:
             raise ConfigError(f"n_heads must divide hidden_dim={self.hidden_dim} (each head gets "
                               f"hidden_dim / n_heads features), got n_heads={self.n_heads}. HINT: "
-                              f"one of {[d for d in range(1, self.hidden_dim + 1) if self.hidden_dim % d == 0][:8]}...")
+                              f"a divisor of {self.hidden_dim}, e.g. 1.")
         if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ConfigError(f"norm must be one of {list(NORMS)}, got {self.norm!r}")
         if self.preset is not None and self.preset not in CELL_PRESETS:
             raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None, got {self.preset!r}")
         if self.neuromodulation or self.learned_decay:
             gates = [f for f in ("neuromodulation", "learned_decay") if getattr(self, f)]
-            if rule.c_rule_id is None or self.rule_backend == "numpy":
+            if not rule_takes_gates(rule, self.rule_backend):
                 raise ConfigError(
                     f"{' and '.join(gates)} need a rule whose C kernel takes a per-step eta_t and "
                     f"lambda_t (the built-in rules: hebbian, importance, oja, delta); rule "

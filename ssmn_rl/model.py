@@ -113,10 +113,12 @@ class SSMN:
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
     preset : {None, "default", "prototype"}
-        Starting point for the cell flags below (each flag given explicitly wins). None or
-        "default" is the cell the learning benchmarks chose (position bias and residual on, see
-        the README's "The cell"); "prototype" is the public prototype's cell exactly
-        (order-blind window, no residual, fixed eta and lambda).
+        Starting point for the cell options below (each one given explicitly wins). None or
+        "default" is the cell scripts/bench_cell.py chose across six tasks: position bias,
+        residual, layer norm, neuromodulation and learned decay (for a rule that normalises its
+        keys, the delta rule, position bias and residual only; gates only where the rule's C
+        kernel takes them); see the README's "The cell". "prototype" is the public prototype's
+        cell exactly (order-blind window, no residual, no norm, fixed eta and lambda).
     position_bias : bool, optional
         Add a learned bias per window offset to the attention logits (w parameters, zero at
         start): the attention can then tell recent steps from older ones.
@@ -125,7 +127,7 @@ class SSMN:
     neuromodulation : bool, optional
         Each plastic layer computes its write strength per step from its input,
         eta_t = plasticity_eta * sigmoid(w_eta . z_t + b_eta) (Miconi et al. 2019,
-        "Backpropamine"); H + 1 parameters per plastic layer. Built-in rules only.
+        "Backpropamine"); n_heads * (H + 1) parameters per plastic layer. Built-in rules only.
     learned_decay : bool, optional
         Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
         (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
@@ -194,9 +196,8 @@ class SSMN:
                 if value is None:
                     raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
         flags = cell_options(preset, n_layers=n_layers, plastic_ratio=plastic_ratio, rule=rule,
-                             rule_backend=rule_backend,
-                                   position_bias=position_bias, residual=residual,
-                                   neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
+                             rule_backend=rule_backend, position_bias=position_bias, residual=residual,
+                             neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
         cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
