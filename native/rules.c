@@ -284,30 +284,16 @@ static int FN(rule_backward)(const FN(rule_ctx) *x, real *restrict dh, real *res
             const real *Wi = Wprev + i * H;
             real *Gi = G + i * H;
             real dri = dr[i], ehi = eta * h[i];
-            if (ddecay) { /* the same loop, also summing <g, W_{t-1}> for dL/dlambda_t */
-                real gw = 0;
-#pragma omp simd reduction(+ : gw)
-                for (int64_t k = 0; k < H; k++) {
-                    real pre = keep * Wi[k] + ehi * z[k];
-                    dh[k] += FN(clampr)(pre, c) * dri;
-                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-                    row[k] = g;
-                    dz[k] += ehi * g;
-                    gw += g * Wi[k];
-                    Gi[k] = keep * g;
-                }
-                acc_w += gw;
-            } else {
 #pragma omp simd
-                for (int64_t k = 0; k < H; k++) {
-                    real pre = keep * Wi[k] + ehi * z[k];
-                    dh[k] += FN(clampr)(pre, c) * dri;
-                    real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
-                    row[k] = g;
-                    dz[k] += ehi * g;
-                    Gi[k] = keep * g;
-                }
+            for (int64_t k = 0; k < H; k++) {
+                real pre = keep * Wi[k] + ehi * z[k];
+                dh[k] += FN(clampr)(pre, c) * dri;
+                real g = (pre > -c && pre < c) ? Gi[k] + dri * h[k] : (real)0;
+                row[k] = g;
+                dz[k] += ehi * g;
+                Gi[k] = keep * g;
             }
+            if (ddecay) acc_w += FN(dot)(row, Wi, H); /* <g, W_{t-1}> of this row, for dL/dlambda_t */
             real gz = FN(dot)(row, z, H);
             dh[i] += eta * gz;
             acc_eta += h[i] * gz;
