@@ -3,9 +3,11 @@
 Rollouts carry one SSMN stream per env, reset where ``episode_start`` is true, and store the
 pre-step state where each sequence begins. Minibatches are whole sequences (split at episode
 starts, padded and masked); the clipped surrogate, value and entropy losses are differentiated by
-hand with respect to the SSMN outputs and fed to ``SSMN.value_and_grad``. One SSMN gives both heads:
-its last output is the value, the others parametrise the action distribution (plus a free log-std
-vector for Box actions). GAE, advantage normalisation, optional reward normalisation (running std
+hand with respect to the SSMN outputs and fed to ``SSMN.value_and_grad``. With
+``policy_kwargs["critic"] == "shared"`` one SSMN gives both heads: its last output is the value, the
+others parametrise the action distribution (plus a free log-std vector for Box actions). With
+``"separate"`` a second SSMN of the same configuration (its own recurrent state, stored beside the
+actor's at every sequence start) gives the value, and the value loss trains only that SSMN. GAE, advantage normalisation, optional reward normalisation (running std
 of the discounted return), global-norm gradient clipping, learning-rate
 and clip-range schedules, optional target-KL early stop. Truncated episodes bootstrap from the
 value of their final observation.
@@ -138,9 +140,13 @@ class PPO(BaseAgent):
             self._last_starts = np.ones(self.n_envs, bool)
             self._disc_ret = None
             self.policy.model.reset(batch_size=self.n_envs)
+            if self.policy.critic is not None:
+                self.policy.critic.reset(batch_size=self.n_envs)
 
     def _collect_rollout(self) -> RecurrentRolloutBuffer:
         pol, model, dist = self.policy, self.policy.model, self.policy.dist
+        critic = pol.critic
+        vmodel, vcol = pol.value_model()
         act_shape = dist.action_shape
         act_dtype = np.float32 if dist.continuous else np.int64
         buf = RecurrentRolloutBuffer(self.n_steps, self.n_envs, pol.encoder.dim, act_shape, act_dtype)
@@ -148,20 +154,24 @@ class PPO(BaseAgent):
             starts = self._last_starts
             if starts.any():
                 model.reset(mask=starts)
-            if t == 0:
+                if critic is not None:
+                    critic.reset(mask=starts)
+            if t == 0 or starts.any():
+                rows = range(self.n_envs) if t == 0 else [int(i) for i in np.flatnonzero(starts)]
                 s = model.state
-                for i in range(self.n_envs):
-                    buf.seq_states[(i, 0)] = s[i]
-            elif starts.any():
-                s = model.state
-                for i in np.flatnonzero(starts):
-                    buf.seq_states[(int(i), t)] = s[int(i)]
+                sc = None if critic is None else critic.state
+                for i in rows:
+                    buf.seq_states[(i, t)] = s[i]
+                    if sc is not None:
+                        buf.critic_states[(i, t)] = sc[i]
             raw = pol.encode(self._last_obs, batched=True)
             if pol.obs_rms is not None:
                 pol.obs_rms.update(raw)
             x = pol.normalize(raw)
             a, out = pol.act(x, False, self._rng)
             logits, values = pol.split(out)
+            if critic is not None:
+                values = critic.forward_step(x)[:, 0]
             logp = dist.log_prob_entropy(logits, pol.extra, a)[0]
             obs, rew, term, trunc, info = self._venv.step(dist.to_env(a))
             raw_rew = np.asarray(rew, np.float64)
@@ -169,20 +179,20 @@ class PPO(BaseAgent):
             rew = self._learning_reward(raw_rew, np.logical_or(term, trunc))
             for i in np.flatnonzero(np.logical_and(trunc, np.logical_not(term))):
                 final = pol.normalize(pol.encode(info["final_obs"][i], batched=False))
-                y = model.forward(final[None], state=model.state[int(i)])
-                rew[i] += self.gamma * float(y[0, 0, -1])
+                y = vmodel.forward(final[None], state=vmodel.state[int(i)])
+                rew[i] += self.gamma * float(y[0, 0, vcol])
             buf.obs[t], buf.actions[t], buf.rewards[t] = x, a.reshape(buf.actions[t].shape), rew
             buf.values[t], buf.log_probs[t], buf.episode_starts[t] = values, logp, starts
             self._last_obs, self._last_starts = obs, np.logical_or(term, trunc)
         self.num_timesteps += self.n_steps * self.n_envs
         # bootstrap value of the observation after the rollout, from the state a step would start from
-        st = model.state
+        st = vmodel.state
         if self._last_starts.any():
-            fresh = model.initial_state(self.n_envs)
+            fresh = vmodel.initial_state(self.n_envs)
             st.data[self._last_starts] = fresh.data[self._last_starts]
             st.steps[self._last_starts] = 0
         x = pol.normalize(pol.encode(self._last_obs, batched=True))
-        last_v = model.forward(x[:, None, :], state=st)[:, 0, -1].astype(np.float64)
+        last_v = vmodel.forward(x[:, None, :], state=st)[:, 0, vcol].astype(np.float64)
         buf.compute_returns_and_advantage(last_v, self._last_starts.astype(float), self.gamma, self.gae_lambda)
         return buf
 
@@ -220,10 +230,16 @@ class PPO(BaseAgent):
         stop = False
         for _ in range(self.n_epochs):
             for mb in buf.minibatches(self.batch_size, self._rng):
-                loss, side = self._minibatch_loss(mb, clip)
+                loss, value_loss, side = self._minibatch_loss(mb, clip)
                 _, g_model = model.value_and_grad(mb["obs"], None, loss=loss, state=mb["state"])
-                grad = np.concatenate([g_model.astype(np.float64), np.asarray(side["dextra"], np.float64)]) \
-                    if pol.extra.size else g_model.astype(np.float64)
+                parts = [g_model.astype(np.float64)]
+                if pol.critic is not None:
+                    _, g_critic = pol.critic.value_and_grad(mb["obs"], None, loss=value_loss,
+                                                            state=mb["critic_state"])
+                    parts.append(g_critic.astype(np.float64))
+                if pol.extra.size:
+                    parts.append(np.asarray(side["dextra"], np.float64))
+                grad = np.concatenate(parts)
                 theta = self.optimizer.step(pol.get_parameters(), grad)
                 pol.set_parameters(theta)
                 for k in logs:
@@ -240,12 +256,14 @@ class PPO(BaseAgent):
                 "charts/learning_rate": self.optimizer.lr, "charts/clip_range": clip}
 
     def _minibatch_loss(self, mb: dict, clip: float):
-        """The PPO objective of one padded minibatch as a ``value_and_grad`` loss callable.
+        """The PPO objective of one padded minibatch as ``value_and_grad`` loss callables.
 
-        Returns ``(loss, side)``: ``loss(Y) -> (value, dL/dY)`` over the SSMN outputs Y (B, L, D_out)
-        (clipped surrogate + vf_coef * value MSE - ent_coef * entropy, means over real steps), and a
-        dict the call fills with ``dextra`` (gradient of the extra parameters, e.g. a Gaussian's
-        log-std) and the logged statistics."""
+        Returns ``(loss, value_loss, side)``. Shared critic: ``loss(Y) -> (value, dL/dY)`` over the
+        SSMN outputs Y (B, L, D_out) is clipped surrogate + vf_coef * value MSE - ent_coef * entropy
+        (means over real steps) and ``value_loss`` is None. Separate critic: ``loss`` is the policy
+        part over the actor's outputs and ``value_loss(V)`` the vf_coef * value MSE over the
+        critic's outputs V (B, L, 1). `side` is a dict the calls fill with ``dextra`` (gradient of
+        the extra parameters, e.g. a Gaussian's log-std) and the logged statistics."""
         pol, dist = self.policy, self.policy.dist
         B, L = mb["mask"].shape
         m = mb["mask"].reshape(-1)
@@ -259,28 +277,45 @@ class PPO(BaseAgent):
         acts = mb["actions"].reshape((B * L,) + mb["actions"].shape[2:])
         side = {}
 
-        def loss(Y):
-            out = Y.reshape(B * L, -1).astype(np.float64)
-            logits, v = out[:, :-1], out[:, -1]
+        def value_part(v):
+            vf = (((v - ret) ** 2) * m).sum() / M
+            side["vf"] = vf
+            return self.vf_coef * vf, self.vf_coef * 2.0 * (v - ret) * m / M
+
+        def policy_part(logits):
             logp, ent, back = dist.log_prob_entropy(logits, pol.extra, acts)
             ratio = np.exp(np.clip(logp - old_logp, -20, 20))
             s1, s2 = ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv
             pg = -(np.minimum(s1, s2) * m).sum() / M
-            vf = (((v - ret) ** 2) * m).sum() / M
             en = (ent * m).sum() / M
             active = ~(((adv > 0) & (ratio > 1 + clip)) | ((adv < 0) & (ratio < 1 - clip)))
             g_logp = -adv * ratio * active * m / M
             g_ent = -self.ent_coef * m / M
             dlogits, dextra = back(g_logp, g_ent)
-            dv = self.vf_coef * 2.0 * (v - ret) * m / M
             side["dextra"] = dextra
             lr = logp - old_logp
             side["kl"] = float((((np.exp(lr) - 1) - lr) * m).sum() / M)
             side["clipfrac"] = float(((np.abs(ratio - 1) > clip) * m).sum() / M)
-            side["pg"], side["vf"], side["ent"] = pg, vf, en
+            side["pg"], side["ent"] = pg, en
+            return pg - self.ent_coef * en, dlogits
+
+        if pol.critic is not None:
+            def actor_loss(Y):
+                value, dlogits = policy_part(Y.reshape(B * L, -1).astype(np.float64))
+                return value, dlogits.reshape(Y.shape)
+
+            def critic_loss(V):
+                value, dv = value_part(V.reshape(B * L).astype(np.float64))
+                return value, dv.reshape(V.shape)
+            return actor_loss, critic_loss, side
+
+        def loss(Y):
+            out = Y.reshape(B * L, -1).astype(np.float64)
+            pv, dlogits = policy_part(out[:, :-1])
+            vv, dv = value_part(out[:, -1])
             dY = np.concatenate([dlogits, dv[:, None]], axis=1).reshape(Y.shape)
-            return pg + self.vf_coef * vf - self.ent_coef * en, dY
-        return loss, side
+            return pv + vv, dY
+        return loss, None, side
 
     def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "PPO":

@@ -191,7 +191,7 @@ class BaseAgent:
         if meta.get("algo") != cls.algo_name:
             raise ModelFileError(f"{str(path)!r} holds a {meta.get('algo')!r} agent, not {cls.algo_name!r}. "
                                  f"HINT: load it with ssmn_rl.agents.{str(meta.get('algo')).upper()}.load(path)")
-        from .policy import space_from_dict
+        from .policy import saved_policy_kwargs, space_from_dict
         try:
             pc = meta["policy"]
             check_plugins_installed(path, pc["variant"], pc["policy_kwargs"].get("rule"),
@@ -200,10 +200,11 @@ class BaseAgent:
                 env = meta["env_id"]
             hp = {**meta["hyperparameters"], **kwargs}
             spaces_ = (space_from_dict(pc["observation_space"]), space_from_dict(pc["action_space"]))
+            policy_kwargs = saved_policy_kwargs(pc)
         except (KeyError, TypeError, AttributeError, ValueError) as e:
             raise ModelFileError(f"{str(path)!r}: stored agent description is invalid: "
                                  f"{type(e).__name__}: {e}") from e
-        agent = cls(pc["variant"], env, policy_kwargs=pc["policy_kwargs"], seed=meta["seed"],
+        agent = cls(pc["variant"], env, policy_kwargs=policy_kwargs, seed=meta["seed"],
                     normalize_obs=pc["normalize_obs"], log_std_init=pc["log_std_init"],
                     env_kwargs=meta.get("env_kwargs") if isinstance(env, str) else None,
                     _spaces=spaces_, **hp)

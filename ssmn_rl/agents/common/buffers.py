@@ -32,6 +32,7 @@ class RecurrentRolloutBuffer:
         self.advantages = np.zeros((T, N))
         self.returns = np.zeros((T, N))
         self.seq_states: dict = {}   # (env, t) -> SSMNState of one stream, pre-step
+        self.critic_states: dict = {}  # the same for a separate critic SSMN (empty when shared)
 
     def compute_returns_and_advantage(self, last_values, last_starts, gamma: float, gae_lambda: float):
         """GAE(lambda); `last_values` V(s_T) and `last_starts` (episode starts at T) bootstrap the tail."""
@@ -57,7 +58,7 @@ class RecurrentRolloutBuffer:
     def minibatches(self, batch_size: int, rng: np.random.Generator):
         """Yield padded minibatches of whole sequences, about `batch_size` steps each, in random order.
 
-        Each is a dict: state (SSMNState, B streams), obs (B, L, D_in), actions (B, L, ...),
+        Each is a dict: state (SSMNState, B streams; critic_state too with a separate critic), obs (B, L, D_in), actions (B, L, ...),
         log_probs, advantages, returns, values (B, L), mask (B, L) 1 on real steps, 0 on padding."""
         seqs = self.sequences()
         order = rng.permutation(len(seqs))
@@ -83,4 +84,6 @@ class RecurrentRolloutBuffer:
             for name in ("obs", "actions", "log_probs", "advantages", "returns", "values"):
                 mb[name][j, :n] = getattr(self, name)[a:b, i]
         mb["state"] = SSMNState.concatenate([self.seq_states[(i, a)] for i, a, _ in group])
+        if self.critic_states:
+            mb["critic_state"] = SSMNState.concatenate([self.critic_states[(i, a)] for i, a, _ in group])
         return mb

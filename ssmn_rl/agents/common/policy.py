@@ -1,9 +1,12 @@
 """The SSMN policy: an observation encoder, an SSMN over encoded observations, an action head.
 
-One SSMN produces every output: the first ``dist.n_outputs`` are the action distribution's logits
-(or Gaussian means); with ``value_head=True`` (PPO) one more output is the state value. A Gaussian
-policy adds a state-independent log-std vector. ``get_parameters()`` is the SSMN vector followed
-by those extras, so ES perturbs and PPO's Adam updates one flat float64 vector.
+The actor SSMN (``policy.model``) produces the action distribution's logits (or Gaussian means).
+With ``value_head=True`` (PPO) the critic is either the same SSMN (``critic="shared"``: one more
+output is the state value) or a second SSMN of the same configuration with one output
+(``critic="separate"``, ``policy.critic``), which carries its own recurrent state. A Gaussian policy
+adds a state-independent log-std vector. ``get_parameters()`` is the actor's SSMN vector, then the
+separate critic's (if any), then those extras, so ES perturbs and PPO's Adam updates one flat
+float64 vector.
 """
 from __future__ import annotations
 
@@ -27,6 +30,10 @@ from .spaces import ObservationEncoder, make_distribution
 DEFAULT_POLICY_KWARGS = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0,
                          "decay_lambda": 0.3, "alpha": -1.0, "preset": "prototype"}
 RESERVED_KWARGS = ("input_dim", "output_dim", "variant", "seed")
+#: Where PPO's state value comes from: the actor's SSMN ("shared", one more output) or a second
+#: SSMN of the same configuration ("separate").
+CRITIC_CHOICES = ("shared", "separate")
+DEFAULT_CRITIC = "shared"
 
 
 class SSMNPolicy:
@@ -39,9 +46,11 @@ class SSMNPolicy:
         Registered SSMN variant ("standard", "custom_split", or a plugin's).
     policy_kwargs : dict
         SSMN configuration (hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params,
-        plasticity_eta, decay_lambda, ...), merged over :data:`DEFAULT_POLICY_KWARGS`.
+        plasticity_eta, decay_lambda, ...), merged over :data:`DEFAULT_POLICY_KWARGS`; with
+        ``value_head`` also ``critic`` (one of :data:`CRITIC_CHOICES`, default
+        :data:`DEFAULT_CRITIC`).
     value_head : bool
-        Add one output for the state value (PPO).
+        Give the policy a state value (PPO), from the actor's SSMN or a separate one (``critic``).
     normalize_obs : bool
         Standardise encoded observations with running statistics.
     log_std_init : float
@@ -58,16 +67,32 @@ class SSMNPolicy:
         if bad:
             raise ConfigError(f"policy_kwargs must not set {bad}: they come from the environment's spaces "
                               "and the agent's `policy` and `seed` arguments")
+        self.value_head = bool(value_head)
+        critic = policy_kwargs.pop("critic", None)
+        if not self.value_head:
+            if critic is not None:
+                raise ConfigError(f"policy_kwargs['critic'] ({critic!r}) applies to agents with a value "
+                                  "function (PPO); this agent has none. HINT: drop 'critic' from policy_kwargs")
+        else:
+            critic = DEFAULT_CRITIC if critic is None else critic
+            if not isinstance(critic, str) or critic not in CRITIC_CHOICES:
+                raise ConfigError(f"policy_kwargs['critic'] must be one of {list(CRITIC_CHOICES)}, got {critic!r}")
+        self.critic_mode = critic
         self.variant = variant
-        self.policy_kwargs = {**DEFAULT_POLICY_KWARGS, **policy_kwargs}
+        self.ssmn_kwargs = {**DEFAULT_POLICY_KWARGS, **policy_kwargs}
+        self.policy_kwargs = dict(self.ssmn_kwargs, **({"critic": critic} if critic is not None else {}))
         self.observation_space, self.action_space = observation_space, action_space
         self.encoder = ObservationEncoder(observation_space)
         self.dist = make_distribution(action_space, log_std_init)
-        self.value_head = bool(value_head)
+        shared = critic == "shared"
         try:
             self.model = SSMN(variant, input_dim=self.encoder.dim,
-                              output_dim=self.dist.n_outputs + int(self.value_head), seed=int(seed),
-                              **self.policy_kwargs)
+                              output_dim=self.dist.n_outputs + int(shared), seed=int(seed), **self.ssmn_kwargs)
+            self.critic = None
+            if critic == "separate":
+                critic_seed = int(np.random.SeedSequence([int(seed), 2]).generate_state(1)[0])
+                self.critic = SSMN(variant, input_dim=self.encoder.dim, output_dim=1, seed=critic_seed,
+                                   **self.ssmn_kwargs)
         except TypeError as e:
             raise ConfigError(f"policy_kwargs has an argument SSMN does not take: {e}") from e
         self.extra = self.dist.initial_extra()
@@ -78,20 +103,36 @@ class SSMNPolicy:
 
     # ------------------------------------------------------------------ parameters
     @property
+    def n_critic_parameters(self) -> int:
+        """Parameters of the separate critic SSMN (0 when the critic is shared or absent)."""
+        return 0 if self.critic is None else self.critic.n_parameters
+
+    @property
     def n_parameters(self) -> int:
-        return self.model.n_parameters + self.extra.size
+        return self.model.n_parameters + self.n_critic_parameters + self.extra.size
 
     def get_parameters(self) -> np.ndarray:
-        """SSMN parameters then extras, as one float64 vector (a copy)."""
-        return np.concatenate([self.model.get_parameters().astype(np.float64), self.extra])
+        """Actor SSMN parameters, separate critic's (if any), then extras: one float64 vector (a copy)."""
+        parts = [self.model.get_parameters().astype(np.float64)]
+        if self.critic is not None:
+            parts.append(self.critic.get_parameters().astype(np.float64))
+        return np.concatenate(parts + [self.extra])
 
     def set_parameters(self, theta: np.ndarray) -> None:
         theta = np.asarray(theta, np.float64)
         if theta.shape != (self.n_parameters,):
             raise ConfigError(f"policy parameters must have shape ({self.n_parameters},), got {theta.shape}")
-        n = self.model.n_parameters
+        n, c = self.model.n_parameters, self.n_critic_parameters
         self.model.set_parameters(theta[:n].astype(self.model.dtype))
-        self.extra = theta[n:].copy()
+        if self.critic is not None:
+            self.critic.set_parameters(theta[n:n + c].astype(self.critic.dtype))
+        self.extra = theta[n + c:].copy()
+
+    def value_model(self):
+        """``(model, column)``: the SSMN whose output ``column`` is the state value."""
+        if not self.value_head:
+            raise ConfigError("this policy has no value function (value_head=False)")
+        return (self.model, -1) if self.critic is None else (self.critic, 0)
 
     # ------------------------------------------------------------------ acting
     def is_batched(self, obs) -> bool:
@@ -114,8 +155,9 @@ class SSMNPolicy:
         return x if self.obs_rms is None else self.obs_rms.normalize(x)
 
     def split(self, out: np.ndarray):
-        """Model outputs (..., D_out) -> (distribution outputs, values or None)."""
-        if self.value_head:
+        """Actor outputs (..., D_out) -> (distribution outputs, values or None: the value is one of
+        them only when the critic is shared)."""
+        if self.critic_mode == "shared":
             return out[..., :-1], out[..., -1]
         return out, None
 
@@ -138,9 +180,18 @@ class SSMNPolicy:
     @classmethod
     def from_config(cls, cfg: dict) -> "SSMNPolicy":
         return cls(space_from_dict(cfg["observation_space"]), space_from_dict(cfg["action_space"]),
-                   variant=cfg["variant"], policy_kwargs=cfg["policy_kwargs"],
+                   variant=cfg["variant"], policy_kwargs=saved_policy_kwargs(cfg),
                    value_head=cfg["value_head"], normalize_obs=cfg["normalize_obs"],
                    log_std_init=cfg["log_std_init"], seed=cfg["seed"])
+
+
+def saved_policy_kwargs(cfg: dict) -> dict:
+    """The policy_kwargs of a saved policy description; files written before the critic option
+    (no ``critic`` key) hold a shared critic."""
+    kwargs = dict(cfg["policy_kwargs"])
+    if cfg.get("value_head") and "critic" not in kwargs:
+        kwargs["critic"] = "shared"
+    return kwargs
 
 
 def space_to_dict(space: spaces.Space) -> dict:

@@ -90,7 +90,9 @@ def summarize_agent_file(path) -> str:
         f" (seed {meta.get('seed')})",
         f"  spaces     observation {policy.observation_space} -> action {policy.action_space}",
         f"  policy     variant={pc['variant']} normalize_obs={pc['normalize_obs']} value_head={pc['value_head']} "
-        f"parameters {policy.n_parameters:,} (SSMN {policy.model.n_parameters:,} + head {policy.extra.size})",
+        f"critic={policy.critic_mode or 'none'} parameters {policy.n_parameters:,} (SSMN {policy.model.n_parameters:,}"
+        + (f" + critic SSMN {policy.n_critic_parameters:,}" if policy.critic is not None else "")
+        + f" + head {policy.extra.size})",
         f"  plugins    {used or 'not recorded'}",
         f"  written by ssmn_rl {meta.get('library_version')}, agent format {meta.get('format_version')}",
     ]
