@@ -94,20 +94,29 @@ def cmd_info(args) -> int:
 
 
 def _describe_file(path: pathlib.Path) -> str:
-    """Summary of a model file (SSMN.save), an agent file (model.npz of `ssmn-rl train`) or a run
-    directory holding one of them."""
+    """Summary of a model file (SSMN.save), an agent file (model.npz or best_model.npz of `ssmn-rl
+    train`) or a run directory holding one of them (a train run's summary names its best model too)."""
     from .errors import ModelFileError
     from .model import SSMN
     from .serialization import read_npz_arrays
 
+    best = None
     if path.is_dir():
-        found = [path / n for n in ("model.npz", "model.ssmn") if (path / n).is_file()]
+        found = [path / n for n in ("model.npz", "best_model.npz", "model.ssmn") if (path / n).is_file()]
         if not found:
             raise ModelFileError(f"{str(path)!r} is a directory without model.npz (agent) or model.ssmn (model)")
+        best = path / "best_model.npz" if found[0].name == "model.npz" and (path / "best_model.npz").is_file() \
+            else None
         path = found[0]
     if "__metadata__" in read_npz_arrays(path, "model or agent"):
-        from .agents.common.save_util import summarize_agent_file
-        return summarize_agent_file(path)
+        from .agents.common.save_util import load_agent_file, summarize_agent_file
+        text = summarize_agent_file(path)
+        if best is not None:
+            meta, _ = load_agent_file(best)
+            text += (f"\nbest model (best deterministic evaluation during training): {best}, "
+                     f"{int(meta.get('num_timesteps', 0)):,} env steps (`ssmn-rl info {best}` for its summary, "
+                     f"`ssmn-rl evaluate {path.parent} --model best` to score it)")
+        return text
     return SSMN.load(path).summary()
 
 

@@ -226,8 +226,8 @@ def test_cli_train_and_evaluate_smoke(tmp_path, algo):
              "--eval-episodes", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     run = next(tmp_path.glob(f"*__{algo}__0__*"))
-    for name in ("model.npz", "config.json", "learning_curve.png", "synaptic_state.png", "evaluation.json",
-                 "logs/progress.csv"):
+    for name in ("model.npz", "best_model.npz", "config.json", "learning_curve.png", "synaptic_state.png",
+                 "evaluation.json", "logs/progress.csv"):
         assert (run / name).is_file(), name
     assert list((run / "logs").glob("events.out.tfevents.*"))
     assert json.loads((run / "config.json").read_text())["algo"] == algo
@@ -235,6 +235,12 @@ def test_cli_train_and_evaluate_smoke(tmp_path, algo):
     r2 = _cli("evaluate", str(run), "--episodes", "2", cwd=tmp_path)
     assert r2.returncode == 0, r2.stderr
     assert "mean return" in r2.stdout
+    best = json.loads((run / "evaluation.json").read_text())["best_model"]
+    assert best["path"] == "best_model.npz" and 0 < best["env_steps"] <= 600 + 4096
+    loaded = (ES if algo == "es" else PPO).load(run / "best_model.npz")
+    assert loaded.num_timesteps == best["env_steps"]
+    r4 = _cli("evaluate", str(run), "--episodes", "2", "--model", "best", cwd=tmp_path)
+    assert r4.returncode == 0 and "mean return" in r4.stdout, r4.stderr
     r3 = _cli("evaluate", str(tmp_path), cwd=tmp_path)
     assert r3.returncode == 2 and "not a run directory" in r3.stderr
 

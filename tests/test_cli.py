@@ -200,6 +200,9 @@ def test_info_summarises_the_agent_file_that_train_writes(trained_run, capsys):
         assert f"ssmn_rl agent file {trained_run / 'model.npz'}" in out
         assert "algorithm  ES" in out and "env steps on" in out and "observation Box" in out
         assert "policy network:" in out and "SSMN variant=standard" in out and "plasticity rule=hebbian" in out
+    assert f"best model (best deterministic evaluation during training): {trained_run / 'best_model.npz'}" in out
+    assert main(["info", str(trained_run / "best_model.npz")]) == 0
+    assert "algorithm  ES" in capsys.readouterr().out
 
 
 def test_info_refuses_a_file_that_is_neither_model_nor_agent(tmp_path, capsys):

@@ -2,12 +2,13 @@
 
 ``train`` builds an ES or PPO agent with per-environment defaults (see :mod:`hyperparams`), trains
 it with a progress bar (tqdm: rate and ETA), and writes one run directory
-``<out>/<env>__<algo>__<seed>__<time>/`` with ``model.npz`` (the agent), ``config.json``,
+``<out>/<env>__<algo>__<seed>__<time>/`` with ``model.npz`` (the final agent), ``best_model.npz``
+(the agent of the best deterministic evaluation during training, rl-zoo's ``best_model``), ``config.json``,
 ``logs/`` (``progress.csv`` and TensorBoard event files), ``learning_curve.png``,
 ``synaptic_state.png`` and ``evaluation.json``, then prints the evaluation. Ctrl-C stops training
 cleanly: the agent is saved as a resumable checkpoint in ``<run>/model.npz``, the command prints
 where and how to evaluate or resume it, and exits with status 130. ``evaluate RUN_DIR`` reloads
-the agent and scores it again.
+the agent (``--model best`` the best one) and scores it again.
 """
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def add_subcommands(subparsers) -> None:
 
     p = add_parser(subparsers, "train", "train an SSMN agent on a Gymnasium env and write a run directory",
                    description="Train an ES or recurrent-PPO agent with an SSMN policy and write a run directory "
-                               "<out>/<env>__<algo>__<seed>__<time>/ with model.npz, config.json, logs/, "
+                               "<out>/<env>__<algo>__<seed>__<time>/ with model.npz (final agent), best_model.npz "
+                               "(best deterministic evaluation during training), config.json, logs/, "
                                "learning_curve.png, synaptic_state.png and evaluation.json.\n"
                                "Ctrl-C saves a resumable checkpoint as <run>/model.npz and says where.",
                    epilog="examples:\n"
@@ -111,10 +113,13 @@ def add_subcommands(subparsers) -> None:
     e.add_argument("--episodes", type=positive_int, default=20, help="episodes to run")
     e.add_argument("--seed", type=non_negative_int, default=10_000, help="seed of the first episode")
     e.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the mode")
+    e.add_argument("--model", choices=("final", "best"), default="final",
+                   help="which agent of the run: model.npz (final) or best_model.npz (best evaluation "
+                        "during training)")
     e.set_defaults(func=cmd_evaluate)
 
 
-def _plot_synapses(agent, env_id, path, seed) -> None:
+def _plot_synapses(agent, env, path, seed) -> None:
     """Run one deterministic episode and picture the fast weights at its end."""
     import matplotlib
     matplotlib.use("Agg")  # a command line draws files, never windows
@@ -122,24 +127,25 @@ def _plot_synapses(agent, env_id, path, seed) -> None:
 
     from ..plotting import episode_statistics
 
-    fig = agent.policy.model.plot_synaptic_state(episode_statistics(agent, env_id, seed=seed)["state"])
+    fig = agent.policy.model.plot_synaptic_state(episode_statistics(agent, env, seed=seed)["state"])
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def _baselines(env_id) -> dict:
+def _baselines(env_id, env_kwargs=None) -> dict:
     try:
         from ..envs.baselines import run_policy
-        return {name: float(np.mean(run_policy(env_id, name, 20, 0))) for name in ("random", "memoryless")}
+        return {name: float(np.mean(run_policy(env_id, name, 20, 0, **(env_kwargs or {}))))
+                for name in ("random", "memoryless")}
     except Exception:  # noqa: BLE001 - an env without reference policies simply gets no reference lines
         return {}
 
 
-def _plot_curve(run: pathlib.Path, env_id: str, algo: str) -> None:
+def _plot_curve(run: pathlib.Path, env_id: str, algo: str, env_kwargs=None) -> None:
     from ..plotting import plot_learning_curve
 
     if (run / "logs" / "progress.csv").is_file():
-        plot_learning_curve(run, run / "learning_curve.png", baselines=_baselines(env_id),
+        plot_learning_curve(run, run / "learning_curve.png", baselines=_baselines(env_id, env_kwargs),
                             title=f"{algo.upper()} on {env_id}")
 
 
@@ -153,7 +159,7 @@ def _interrupted(agent, run: pathlib.Path, args) -> int:
     path = run / "model.npz"
     agent.save(path, checkpoint=True)
     try:
-        _plot_curve(run, args.env, args.algo)
+        _plot_curve(run, args.env, args.algo, args.env_kwargs)
     except Exception as e:  # noqa: BLE001 - the checkpoint matters, the picture does not
         print(f"(learning curve not drawn: {e})", file=sys.stderr)
     print(f"\ninterrupted after {agent.num_timesteps:,} env steps; checkpoint saved to {path}")
@@ -216,10 +222,13 @@ def cmd_train(args) -> int:
     print(f"{args.algo.upper()} on {args.env}: SSMN variant {agent.policy.variant!r}, "
           f"{agent.policy.n_parameters} parameters, {remaining:,} env steps (Ctrl-C stops and saves a checkpoint)")
     sys.stdout.flush()
-    callbacks = [EvalCallback(args.env, n_eval_episodes=min(args.eval_episodes, 10),
-                              eval_freq=args.eval_freq or max(remaining // 10, 1),
-                              callback_after_eval=(StopTrainingOnRewardThreshold(args.stop_at)
-                                                   if args.stop_at is not None else None))]
+    import gymnasium as gym
+
+    eval_cb = EvalCallback(gym.make(args.env, **args.env_kwargs), n_eval_episodes=min(args.eval_episodes, 10),
+                           eval_freq=args.eval_freq or max(remaining // 10, 1), best_model_save_path=run,
+                           callback_after_eval=(StopTrainingOnRewardThreshold(args.stop_at)
+                                                if args.stop_at is not None else None))
+    callbacks = [eval_cb]
     if args.checkpoint_freq:
         callbacks.append(CheckpointCallback(args.checkpoint_freq, run / "checkpoints"))
     t0 = time.time()
@@ -233,22 +242,48 @@ def cmd_train(args) -> int:
     train_s = time.time() - t0
     agent.save(run / "model.npz")
     try:
+        best = _keep_best(agent, eval_cb, run)
         print(f"evaluating on {args.eval_episodes} deterministic episodes ...", flush=True)
-        rewards, lengths = evaluate_policy(agent, args.env, args.eval_episodes, deterministic=True,
-                                           return_episode_rewards=True, seed=10_000)
+        rewards, lengths = evaluate_policy(agent, gym.make(args.env, **args.env_kwargs), args.eval_episodes,
+                                           deterministic=True, return_episode_rewards=True, seed=10_000)
         result = {"mean_return": float(np.mean(rewards)), "std_return": float(np.std(rewards)),
                   "mean_length": float(np.mean(lengths)), "episodes": len(rewards), "train_seconds": train_s,
-                  "env_steps": agent.num_timesteps, "deterministic": True}
+                  "env_steps": agent.num_timesteps, "deterministic": True, "best_model": best}
         (run / "evaluation.json").write_text(json.dumps(result, indent=2))
-        _plot_curve(run, args.env, args.algo)
-        _plot_synapses(agent, args.env, run / "synaptic_state.png", seed=10_000)
+        _plot_curve(run, args.env, args.algo, args.env_kwargs)
+        _plot_synapses(agent, gym.make(args.env, **args.env_kwargs), run / "synaptic_state.png", seed=10_000)
     except KeyboardInterrupt:
         print(f"\ninterrupted after training; the trained agent is saved in {run / 'model.npz'}\n"
               f"  evaluate it: ssmn-rl evaluate {run}")
         return INTERRUPTED
     _print_eval(args.env, result)
-    print(f"artefacts: {run}/{{model.npz, config.json, logs/, learning_curve.png, synaptic_state.png, evaluation.json}}")
+    print(f"  best model    {best['eval_mean_return']:10.2f} during training ({best['eval_episodes']} episodes) "
+          f"at {best['env_steps']:,} env steps -> best_model.npz")
+    print(f"artefacts: {run}/{{model.npz, best_model.npz, config.json, logs/, learning_curve.png, "
+          "synaptic_state.png, evaluation.json}")
     return 0
+
+
+def _keep_best(agent, eval_cb, run: pathlib.Path) -> dict:
+    """Make ``best_model.npz`` the best of the training-time evaluations and the final agent (scored
+    on the same episodes when the last evaluation came before the end); returns its description."""
+    from .evaluation import evaluate_policy
+
+    steps = eval_cb.evaluations_timesteps
+    if not steps or steps[-1] != agent.num_timesteps:
+        rewards, _ = evaluate_policy(agent, eval_cb.eval_env, eval_cb.n_eval_episodes, eval_cb.deterministic,
+                                     return_episode_rewards=True, seed=eval_cb.seed)
+        if float(np.mean(rewards)) > eval_cb.best_mean_reward or not (run / "best_model.npz").is_file():
+            eval_cb.best_mean_reward = float(np.mean(rewards))
+            agent.save(run / "best_model.npz")
+        steps = steps + [agent.num_timesteps]
+        results = eval_cb.evaluations_results + [rewards]
+    else:
+        results = eval_cb.evaluations_results
+    means = [float(np.mean(r)) for r in results]
+    k = int(np.argmax(means))
+    return {"path": "best_model.npz", "env_steps": int(steps[k]), "eval_mean_return": means[k],
+            "eval_episodes": eval_cb.n_eval_episodes, "eval_seed": eval_cb.seed}
 
 
 def _print_eval(env_id, r) -> None:
@@ -260,28 +295,35 @@ def _print_eval(env_id, r) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    import gymnasium as gym
+
     from ..cli_helpers import fail
     from ..errors import SSMNError
     from .evaluation import evaluate_policy
 
     run = pathlib.Path(args.run_dir)
-    cfg_path, model_path = run / "config.json", run / "model.npz"
+    cfg_path = run / "config.json"
+    model_path = run / ("best_model.npz" if args.model == "best" else "model.npz")
     if not cfg_path.is_file() or not model_path.is_file():
         found = sorted(p.parent for p in run.glob("*/model.npz")) if run.is_dir() else []
         hint = (f"did you mean {found[-1]}? (the newest of {len(found)} run directories inside)" if found else
                 "pass the directory that `ssmn-rl train` printed as 'run directory: ...'")
-        return fail("evaluate", f"{run} is not a run directory (needs config.json and model.npz from "
-                                "`ssmn-rl train`)", hint)
+        if cfg_path.is_file() and args.model == "best":
+            hint = ("this run has no best_model.npz (it was interrupted before its first evaluation, or written "
+                    "by an older ssmn_rl); evaluate model.npz with --model final")
+        return fail("evaluate", f"{run} is not a run directory with {model_path.name} (needs config.json and "
+                                f"{model_path.name} from `ssmn-rl train`)", hint)
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("algo") not in ALGOS:
         return fail("evaluate", f"{cfg_path} names algo {cfg.get('algo')!r}, expected one of {list(ALGOS)}",
                     "this config.json was not written by `ssmn-rl train`")
     try:
         agent = _agent_class(cfg["algo"]).load(model_path, env=cfg["env"])
+        env = gym.make(cfg["env"], **(cfg.get("env_kwargs") or {}))
     except SSMNError as e:
         return fail("evaluate", e, f"{model_path} should be an agent file written by `ssmn-rl train`; "
                                    "train again if it was damaged")
-    rewards, lengths = evaluate_policy(agent, cfg["env"], args.episodes, deterministic=not args.stochastic,
+    rewards, lengths = evaluate_policy(agent, env, args.episodes, deterministic=not args.stochastic,
                                        return_episode_rewards=True, seed=args.seed)
     _print_eval(cfg["env"], {"mean_return": float(np.mean(rewards)), "std_return": float(np.std(rewards)),
                              "mean_length": float(np.mean(lengths)), "episodes": len(rewards)})
