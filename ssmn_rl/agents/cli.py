@@ -53,7 +53,7 @@ def _timesteps_help() -> str:
 
 
 def add_subcommands(subparsers) -> None:
-    """Add ``train`` and ``evaluate`` to an argparse subparsers object."""
+    """Add ``train``, ``bench-suite`` and ``evaluate`` to an argparse subparsers object."""
     from ..cli_helpers import add_parser, non_negative_int, positive_int
     from .common.policy import DEFAULT_POLICY_KWARGS
 
@@ -104,6 +104,19 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_train)
+
+    b = add_parser(subparsers, "bench-suite", "benchmark the agents' defaults against RecurrentPPO on the suite",
+                   description="Train SSMN-PPO, SSMN-ES (the defaults of `ssmn-rl train`) and sb3-contrib "
+                               "RecurrentPPO (rl-zoo3-style settings) on the suite's tasks with equal env steps and "
+                               "several seeds; print a table of final mean returns (deterministic evaluation "
+                               "episodes) and wall times, and write a JSON report and a plot under --out.",
+                   epilog="examples:\n"
+                          "  ssmn-rl bench-suite                                        # everything (hours)\n"
+                          "  ssmn-rl bench-suite --tasks CartPole-v1 --seeds 0 --steps-scale 0.1\n"
+                          "  ssmn-rl bench-suite --algos ssmn-ppo recurrent-ppo --jobs 4")
+    from .suite import add_arguments
+    add_arguments(b)
+    b.set_defaults(func=cmd_bench_suite)
 
     e = add_parser(subparsers, "evaluate", "evaluate the agent of a run directory",
                    description="Reload RUN_DIR/model.npz (a finished run or one stopped with Ctrl-C) and report "
@@ -292,6 +305,17 @@ def _print_eval(env_id, r) -> None:
     print(f"  mean length   {r['mean_length']:10.1f}")
     if "train_seconds" in r:
         print(f"  trained       {r['env_steps']:10d} env steps in {r['train_seconds']:.1f} s")
+
+
+def cmd_bench_suite(args) -> int:
+    from ..cli_helpers import fail
+    from .suite import run_suite
+
+    try:
+        run_suite(args)
+    except ValueError as e:
+        return fail("bench-suite", e, "`ssmn-rl bench-suite --help` lists the tasks, agents and flags")
+    return 0
 
 
 def cmd_evaluate(args) -> int:

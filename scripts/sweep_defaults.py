@@ -1,0 +1,115 @@
+"""Choose the agents' default PPO policy and settings: a small grid of generic candidates, every
+candidate on every sweep task with >= 3 seeds, then leave-one-task-out selection.
+
+A candidate is a full specification (SSMN policy_kwargs + PPO constructor arguments): the same on
+every task, never tuned per task. Each run trains SSMN-PPO for ``--steps`` env steps and scores
+its final policy on ``--eval-episodes`` deterministic episodes (``ssmn_rl.agents.suite.run_one``,
+the suite benchmark's code). Per task the candidates' mean returns are min-max normalised (0:
+worst candidate, 1: best) so tasks of every return scale weigh the same; a candidate's score is
+its mean normalised return. Leave-one-task-out: for each task, the candidate with the best score
+on the *other* tasks is picked and its (normalised) result on the held-out task reported -- how
+well choosing by the sweep transfers to a task it did not see. The winner is the candidate with
+the best score over all tasks; its wall time is reported beside it.
+
+    python scripts/sweep_defaults.py --jobs 2                      # the documented sweep
+    python scripts/sweep_defaults.py --steps 4000 --seeds 0 --tasks CartPole-v1   # a smoke run
+"""
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from ssmn_rl.agents.suite import run_jobs
+
+PROTOTYPE_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0,
+                    "decay_lambda": 0.3, "alpha": -1.0, "preset": "prototype"}
+GENERIC_POLICY = {"hidden_dim": 64, "window_size": 8, "n_layers": 2, "position_bias": True, "residual": True,
+                  "plasticity_eta": 0.01, "decay_lambda": 0.001, "alpha": 0.3, "preset": "prototype"}
+OLD_PPO = {"n_epochs": 10, "normalize_reward": False, "learning_rate": 1e-3, "clip_range": 0.2}
+ZOO_PPO = {"n_epochs": 20, "normalize_reward": True, "learning_rate": "lin_1e-3", "clip_range": "lin_0.2"}
+CANDIDATES = {
+    "old-default": (PROTOTYPE_POLICY, OLD_PPO),
+    "generic64": (GENERIC_POLICY, ZOO_PPO),
+    "generic32": ({**GENERIC_POLICY, "hidden_dim": 32}, ZOO_PPO),
+    "generic32-separate": ({**GENERIC_POLICY, "hidden_dim": 32, "critic": "separate"}, ZOO_PPO),
+    "generic32-modulated": ({**GENERIC_POLICY, "hidden_dim": 32, "neuromodulation": True}, ZOO_PPO),
+}
+TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CueReward-v0")
+
+
+def analyse(results: list, candidates: list, tasks: list) -> dict:
+    mean = {(c, t): float(np.mean([r["mean_return"] for r in results if r["candidate"] == c and r["task"] == t]))
+            for c in candidates for t in tasks}
+    std = {(c, t): float(np.std([r["mean_return"] for r in results if r["candidate"] == c and r["task"] == t]))
+           for c in candidates for t in tasks}
+    secs = {(c, t): float(np.mean([r["seconds"] for r in results if r["candidate"] == c and r["task"] == t]))
+            for c in candidates for t in tasks}
+    norm = {}
+    for t in tasks:
+        vals = [mean[(c, t)] for c in candidates]
+        lo, hi = min(vals), max(vals)
+        for c in candidates:
+            norm[(c, t)] = 1.0 if hi == lo else (mean[(c, t)] - lo) / (hi - lo)
+    score = {c: float(np.mean([norm[(c, t)] for t in tasks])) for c in candidates}
+    loto = {}
+    for held in tasks:
+        rest = [t for t in tasks if t != held]
+        pick = max(candidates, key=lambda c: np.mean([norm[(c, t)] for t in rest]))
+        loto[held] = {"picked": pick, "held_out_normalised": norm[(pick, held)],
+                      "held_out_best": max(candidates, key=lambda c: norm[(c, held)])}
+    winner = max(candidates, key=lambda c: score[c])
+    table = {c: {t: {"mean": mean[(c, t)], "std": std[(c, t)], "seconds": secs[(c, t)],
+                     "normalised": norm[(c, t)]} for t in tasks} for c in candidates}
+    return {"table": table, "score": score, "leave_one_task_out": loto, "winner": winner}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), help="sweep tasks (default: %(default)s)")
+    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES),
+                    help="candidates to run (default: all)")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    ap.add_argument("--steps", type=int, default=40_000, help="env steps per run (default: 40,000)")
+    ap.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes (default: 10)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time (default: 1)")
+    ap.add_argument("--out", default="bench_results", help="folder of the JSON report (default: bench_results)")
+    args = ap.parse_args(argv)
+    jobs = []
+    for c in args.candidates:
+        policy_kwargs, algo_kwargs = CANDIDATES[c]
+        for t in args.tasks:
+            for s in args.seeds:
+                jobs.append({"algo": "ssmn-ppo", "task": t, "seed": s, "steps": args.steps,
+                             "eval_episodes": args.eval_episodes, "policy_kwargs": policy_kwargs,
+                             "algo_kwargs": algo_kwargs, "candidate": c})
+    t0 = time.perf_counter()
+    results = run_jobs(jobs, args.jobs)
+    for job, r in zip(jobs, results):
+        r["candidate"] = job["candidate"]
+    summary = analyse(results, args.candidates, args.tasks)
+    width = max(len(c) for c in args.candidates)
+    print(f"{'candidate':<{width}}" + "".join(f"{t.split('/')[-1][:22]:>26}" for t in args.tasks) + f"{'score':>8}")
+    for c in args.candidates:
+        row = summary["table"][c]
+        print(f"{c:<{width}}" + "".join(f"{row[t]['mean']:>10.3f} ±{row[t]['std']:<7.3f}{row[t]['seconds']:>5.0f}s"
+                                        for t in args.tasks) + f"{summary['score'][c]:>8.3f}")
+    for held, v in summary["leave_one_task_out"].items():
+        print(f"leave out {held}: picked {v['picked']} (held-out normalised {v['held_out_normalised']:.3f}; "
+              f"best there {v['held_out_best']})")
+    print(f"winner: {summary['winner']}")
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"settings": vars(args), "candidates": {c: CANDIDATES[c] for c in args.candidates},
+                                "total_seconds": time.perf_counter() - t0, "results": results, **{
+                                    k: v for k, v in summary.items() if k != "table"},
+                                "table": summary["table"]}, indent=2))
+    print(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
