@@ -38,6 +38,9 @@ class BaseAgent:
 
     algo_name = "base"
     value_head = False
+    #: The policy used unless ``policy_kwargs`` overrides it key by key (None: the policy module's
+    #: DEFAULT_POLICY_KWARGS).
+    default_policy_kwargs: dict | None = None
 
     def __init__(self, policy: str = "standard", env=None, *, policy_kwargs: dict | None = None,
                  env_kwargs: dict | None = None, normalize_obs: bool = True, log_std_init: float = 0.0,
@@ -62,7 +65,8 @@ class BaseAgent:
         self.env_id = None if self.env_factory is None else self.env_factory.name
         self.policy = SSMNPolicy(obs_space, act_space, variant=policy, policy_kwargs=policy_kwargs,
                                  value_head=self.value_head, normalize_obs=normalize_obs,
-                                 log_std_init=log_std_init, seed=self.seed)
+                                 log_std_init=log_std_init, seed=self.seed,
+                                 defaults=self.default_policy_kwargs)
         self.observation_space, self.action_space = obs_space, act_space
         self.num_timesteps = 0
         self._total_timesteps = 0

@@ -46,7 +46,7 @@ class SSMNPolicy:
         Registered SSMN variant ("standard", "custom_split", or a plugin's).
     policy_kwargs : dict
         SSMN configuration (hidden_dim, window_size, n_layers, plastic_ratio, rule, rule_params,
-        plasticity_eta, decay_lambda, ...), merged over :data:`DEFAULT_POLICY_KWARGS`; with
+        plasticity_eta, decay_lambda, ...), merged over `defaults`; with
         ``value_head`` also ``critic`` (one of :data:`CRITIC_CHOICES`, default
         :data:`DEFAULT_CRITIC`).
     value_head : bool
@@ -57,12 +57,22 @@ class SSMNPolicy:
         Initial log-std of a Box action distribution.
     seed : int
         Seed of the initial SSMN parameters.
+    defaults : dict, optional
+        The agent's default policy (:data:`DEFAULT_POLICY_KWARGS` if None; PPO's is
+        :data:`PPO_DEFAULT_POLICY_KWARGS`), which `policy_kwargs` overrides key by key.
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space,
                  variant: str = "standard", policy_kwargs: dict | None = None, value_head: bool = False,
-                 normalize_obs: bool = True, log_std_init: float = 0.0, seed: int = 0):
+                 normalize_obs: bool = True, log_std_init: float = 0.0, seed: int = 0,
+                 defaults: dict | None = None):
+        if policy_kwargs is not None and not isinstance(policy_kwargs, dict):
+            raise ConfigError(f"policy_kwargs must be a dict or None, got {type(policy_kwargs).__name__}")
         policy_kwargs = dict(policy_kwargs or {})
+        defaults = dict(DEFAULT_POLICY_KWARGS if defaults is None else defaults)
+        if "critic" in defaults and "critic" not in policy_kwargs and value_head:
+            policy_kwargs["critic"] = defaults["critic"]
+        defaults.pop("critic", None)
         bad = [k for k in RESERVED_KWARGS if k in policy_kwargs]
         if bad:
             raise ConfigError(f"policy_kwargs must not set {bad}: they come from the environment's spaces "
@@ -79,7 +89,7 @@ class SSMNPolicy:
                 raise ConfigError(f"policy_kwargs['critic'] must be one of {list(CRITIC_CHOICES)}, got {critic!r}")
         self.critic_mode = critic
         self.variant = variant
-        self.ssmn_kwargs = {**DEFAULT_POLICY_KWARGS, **policy_kwargs}
+        self.ssmn_kwargs = {**defaults, **policy_kwargs}
         self.policy_kwargs = dict(self.ssmn_kwargs, **({"critic": critic} if critic is not None else {}))
         self.observation_space, self.action_space = observation_space, action_space
         self.encoder = ObservationEncoder(observation_space)
