@@ -22,6 +22,7 @@ TABLE = {
     ("ssmn/StatelessCartPole-v0", "ppo"): {"total_timesteps": 300_000},
     ("ssmn/StatelessPendulum-v0", "ppo"): {"total_timesteps": 300_000},
     ("CartPole-v1", "ppo"): {"total_timesteps": 60_000},
+    ("ssmn/CueReward-v0", "ppo"): {"total_timesteps": 60_000},
 }
 
 

@@ -22,6 +22,7 @@ from .common.base import BaseAgent, _rng_from_state, _rng_state
 from .common.buffers import RecurrentRolloutBuffer
 from .common.envs import make_vec_env
 from .common.normalize import RunningMeanStd
+from .common.policy import PPO_DEFAULT_POLICY_KWARGS
 from .common.schedules import describe_schedule, make_schedule
 
 
@@ -32,6 +33,10 @@ def _explained_variance(pred, target) -> float:
 
 class PPO(BaseAgent):
     """Recurrent proximal policy optimisation with an SSMN actor-critic (Stable-Baselines3-like API).
+
+    The defaults (policy :data:`~ssmn_rl.agents.common.policy.PPO_DEFAULT_POLICY_KWARGS`, 20 epochs,
+    learning rate and clip range linear from 1e-3 and 0.2, reward normalisation) are one generic
+    setting chosen by ``scripts/sweep_defaults.py`` over several tasks, not tuned per env.
 
     Parameters
     ----------
@@ -81,12 +86,13 @@ class PPO(BaseAgent):
 
     algo_name = "ppo"
     value_head = True
+    default_policy_kwargs = PPO_DEFAULT_POLICY_KWARGS
 
-    def __init__(self, policy: str = "standard", env=None, *, learning_rate=1e-3, n_envs: int = 8,
-                 n_steps: int = 32, batch_size: int = 256, n_epochs: int = 10, gamma: float = 0.98,
-                 gae_lambda: float = 0.8, clip_range=0.2, ent_coef: float = 0.0, vf_coef: float = 0.5,
+    def __init__(self, policy: str = "standard", env=None, *, learning_rate="lin_1e-3", n_envs: int = 8,
+                 n_steps: int = 32, batch_size: int = 256, n_epochs: int = 20, gamma: float = 0.98,
+                 gae_lambda: float = 0.8, clip_range="lin_0.2", ent_coef: float = 0.0, vf_coef: float = 0.5,
                  max_grad_norm: float = 0.5, normalize_advantage: bool = True, target_kl: float | None = None,
-                 reward_scale: float = 1.0, normalize_reward: bool = False, reward_clip: float = 10.0,
+                 reward_scale: float = 1.0, normalize_reward: bool = True, reward_clip: float = 10.0,
                  policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
                  log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
         for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
