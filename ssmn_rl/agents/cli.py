@@ -1,6 +1,7 @@
 """``ssmn-rl train`` and ``ssmn-rl evaluate``: the agents' command-line faces.
 
-``train`` builds an ES or PPO agent with per-environment defaults (see :mod:`hyperparams`), trains
+``train`` builds an ES or PPO agent with the algorithm's defaults (the same on every env; only the
+budget is per env, see :mod:`hyperparams`), trains
 it with a progress bar (tqdm: rate and ETA), and writes one run directory
 ``<out>/<env>__<algo>__<seed>__<time>/`` with ``model.npz`` (the final agent), ``best_model.npz``
 (the agent of the best deterministic evaluation during training, rl-zoo's ``best_model``), ``config.json``,
@@ -55,7 +56,7 @@ def _timesteps_help() -> str:
 def add_subcommands(subparsers) -> None:
     """Add ``train``, ``bench-suite`` and ``evaluate`` to an argparse subparsers object."""
     from ..cli_helpers import add_parser, non_negative_int, positive_int
-    from .common.policy import DEFAULT_POLICY_KWARGS
+    from .common.policy import DEFAULT_POLICY_KWARGS, PPO_DEFAULT_POLICY_KWARGS
 
     p = add_parser(subparsers, "train", "train an SSMN agent on a Gymnasium env and write a run directory",
                    description="Train an ES or recurrent-PPO agent with an SSMN policy and write a run directory "
@@ -75,12 +76,14 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--total-timesteps", type=non_negative_int, default=None, help=_timesteps_help())
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of parameters, rollouts and evaluations")
     p.add_argument("--policy-kwargs", type=lambda s: _json_arg(s, "--policy-kwargs"), default={},
-                   help="SSMN settings as JSON, e.g. '{\"hidden_dim\": 32, \"rule\": \"oja\"}' (default: {}, "
-                        "i.e. the per-env policy_kwargs of ssmn_rl.agents.hyperparams over the agents' policy "
-                        f"defaults {json.dumps(DEFAULT_POLICY_KWARGS)})")
+                   help="SSMN settings as JSON, e.g. '{\"hidden_dim\": 32, \"rule\": \"oja\"}'; PPO also takes "
+                        "\"critic\": \"shared\" or \"separate\" (default: {}, i.e. the algorithm's default "
+                        f"policy, the same on every env: ES {json.dumps(DEFAULT_POLICY_KWARGS)}, PPO "
+                        f"{json.dumps(PPO_DEFAULT_POLICY_KWARGS)})")
     p.add_argument("--algo-kwargs", type=lambda s: _json_arg(s, "--algo-kwargs"), default={},
                    help="constructor arguments of ES / PPO as JSON, e.g. '{\"population_size\": 64}' "
-                        "(default: {}, i.e. the table in ssmn_rl.agents.hyperparams, then the class defaults)")
+                        "(default: {}, i.e. ssmn_rl.agents.hyperparams.ALGO_DEFAULTS -- ES population_size 64 -- "
+                        "then the class defaults; the same on every env)")
     p.add_argument("--env-kwargs", type=lambda s: _json_arg(s, "--env-kwargs"), default={},
                    help="keyword arguments of gymnasium.make as JSON, e.g. '{\"difficulty\": \"hard\"}'")
     p.add_argument("--backend", choices=("inline", "process", "ray"), default=None,

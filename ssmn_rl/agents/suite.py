@@ -304,8 +304,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--tasks", nargs="+", default=list(TASKS), metavar="ENV_ID",
                    help=f"Gymnasium ids to run (default: the {len(TASKS)} suite tasks: {', '.join(TASKS)})")
-    p.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=list(ALGOS),
-                   help=f"agents to run (default: {' '.join(DEFAULT_ALGOS)})")
+    p.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=list(ALGOS), metavar="ALGO",
+                   help=f"agents to run, of {', '.join(ALGOS)} (default: {' '.join(DEFAULT_ALGOS)})")
     p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2],
                    help="training seeds of every (agent, task) (default: 0 1 2)")
     p.add_argument("--steps-scale", type=_positive_float, default=1.0,
