@@ -131,7 +131,6 @@ class PPO(BaseAgent):
         self._last_obs = None
         self._last_starts = None
         self._ep_acc = None
-        self._finished = []
 
     # ------------------------------------------------------------------ rollout
     def _start_envs(self):
@@ -323,39 +322,17 @@ class PPO(BaseAgent):
             return pv + vv, dY
         return loss, None, side
 
-    def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
-              reset_num_timesteps: bool = True, progress_bar: bool = False) -> "PPO":
-        """Alternate rollouts and updates until `total_timesteps` env steps; returns self."""
-        cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
+    def _learn_start(self, reset_num_timesteps: bool) -> None:
         if reset_num_timesteps:
             self._last_obs = None
         self._ep_acc = None
         self._start_envs()
-        try:
-            cb.on_training_start()
-            while self.num_timesteps < self._total_timesteps:
-                buf = self._collect_rollout()
-                progress = 1.0 - (self.num_timesteps - self.n_steps * self.n_envs) / max(self._total_timesteps, 1)
-                stats = self._train(buf, max(progress, 0.0))
-                self._iteration += 1
-                if self._finished:
-                    rets = [r for r, _ in self._finished]
-                    self.last_episodic_return = float(np.mean(rets))
-                    self.logger.record("charts/episodic_return", self.last_episodic_return)
-                    self.logger.record("charts/episodic_length", float(np.mean([n for _, n in self._finished])))
-                    self._finished = []
-                for k, v in stats.items():
-                    self.logger.record(k, v)
-                self.logger.record("charts/SPS", self._sps())
-                keep = cb.on_step()
-                if self._iteration % log_interval == 0 or not keep:
-                    self.logger.dump(self.num_timesteps)
-                if not keep:
-                    break
-        finally:
-            cb.on_training_end()
-            self.logger.close()
-        return self
+
+    def _learn_iteration(self) -> dict:
+        """One rollout of ``n_steps`` x ``n_envs`` steps, then ``n_epochs`` of minibatch updates."""
+        buf = self._collect_rollout()
+        progress = 1.0 - (self.num_timesteps - self.n_steps * self.n_envs) / max(self._total_timesteps, 1)
+        return self._train(buf, max(progress, 0.0))
 
     # ------------------------------------------------------------------ files
     def _hyperparameters(self) -> dict:

@@ -2,8 +2,14 @@
 state, the ``learn`` bookkeeping (timestep counters, logger, callbacks, progress bar), and
 ``save`` / ``load`` through the agent file format of :mod:`save_util`.
 
-Subclasses implement ``learn``, ``_hyperparameters()`` (JSON-able constructor arguments) and
-``_training_state()`` / ``_set_training_state()`` (everything needed to resume exactly).
+``BaseAgent.learn`` owns the training loop: counters, logger, callbacks (called once per
+iteration), progress bar, episodic-return logging and log dumps. A subclass implements one
+iteration -- ``_learn_iteration()`` (one PPO rollout and update; it advances ``num_timesteps``,
+appends finished episodes to ``_finished`` and returns the scalars to log) -- with optional
+``_learn_start(reset_num_timesteps)`` / ``_learn_end()`` around the loop; plus
+``_hyperparameters()`` (JSON-able constructor arguments) and ``_training_state()`` /
+``_set_training_state()`` (everything needed to resume). ES still runs its own ``learn`` (its
+generations log their own returns).
 """
 from __future__ import annotations
 
@@ -74,6 +80,7 @@ class BaseAgent:
         self._start_time = time.time()
         self._timesteps_at_start = 0
         self.last_episodic_return = None
+        self._finished = []  # (return, length) of episodes finished since the last log
         self.logger = Logger(None)
         self._predict_rng = np.random.default_rng([self.seed, 7])
 
@@ -104,6 +111,56 @@ class BaseAgent:
             cb = CallbackList([cb, ProgressBarCallback()])
         cb.init_callback(self)
         return cb
+
+    def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
+              reset_num_timesteps: bool = True, progress_bar: bool = False):
+        """Run training iterations until `total_timesteps` env steps (counted from the current
+        ``num_timesteps`` when ``reset_num_timesteps=False``); returns self.
+
+        After each iteration: ``charts/episodic_return`` and ``charts/episodic_length`` (means over
+        the episodes finished in it), the iteration's own scalars and ``charts/SPS`` are recorded,
+        callbacks run (False stops training), and every `log_interval` iterations the logger dumps."""
+        if isinstance(log_interval, bool) or not isinstance(log_interval, (int, np.integer)) or log_interval < 1:
+            raise ConfigError(f"log_interval must be an integer >= 1, got {log_interval!r}")
+        cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
+        self._finished = []
+        self._learn_start(reset_num_timesteps)
+        try:
+            cb.on_training_start()
+            while self.num_timesteps < self._total_timesteps:
+                stats = self._learn_iteration()
+                self._iteration += 1
+                if self._finished:
+                    self.last_episodic_return = float(np.mean([r for r, _ in self._finished]))
+                    self.logger.record("charts/episodic_return", self.last_episodic_return)
+                    self.logger.record("charts/episodic_length", float(np.mean([n for _, n in self._finished])))
+                    self._finished = []
+                for k, v in stats.items():
+                    self.logger.record(k, v)
+                self.logger.record("charts/SPS", self._sps())
+                keep = cb.on_step()
+                if self._iteration % log_interval == 0 or not keep:
+                    self.logger.dump(self.num_timesteps)
+                if not keep:
+                    break
+        finally:
+            try:
+                self._learn_end()
+            finally:
+                cb.on_training_end()
+                self.logger.close()
+        return self
+
+    def _learn_start(self, reset_num_timesteps: bool) -> None:
+        """Hook run once before the first iteration of :meth:`learn`."""
+
+    def _learn_iteration(self) -> dict:
+        """One training iteration: advance ``num_timesteps``, append finished episodes to
+        ``_finished``, return the scalars to log."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _learn_iteration")
+
+    def _learn_end(self) -> None:
+        """Hook run once after the last iteration of :meth:`learn` (also after an exception)."""
 
     def _sps(self) -> float:
         return (self.num_timesteps - self._timesteps_at_start) / max(time.time() - self._start_time, 1e-9)
