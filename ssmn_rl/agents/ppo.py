@@ -7,9 +7,10 @@ hand with respect to the SSMN outputs and fed to ``SSMN.value_and_grad``. With
 ``policy_kwargs["critic"] == "shared"`` one SSMN gives both heads: its last output is the value, the
 others parametrise the action distribution (plus a free log-std vector for Box actions). With
 ``"separate"`` a second SSMN of the same configuration (its own recurrent state, stored beside the
-actor's at every sequence start) gives the value, and the value loss trains only that SSMN. GAE, advantage normalisation, optional reward normalisation (running std
-of the discounted return), global-norm gradient clipping, learning-rate
-and clip-range schedules, optional target-KL early stop. Truncated episodes bootstrap from the
+actor's at every sequence start) gives the value, and the value loss trains only that SSMN.
+GAE, advantage normalisation, optional reward normalisation (running std of the discounted
+return), global-norm gradient clipping, learning-rate and clip-range schedules, optional target-KL
+early stop. Truncated episodes bootstrap from the
 value of their final observation.
 """
 from __future__ import annotations
