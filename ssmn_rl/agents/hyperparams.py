@@ -3,7 +3,7 @@ and the algorithm settings ``ssmn-rl train`` and the suite benchmark use on ever
 
 Only ``total_timesteps`` may differ per env: the policy and the algorithm's settings are the same
 on every task (the agents' class defaults, chosen by the sweep in ``scripts/sweep_defaults.py``;
-see docs/agents_defaults.md), because they are checked on tasks nobody tuned them for.
+see README "Agents" and docs/benchmarks.md), because they are checked on tasks nobody tuned them for.
 """
 from __future__ import annotations
 
