@@ -77,7 +77,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     const int64_t BT = B * T;
     const int nts = ssmn_stream_threads(cfg, B);
     ssmn_scratch Sc;
-    if ((rc = ssmn_scratch_of(L, cfg->rule, BT >= GEMM_MR, nts, &Sc))) return rc;
+    if ((rc = ssmn_scratch_of(L, cfg->rule, BT >= GEMM_MR, nts, ssmn_lockstep(cfg, B), &Sc))) return rc;
     real *scratch = (real *)malloc((size_t)Sc.n * sizeof(real));
     if (!scratch) return SSMN_ERR_NOMEM;
     const FN(gemm_buf) gb = {BT >= GEMM_MR ? scratch + Sc.pack : NULL, ssmn_threads(cfg)};
@@ -112,7 +112,7 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
 
     const int64_t BT = B * T;
     ssmn_work Wo;
-    if ((rc = ssmn_work_of(L, B, T, ssmn_stream_threads(cfg, B), &Wo))) return rc;
+    if ((rc = ssmn_work_of(L, B, T, ssmn_stream_threads(cfg, B), ssmn_lockstep(cfg, B), &Wo))) return rc;
     real *dA = work + Wo.dA, *dB = work + Wo.dB;
     const FN(gemm_buf) gb = {work + Wo.pack, ssmn_threads(cfg)};
     const FN(thread_blocks) tb = {work + Wo.thr, Wo.thr_n, (int)Wo.nt};

@@ -22,14 +22,13 @@ static void FN(dense_forward)(real *out, int64_t ldo, const real *in, int64_t ld
     FN(gemm)(0, 1, M, N, K, in, ldi, W, K, 0, out, ldo, gb);
     if (!b && act == DENSE_LINEAR) return;
     const int nt = FN(loop_threads)(gb, M, 16 * N);
-    SSMN_PARALLEL_FOR(nt)
-    for (int64_t m = 0; m < M; m++) {
+    SSMN_FOR(nt, m, M, {
         real *o = out + m * ldo;
         for (int64_t n = 0; n < N; n++) {
             real v = o[n] + (b ? b[n] : 0);
             o[n] = act == DENSE_RELU ? (v > 0 ? v : 0) : (act == DENSE_TANH ? R_TANH(v) : v);
         }
-    }
+    });
 }
 
 /* dout (M,N; lddo) in place: dL/dout -> dL/d(pre-activation), from the forward's out (M,N; ldo). */
@@ -37,13 +36,12 @@ static void FN(activation_backward)(real *dout, int64_t lddo, const real *out, i
                                     int64_t N, int act, const FN(gemm_buf) *gb) {
     if (act == DENSE_LINEAR) return;
     const int nt = FN(loop_threads)(gb, M, 4 * N);
-    SSMN_PARALLEL_FOR(nt)
-    for (int64_t m = 0; m < M; m++) {
+    SSMN_FOR(nt, m, M, {
         real *d = dout + m * lddo;
         const real *o = out + m * ldo;
         for (int64_t n = 0; n < N; n++)
             d[n] = act == DENSE_RELU ? (o[n] > 0 ? d[n] : 0) : d[n] * (1 - o[n] * o[n]);
-    }
+    });
 }
 
 /* The linear part, from dout (M,N; lddo) = dL/d(in W^T + b): dW (N,K) +=, db (N) += when not NULL;

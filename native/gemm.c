@@ -125,36 +125,38 @@ static void FN(micro_kernel)(int64_t kc, const real *restrict a, const real *res
  * streaming its own share of B's rows. Smaller products stay on the calling thread, where a
  * parallel region would cost more than it saves. */
 #define GEMM_PAR_MIN ((int64_t)1 << 20)
+
+/* c[j..j+3] (=, or += with add) the dot products of a (K) with rows j..j+3 of B. */
+static inline void FN(rows_nt_quad)(const real *a, const real *B, int64_t ldb, int64_t K, int64_t j, int add,
+                                    real *c) {
+    const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int64_t k = 0;
+    for (; k + GEMM_VL <= K; k += GEMM_VL) {
+        FN(rvec) av = FN(vload)(a + k);
+        s0 += av * FN(vload)(b0 + k);
+        s1 += av * FN(vload)(b1 + k);
+        s2 += av * FN(vload)(b2 + k);
+        s3 += av * FN(vload)(b3 + k);
+    }
+    real r[4] = {FN(vsum)(s0), FN(vsum)(s1), FN(vsum)(s2), FN(vsum)(s3)};
+    for (; k < K; k++) {
+        r[0] += a[k] * b0[k];
+        r[1] += a[k] * b1[k];
+        r[2] += a[k] * b2[k];
+        r[3] += a[k] * b3[k];
+    }
+    for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
+}
+
 static void FN(gemm_rows_nt)(int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
                              const real *B, int64_t ldb, int add, real *C, int64_t ldc, int nt) {
     const int64_t nq = N / 4;
+    const int split = nt > 1 && M == 1 && N * K >= GEMM_PAR_MIN ? nt : 1;
     for (int64_t i = 0; i < M; i++) {
         const real *a = A + i * lda;
         real *c = C + i * ldc;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && M == 1 && N * K >= GEMM_PAR_MIN)
-#endif
-        for (int64_t jq = 0; jq < nq; jq++) {
-            const int64_t j = 4 * jq;
-            const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-            int64_t k = 0;
-            for (; k + GEMM_VL <= K; k += GEMM_VL) {
-                FN(rvec) av = FN(vload)(a + k);
-                s0 += av * FN(vload)(b0 + k);
-                s1 += av * FN(vload)(b1 + k);
-                s2 += av * FN(vload)(b2 + k);
-                s3 += av * FN(vload)(b3 + k);
-            }
-            real r[4] = {FN(vsum)(s0), FN(vsum)(s1), FN(vsum)(s2), FN(vsum)(s3)};
-            for (; k < K; k++) {
-                r[0] += a[k] * b0[k];
-                r[1] += a[k] * b1[k];
-                r[2] += a[k] * b2[k];
-                r[3] += a[k] * b3[k];
-            }
-            for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
-        }
+        SSMN_FOR(split, jq, nq, FN(rows_nt_quad)(a, B, ldb, K, 4 * jq, add, c););
         for (int64_t j = 4 * nq; j < N; j++) {
             real s = FN(dot)(a, B + j * ldb, K);
             c[j] = add ? c[j] + s : s;
@@ -195,28 +197,11 @@ static inline int FN(loop_threads)(const FN(gemm_buf) *gb, int64_t work, int64_t
     return gb && gb->nt > 1 && work > 1 && work * unit >= GEMM_PAR_MACS ? gb->nt : 1;
 }
 
-/* gb: NULL runs on the calling thread without packing (M < GEMM_MR and ta == 0 only). */
-static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
-                     const real *B, int64_t ldb, int add, real *C, int64_t ldc, const FN(gemm_buf) *gb) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        if (!add)
-            for (int64_t i = 0; i < M; i++)
-                for (int64_t j = 0; j < N; j++) C[i * ldc + j] = 0;
-        return;
-    }
-    if (!ta && (M < GEMM_MR || !gb || !gb->pack)) {
-        if (tb) FN(gemm_rows_nt)(M, N, K, A, lda, B, ldb, add, C, ldc, gb ? gb->nt : 1);
-        else FN(gemm_rows_nn)(M, N, K, A, lda, B, ldb, add, C, ldc);
-        return;
-    }
-    real *Ap = gb->pack, *Bp = gb->pack + GEMM_MC * GEMM_KC;
-    const int nt = FN(loop_threads)(gb, M, N * K);
-    /* every thread walks the same blocks; the worksharing loops split packing and tiles, and their
-     * barriers keep a panel from being used before it is packed or repacked while in use */
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
+/* The packed, blocked product, run by every thread of the calling team (or by the caller alone,
+ * outside a parallel region): the worksharing loops split packing and tiles, and their barriers
+ * keep a panel from being used before it is packed or repacked while in use. */
+static void FN(gemm_blocked)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
+                             const real *B, int64_t ldb, int add, real *C, int64_t ldc, real *Ap, real *Bp) {
     for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC) {
         int64_t nc = N - j0 < GEMM_NC ? N - j0 : GEMM_NC;
         for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
@@ -245,5 +230,32 @@ static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real
                 }
             }
         }
+    }
+}
+
+/* gb: NULL runs on the calling thread without packing (M < GEMM_MR and ta == 0 only). */
+static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
+                     const real *B, int64_t ldb, int add, real *C, int64_t ldc, const FN(gemm_buf) *gb) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!add)
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) C[i * ldc + j] = 0;
+        return;
+    }
+    if (!ta && (M < GEMM_MR || !gb || !gb->pack)) {
+        if (tb) FN(gemm_rows_nt)(M, N, K, A, lda, B, ldb, add, C, ldc, gb ? gb->nt : 1);
+        else FN(gemm_rows_nn)(M, N, K, A, lda, B, ldb, add, C, ldc);
+        return;
+    }
+    real *Ap = gb->pack, *Bp = gb->pack + GEMM_MC * GEMM_KC;
+    const int nt = FN(loop_threads)(gb, M, N * K);
+    if (nt > 1) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+        FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
+    } else {
+        FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
     }
 }

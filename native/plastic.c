@@ -163,42 +163,151 @@ static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, 
     }
 }
 
-/* The plastic layers over the T steps of one stream: cache records rec0 (T records) in (z_S) and
- * out (h, chat steps); the stream's W_f (in its state st) updated, and the last step's update RMS.
- * rx: the rule context (its fixed eta and lambda, the thread's own vectors); row (H), before (WF)
- * scratch. */
+/* Plastic layer j's input at the step of cache record rec: for j > 0, h = relu(P_j norm(z) + c_j)
+ * (layer 0's h is computed for all tokens at once); then the gates. */
+static void FN(layer_input)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j, const real *prm) {
+    const int64_t H = L->H;
+    if (j > 0) {
+        if (L->norm) FN(norm_record)(L, rec, L->S + j, SSMN_C_ZRAW(L, j), prm);
+        FN(dense_forward)(rec + SSMN_C_H(L, j), H, rec + SSMN_C_ZIN(L, j), H, prm + SSMN_PLASTIC_W(L, j),
+                          prm + SSMN_PLASTIC_B(L, j), 1, H, H, DENSE_RELU, NULL);
+    }
+    if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, rec + SSMN_C_ZIN(L, j), prm);
+}
+
+/* Plastic layer j's output once r = W_f' h is in its tanh slot: tanh(r), q_0 = h + alpha tanh(r),
+ * then the chat steps re-reading W (WF). */
+static void FN(layer_output)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j, const real *W) {
+    const real alpha = (real)cfg->alpha;
+    const real *h = rec + SSMN_C_H(L, j);
+    real *tr = rec + SSMN_C_TR(L, j, 0), *q = rec + SSMN_C_Q(L, j, 0);
+    for (int64_t n = 0; n < L->H; n++) {
+        tr[n] = R_TANH(tr[n]);
+        q[n] = h[n] + alpha * tr[n];
+    }
+    FN(chat_forward)(L, rec, j, W, alpha);
+}
+
+/* The plastic layers over the T steps of one stream (a built-in rule): cache records rec0 (T
+ * records) in (z_S) and out (h, chat steps); the stream's W_f (in its state st) updated, and the
+ * last step's update RMS. rx: the rule context (its fixed eta and lambda, the thread's own
+ * vectors); row (H), before (WF) scratch. */
 static int FN(plastic_stream_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
                                       real *rec0, real *st, const real *prm, int64_t T, real *row, real *before) {
-    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, WF = L->WF;
-    const real alpha = (real)cfg->alpha;
+    const int64_t P = L->P, R = L->n_cache, WF = L->WF;
     for (int64_t t = 0; t < T; t++) {
         real *rec = rec0 + t * R;
         for (int64_t j = 0; j < P; j++) {
-            const real *zin = rec + SSMN_C_ZIN(L, j);
-            real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
-            real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * WF;
-            if (j > 0) {
-                if (L->norm) FN(norm_record)(L, rec, S + j, SSMN_C_ZRAW(L, j), prm);
-                FN(dense_forward)(h, H, zin, H, prm + SSMN_PLASTIC_W(L, j), prm + SSMN_PLASTIC_B(L, j), 1, H, H,
-                                  DENSE_RELU, NULL);
-            }
-            if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, zin, prm);
+            real *Wf = st + L->s_Wf + j * WF;
+            FN(layer_input)(L, cfg, rec, j, prm);
             real sq = 0;
-            int rc = FN(memory_forward)(L, rx, rec, j, Wf, tr, h, zin, row, before, t == T - 1 ? &sq : NULL);
+            int rc = FN(memory_forward)(L, rx, rec, j, Wf, rec + SSMN_C_TR(L, j, 0), rec + SSMN_C_H(L, j),
+                                        rec + SSMN_C_ZIN(L, j), row, before, t == T - 1 ? &sq : NULL);
             if (rc) return rc;
             if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)WF);
-            for (int64_t n = 0; n < H; n++) {
-                tr[n] = R_TANH(tr[n]);
-                q[n] = h[n] + alpha * tr[n];
-            }
-            FN(chat_forward)(L, rec, j, Wf, alpha);
+            FN(layer_output)(L, cfg, rec, j, Wf);
         }
     }
     return SSMN_OK;
 }
 
-/* The plastic layers over a (B, T) call, the streams split over the threads of tb, each thread
- * with its block's rule vectors (Sc->rvec), row and before (see plastic_stream_forward). */
+/* ---- external rules: all streams of a step in one rule call (lock-step) ---- */
+
+/* The rates eta_t, lambda_t (nh each) of plastic layer j's memory blocks at cache record rec. */
+static void FN(block_rates)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t j,
+                            real *eta, real *decay) {
+    for (int64_t hd = 0; hd < L->nh; hd++) {
+        FN(rule_ctx) x = FN(gated_ctx)(L, base, rec, j, hd);
+        eta[hd] = x.eta;
+        decay[hd] = x.decay;
+    }
+}
+
+/* The nb lock-step streams' vectors of plastic layer j at one step, side by side: pre (nb, H) =
+ * each stream's layer input, post (nb, H) = its h, the block rates eta, decay (nb, nh). rec: stream
+ * 0's record of the step, stream b's at rec + b stride. */
+static void FN(lockstep_vectors)(const ssmn_layout *L, const FN(rule_ctx) *base, const real *rec, int64_t stride,
+                                 int64_t j, int64_t nb, real *pre, real *post, real *eta, real *decay) {
+    const int64_t H = L->H;
+    for (int64_t b = 0; b < nb; b++) {
+        const real *rb = rec + b * stride;
+        memcpy(pre + b * H, rb + SSMN_C_ZIN(L, j), (size_t)H * sizeof(real));
+        memcpy(post + b * H, rb + SSMN_C_H(L, j), (size_t)H * sizeof(real));
+        FN(block_rates)(L, base, rb, j, eta + b * L->nh, decay + b * L->nh);
+    }
+}
+
+/* Wdst (nb, WF) = the external rule applied to Wsrc (may alias) by one call over its nb nh blocks,
+ * clipped when do_clip; a failed call or a NaN/inf result gives SSMN_ERR_CALLBACK. */
+static int FN(ext_apply)(const ssmn_layout *L, const ssmn_config *cfg, real *Wdst, const real *Wsrc,
+                         const real *pre, const real *post, const real *eta, const real *decay, int64_t nb,
+                         int do_clip) {
+    const int64_t size = nb * L->WF;
+    const real c = (real)cfg->clip;
+    if (Wdst != Wsrc) memcpy(Wdst, Wsrc, (size_t)size * sizeof(real));
+    if (((FN(ext_update_fn))cfg->rule_update)(cfg->rule_ctx, Wdst, pre, post, eta, decay, nb * L->nh, L->dh))
+        return SSMN_ERR_CALLBACK;
+    for (int64_t i = 0; i < size; i++) {
+        if (!isfinite(Wdst[i])) return SSMN_ERR_CALLBACK;
+        if (do_clip) Wdst[i] = FN(clampr)(Wdst[i], c);
+    }
+    return SSMN_OK;
+}
+
+/* r (H) = W h, W (WF) block-diagonal over the heads. */
+static void FN(memory_read)(const ssmn_layout *L, real *r, const real *W, const real *h) {
+    const int64_t d = L->dh;
+    for (int64_t i = 0; i < L->H; i++) {
+        const int64_t hd = i / d;
+        r[i] = FN(dot)(W + hd * d * d + (i - hd * d) * d, h + hd * d, d);
+    }
+}
+
+/* The plastic layers over a (B, T) call with an external rule, the B streams in lock-step: their
+ * memories gathered side by side (Wg (P, B, WF)), one rule call per step and layer. blk: the
+ * calling thread's scratch block (offsets in Sc). */
+static int FN(plastic_lockstep_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *state,
+                                        const real *prm, int64_t B, int64_t T, real *blk, const ssmn_scratch *Sc) {
+    const int64_t H = L->H, P = L->P, R = L->n_cache, WF = L->WF, BWF = B * WF;
+    const FN(rule_ctx) base = FN(base_ctx)(cfg, blk + Sc->rvec);
+    real *Wg = blk + Sc->Wg, *pre = blk + Sc->pre, *post = blk + Sc->post, *eta = blk + Sc->eta;
+    real *decay = blk + Sc->decay, *before = blk + Sc->before, *row = blk + Sc->row;
+    for (int64_t j = 0; j < P; j++)
+        for (int64_t b = 0; b < B; b++)
+            memcpy(Wg + j * BWF + b * WF, state + b * L->n_state + L->s_Wf + j * WF, (size_t)WF * sizeof(real));
+    for (int64_t t = 0; t < T; t++) {
+        for (int64_t j = 0; j < P; j++) {
+            real *Wj = Wg + j * BWF;
+            for (int64_t b = 0; b < B; b++) FN(layer_input)(L, cfg, cache + (b * T + t) * R, j, prm);
+            FN(lockstep_vectors)(L, &base, cache + t * R, T * R, j, B, pre, post, eta, decay);
+            if (t == T - 1) memcpy(before, Wj, (size_t)BWF * sizeof(real));
+            int rc = FN(ext_apply)(L, cfg, Wj, Wj, pre, post, eta, decay, B, 1);
+            if (rc) return rc;
+            for (int64_t b = 0; b < B; b++) {
+                real *rec = cache + (b * T + t) * R, *W = Wj + b * WF;
+                FN(memory_read)(L, rec + SSMN_C_TR(L, j, 0), W, rec + SSMN_C_H(L, j));
+                if (t == T - 1) {
+                    real sq = 0;
+                    for (int64_t i = 0; i < WF; i += H) {
+                        int64_t n = WF - i < H ? WF - i : H;
+                        for (int64_t k = 0; k < n; k++) row[k] = W[i + k] - before[b * WF + i + k];
+                        sq += FN(dot)(row, row, n);
+                    }
+                    state[b * L->n_state + L->s_rms + j] = R_SQRT(sq / (real)WF);
+                }
+                FN(layer_output)(L, cfg, rec, j, W);
+            }
+        }
+    }
+    for (int64_t j = 0; j < P; j++)
+        for (int64_t b = 0; b < B; b++)
+            memcpy(state + b * L->n_state + L->s_Wf + j * WF, Wg + j * BWF + b * WF, (size_t)WF * sizeof(real));
+    return SSMN_OK;
+}
+
+/* The plastic layers over a (B, T) call: built-in rules stream by stream, the streams split over
+ * the threads of tb (each with its block's rule vectors, row and before; see ssmn_scratch); an
+ * external rule in lock-step on the calling thread. */
 static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *state,
                                const real *prm, int64_t B, int64_t T, const FN(thread_blocks) *tb,
                                const ssmn_scratch *Sc, const FN(gemm_buf) *gb) {
@@ -208,15 +317,15 @@ static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, rea
     if (L->norm) FN(norm_rows_forward)(L, cache, L->S, SSMN_C_ZS(L), prm, BT, gb);
     FN(dense_forward)(cache + SSMN_C_H(L, 0), R, cache + SSMN_C_ZIN(L, 0), R, prm + SSMN_PLASTIC_W(L, 0),
                       prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, gb);
+    if (cfg->rule == SSMN_RULE_EXTERNAL) return FN(plastic_lockstep_forward)(L, cfg, cache, state, prm, B, T, tb->base, Sc);
     int status = SSMN_OK;
     const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
-    SSMN_PARALLEL_FOR(nts)
-    for (int64_t b = 0; b < B; b++) {
+    SSMN_FOR(nts, b, B, {
         real *blk = FN(thread_block)(tb);
         FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Sc->rvec);
         FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, cache + b * T * R, state + b * L->n_state,
                                                            prm, T, blk + Sc->row, blk + Sc->before));
-    }
+    });
     return status;
 }
 
@@ -227,6 +336,29 @@ typedef struct {
     int64_t K, nseg;
 } FN(plastic_work);
 
+/* One step backward through plastic layer j's input projection for the stream at record rec
+ * (token tok of the call): the input projection's dL/d(pre-ReLU) into dPre (P, B*T, H); for
+ * j > 0 gz (H) = dL/d(layer j-1's output) (through its norm, with dz as scratch), for j = 0
+ * dz_out (H) += dz. dh, dz (H): dL/dh and dL/d(layer input) of the step. */
+static void FN(layer_input_backward)(const ssmn_layout *L, real *grad, real *gz, real *dz, real *dz_out,
+                                     real *dPre, const real *dh, const real *rec, int64_t j, int64_t tok,
+                                     int64_t BT, const real *prm) {
+    const int64_t H = L->H;
+    const real *h = rec + SSMN_C_H(L, j);
+    real *dpre = dPre + j * BT * H + tok * H;
+    for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
+    if (j > 0) {
+        memcpy(gz, dz, (size_t)H * sizeof(real));
+        FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
+        if (L->norm) {
+            FN(norm_record_backward)(L, dz, grad, gz, rec, L->S + j, prm);
+            memcpy(gz, dz, (size_t)H * sizeof(real));
+        }
+    } else {
+        for (int64_t n = 0; n < H; n++) dz_out[n] += dz[n];
+    }
+}
+
 /* Backward of plastic_stream_forward for stream b: dz_in (T, H) = dL/d(the last plastic layer's
  * output) of its steps; dz_out (T, H) += dL/dz_S; grad += the gates' and plastic norms' gradients;
  * dWf0 (P WF, when not NULL) = dL/d(starting W_f); the input projections' dL/d(pre-ReLU) into
@@ -235,7 +367,7 @@ static int FN(plastic_stream_backward)(const ssmn_layout *L, const ssmn_config *
                                        real *grad, real *dWf0, real *dz_out, const real *dz_in,
                                        const FN(plastic_work) *wk, const real *rec0, const real *Wf0,
                                        const real *prm, int64_t b, int64_t B, int64_t T) {
-    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, WF = L->WF, BTH = B * T * H;
+    const int64_t H = L->H, P = L->P, R = L->n_cache, WF = L->WF;
     const int64_t PWF = P * WF, K = wk->K, nseg = wk->nseg;
     const real alpha = (real)cfg->alpha;
     real *G = wk->G, *ckpt = wk->ckpt, *seg = wk->seg, *gz = wk->gz, *dh = wk->dh, *dz = wk->dz;
@@ -281,23 +413,97 @@ static int FN(plastic_stream_backward)(const ssmn_layout *L, const ssmn_config *
                 rc = FN(memory_backward)(L, cfg, rx, rec, j, grad, dh, dz, G + j * WF, Wprev, h, zin, wk->dr, prm,
                                          wk->row, wk->F);
                 if (rc) return rc;
-                real *dpre = wk->dPre + j * BTH + (b * T + t) * H;
-                for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
-                if (j > 0) { /* gz = dL/d(layer j-1's output), through the norm if any */
-                    memcpy(gz, dz, (size_t)H * sizeof(real));
-                    FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
-                    if (L->norm) {
-                        FN(norm_record_backward)(L, dz, grad, gz, rec, S + j, prm);
-                        memcpy(gz, dz, (size_t)H * sizeof(real));
-                    }
-                } else {
-                    real *dzs = dz_out + t * H;
-                    for (int64_t n = 0; n < H; n++) dzs[n] += dz[n];
-                }
+                FN(layer_input_backward)(L, grad, gz, dz, dz_out + t * H, wk->dPre, dh, rec, j, b * T + t, B * T, prm);
             }
         }
     }
     if (dWf0) memcpy(dWf0, G, (size_t)PWF * sizeof(real));
+    return SSMN_OK;
+}
+
+/* Backward of plastic_lockstep_forward: the updates replayed from the starting memories with
+ * checkpoints every K steps, as for one stream, but for the B streams side by side (O(B sqrt(T)
+ * P WF) floats) and one rule (and vjp) call per step and layer. Arguments as plastic_backward's;
+ * blk: the calling thread's block of the workspace (offsets in Wo, sized for nb = B). */
+static int FN(plastic_lockstep_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dstate0,
+                                         real *dz_out, const real *dz_in, real *dPre, real *blk, const ssmn_work *Wo,
+                                         const real *cache, const real *state0, const real *prm, int64_t B, int64_t T) {
+    const int64_t H = L->H, P = L->P, R = L->n_cache, WF = L->WF, nh = L->nh, d = L->dh, dd = d * d;
+    const int64_t BWF = B * WF, PBWF = P * BWF, K = Wo->K, nseg = Wo->nseg, BT = B * T;
+    const real alpha = (real)cfg->alpha, c = (real)cfg->clip;
+    const FN(rule_ctx) base = FN(base_ctx)(cfg, blk + Wo->rvec);
+    real *G = blk + Wo->G, *ckpt = blk + Wo->ckpt, *seg = blk + Wo->seg, *F = blk + Wo->F, *gz = blk + Wo->gz;
+    real *dh = blk + Wo->dh, *dz = blk + Wo->dz, *dr = blk + Wo->dr, *pre = blk + Wo->pre, *post = blk + Wo->post;
+    real *row = blk + Wo->row, *eta = blk + Wo->eta, *decay = blk + Wo->decay;
+    real *deta = L->neuromod ? blk + Wo->deta : NULL, *ddecay = L->learned_decay ? blk + Wo->ddecay : NULL;
+    if (!cfg->rule_vjp) return SSMN_ERR_NO_VJP;
+    int rc;
+    for (int64_t j = 0; j < P; j++)
+        for (int64_t b = 0; b < B; b++)
+            memcpy(seg + j * BWF + b * WF, state0 + b * L->n_state + L->s_Wf + j * WF, (size_t)WF * sizeof(real));
+    for (int64_t t = 0; t < T; t++) {
+        if (t % K == 0) memcpy(ckpt + (t / K) * PBWF, seg, (size_t)PBWF * sizeof(real));
+        for (int64_t j = 0; j < P; j++) {
+            FN(lockstep_vectors)(L, &base, cache + t * R, T * R, j, B, pre, post, eta, decay);
+            if ((rc = FN(ext_apply)(L, cfg, seg + j * BWF, seg + j * BWF, pre, post, eta, decay, B, 1))) return rc;
+        }
+    }
+    memset(G, 0, (size_t)PBWF * sizeof(real));
+    for (int64_t s = nseg - 1; s >= 0; s--) {
+        int64_t t0 = s * K, t1 = t0 + K < T ? t0 + K : T;
+        memcpy(seg, ckpt + s * PBWF, (size_t)PBWF * sizeof(real));
+        for (int64_t i = 1; i < t1 - t0; i++)
+            for (int64_t j = 0; j < P; j++) {
+                FN(lockstep_vectors)(L, &base, cache + (t0 + i - 1) * R, T * R, j, B, pre, post, eta, decay);
+                if ((rc = FN(ext_apply)(L, cfg, seg + i * PBWF + j * BWF, seg + (i - 1) * PBWF + j * BWF, pre, post,
+                                        eta, decay, B, 1)))
+                    return rc;
+            }
+        for (int64_t t = t1 - 1; t >= t0; t--) {
+            for (int64_t b = 0; b < B; b++) memcpy(gz + b * H, dz_in + (b * T + t) * H, (size_t)H * sizeof(real));
+            for (int64_t j = P - 1; j >= 0; j--) {
+                const real *Wprev = seg + (t - t0) * PBWF + j * BWF;
+                real *Gj = G + j * BWF;
+                FN(lockstep_vectors)(L, &base, cache + t * R, T * R, j, B, pre, post, eta, decay);
+                memset(dh, 0, (size_t)(B * H) * sizeof(real));
+                memset(dz, 0, (size_t)(B * H) * sizeof(real));
+                if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
+                    if ((rc = FN(ext_apply)(L, cfg, F, Wprev, pre, post, eta, decay, B, 1))) return rc;
+                    for (int64_t b = 0; b < B; b++)
+                        FN(chat_backward)(L, cache + (b * T + t) * R, j, F + b * WF, Gj + b * WF, gz + b * H,
+                                          dh + b * H, dr + b * H, row, alpha);
+                }
+                for (int64_t b = 0; b < B; b++) {
+                    const real *tr = cache + (b * T + t) * R + SSMN_C_TR(L, j, 0);
+                    for (int64_t n = 0; n < H; n++) {
+                        dr[b * H + n] = alpha * (1 - tr[n] * tr[n]) * gz[b * H + n];
+                        dh[b * H + n] += gz[b * H + n];
+                    }
+                }
+                /* through the read-out and the clip, then the rule's own vjp for all blocks */
+                if ((rc = FN(ext_apply)(L, cfg, F, Wprev, pre, post, eta, decay, B, 0))) return rc;
+                for (int64_t k = 0; k < B * nh; k++)
+                    FN(clip_backward)(Gj + k * dd, dh + k * d, F + k * dd, dr + k * d, post + k * d, d, c);
+                if (deta) memset(deta, 0, (size_t)(B * nh) * sizeof(real));
+                if (ddecay) memset(ddecay, 0, (size_t)(B * nh) * sizeof(real));
+                if (((FN(ext_vjp_fn))cfg->rule_vjp)(cfg->rule_ctx, Gj, dz, dh, deta, ddecay, Wprev, pre, post, eta,
+                                                    decay, B * nh, d))
+                    return SSMN_ERR_CALLBACK;
+                for (int64_t b = 0; b < B; b++) {
+                    const real *rec = cache + (b * T + t) * R;
+                    for (int64_t hd = 0; SSMN_HAS_GATES(L) && hd < nh; hd++)
+                        FN(gates_backward)(L, cfg, grad, dz + b * H, rec, j, hd, pre + b * H, prm,
+                                           deta ? deta[b * nh + hd] : 0, ddecay ? ddecay[b * nh + hd] : 0);
+                    FN(layer_input_backward)(L, grad, gz + b * H, dz + b * H, dz_out + (b * T + t) * H, dPre,
+                                             dh + b * H, rec, j, b * T + t, BT, prm);
+                }
+            }
+        }
+    }
+    if (dstate0)
+        for (int64_t j = 0; j < P; j++)
+            for (int64_t b = 0; b < B; b++)
+                memcpy(dstate0 + b * L->n_state + L->s_Wf + j * WF, G + j * BWF + b * WF, (size_t)WF * sizeof(real));
     return SSMN_OK;
 }
 
@@ -313,18 +519,22 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, re
     const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, BTH = BT * H;
     memset(dz_out, 0, (size_t)BTH * sizeof(real));
     int status = SSMN_OK;
-    const int nts = 4 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
-    SSMN_PARALLEL_FOR(nts)
-    for (int64_t b = 0; b < B; b++) {
-        real *blk = FN(thread_block)(tb);
-        FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Wo->rvec);
-        FN(plastic_work) wk = {dPre, blk + Wo->G, blk + Wo->ckpt, blk + Wo->seg, blk + Wo->F, blk + Wo->gz,
-                               blk + Wo->dh, blk + Wo->dz, blk + Wo->dr, blk + Wo->row, Wo->K, Wo->nseg};
-        real *g = tb->nt > 1 ? blk + Wo->grad : grad;
-        real *dWf0 = dstate0 ? dstate0 + b * L->n_state + L->s_Wf : NULL;
-        FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
-                                                            dz_in + b * T * H, &wk, cache + b * T * R,
-                                                            state0 + b * L->n_state + L->s_Wf, prm, b, B, T));
+    if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        status = FN(plastic_lockstep_backward)(L, cfg, grad, dstate0, dz_out, dz_in, dPre, tb->base, Wo, cache, state0,
+                                               prm, B, T);
+    } else {
+        const int nts = 4 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
+        SSMN_FOR(nts, b, B, {
+            real *blk = FN(thread_block)(tb);
+            FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Wo->rvec);
+            FN(plastic_work) wk = {dPre, blk + Wo->G, blk + Wo->ckpt, blk + Wo->seg, blk + Wo->F, blk + Wo->gz,
+                                   blk + Wo->dh, blk + Wo->dz, blk + Wo->dr, blk + Wo->row, Wo->K, Wo->nseg};
+            real *g = tb->nt > 1 ? blk + Wo->grad : grad;
+            real *dWf0 = dstate0 ? dstate0 + b * L->n_state + L->s_Wf : NULL;
+            FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
+                                                                dz_in + b * T * H, &wk, cache + b * T * R,
+                                                                state0 + b * L->n_state + L->s_Wf, prm, b, B, T));
+        });
     }
     if (status) return status;
     /* the input projections' weights for all tokens at once; layer 0's input gradient */

@@ -2,14 +2,30 @@
  * loops split into contiguous static blocks, the per-stream loops' own scratch blocks, and the
  * in-order sum of the threads' private parameter gradients. Included first by cell.c.
  */
+/* SSMN_FOR(nt, i, n, body): for (int64_t i = 0; i < n; i++) { body }, split into contiguous static
+ * blocks over nt threads when nt > 1. With one thread the loop runs as plain C: no call into the
+ * OpenMP runtime (a parallel region with a false `if` clause still costs a runtime call, which a
+ * streaming step would pay at every layer). The body must not contain #pragma lines. */
 #ifdef _OPENMP
 #include <omp.h>
 #define SSMN_PRAGMA(x) _Pragma(#x)
-/* a loop whose iterations are independent, split into contiguous blocks over nt threads */
-#define SSMN_PARALLEL_FOR(nt) SSMN_PRAGMA(omp parallel for schedule(static) num_threads(nt) if ((nt) > 1))
+#define SSMN_FOR(nt, i, n, ...)                                                                    \
+    do {                                                                                           \
+        const int64_t ssmn_n_ = (n);                                                               \
+        if ((nt) > 1) {                                                                            \
+            SSMN_PRAGMA(omp parallel for schedule(static) num_threads(nt))                         \
+            for (int64_t i = 0; i < ssmn_n_; i++) { __VA_ARGS__ }                                  \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < ssmn_n_; i++) { __VA_ARGS__ }                                  \
+        }                                                                                          \
+    } while (0)
 #define SSMN_THREAD_ID() omp_get_thread_num()
 #else
-#define SSMN_PARALLEL_FOR(nt)
+#define SSMN_FOR(nt, i, n, ...)                                                                    \
+    do {                                                                                           \
+        (void)(nt);                                                                                \
+        for (int64_t i = 0; i < (n); i++) { __VA_ARGS__ }                                          \
+    } while (0)
 #define SSMN_THREAD_ID() 0
 #endif
 

@@ -130,8 +130,7 @@ static void FN(attention_forward)(const ssmn_layout *L, real *cache, real *state
                           gb);
     const real *abias = L->pos_bias ? prm + L->attn_bias : NULL;
     const int nts = FN(loop_threads)(gb, B, T * w * H);
-    SSMN_PARALLEL_FOR(nts)
-    for (int64_t b = 0; b < B; b++) {
+    SSMN_FOR(nts, b, B, {
         real *st = state + b * L->n_state, *rec0 = cache + b * T * R;
         int64_t n0 = steps[b] < w ? steps[b] : w;
         FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, steps[b] - n0, w, H};
@@ -148,17 +147,16 @@ static void FN(attention_forward)(const ssmn_layout *L, real *cache, real *state
             memcpy(st + L->s_K + slot * H, rec0 + t * R + L->c_k, (size_t)H * sizeof(real));
             memcpy(st + L->s_V + slot * H, rec0 + t * R + L->c_v, (size_t)H * sizeof(real));
         }
-    }
+    });
     FN(dense_forward)(cache + L->c_z, R, cache + L->c_ctx, R, prm + L->W_o, NULL, BT, H, H, DENSE_LINEAR,
                       gb);
     if (L->residual) {
         const int nt = FN(loop_threads)(gb, BT, 4 * H);
-        SSMN_PARALLEL_FOR(nt)
-        for (int64_t m = 0; m < BT; m++) {
+        SSMN_FOR(nt, m, BT, {
             real *z0 = cache + m * R + L->c_z;
             const real *u = cache + m * R + L->c_u;
             for (int64_t n = 0; n < H; n++) z0[n] += u[n];
-        }
+        });
     }
 }
 
@@ -179,8 +177,7 @@ static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstat
     memset(dK, 0, (size_t)(BT * H) * sizeof(real));
     memset(dV, 0, (size_t)(BT * H) * sizeof(real));
     const int nts = T * w * H * 2 >= GEMM_PAR_MACS ? tb->nt : 1;
-    SSMN_PARALLEL_FOR(nts)
-    for (int64_t b = 0; b < B; b++) {
+    SSMN_FOR(nts, b, B, {
         real *blk = FN(thread_block)(tb), *dp = blk + Wo->dp;
         real *dbias = L->pos_bias ? (tb->nt > 1 ? blk + Wo->grad : grad) + L->attn_bias : NULL;
         const real *st = state0 + b * L->n_state, *rec0 = cache + b * T * R;
@@ -196,7 +193,7 @@ static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstat
             FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dctx + (b * T + t) * H,
                               rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1, L->nh);
         }
-    }
+    });
     /* du = dz0 (residual path) + the three projections' input gradients */
     if (L->residual && du != dz0) memcpy(du, dz0, (size_t)(BT * H) * sizeof(real));
     const real *dproj[3] = {dQ, dK, dV};

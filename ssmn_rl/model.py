@@ -127,10 +127,11 @@ class SSMN:
     neuromodulation : bool, optional
         Each plastic layer computes its write strength per step from its input,
         eta_t = plasticity_eta * sigmoid(w_eta . z_t + b_eta) (Miconi et al. 2019,
-        "Backpropamine"); n_heads * (H + 1) parameters per plastic layer. Built-in rules only.
+        "Backpropamine"); n_heads * (H + 1) parameters per plastic layer. Needs a rule that
+        takes per-stream rates (the built-in rules, or ``PlasticityRule.per_stream_rates``).
     learned_decay : bool, optional
         Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
-        (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
+        (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Same rule condition.
     n_heads : int
         Attention heads (each attends with H / n_heads features and its own position bias) and
         fast-weight blocks: each plastic layer's W_f becomes n_heads blocks of

@@ -37,7 +37,7 @@ def test_good_rules_pass_and_the_checks_are_listed():
 
 def test_rejects_a_wrong_vjp():
     def vjp(G, W, pre, post, eta, decay):
-        dW, dpre, dpost = rule_hebbian.vjp(G, W, pre, post, eta, decay)
+        dW, dpre, dpost, *_ = rule_hebbian.vjp(G, W, pre, post, eta, decay)
         return dW, 2.0 * dpre, dpost
 
     bad = PlasticityRule(name="wrongvjp", update=rule_hebbian.update, vjp=vjp)
@@ -60,7 +60,8 @@ def test_rejects_a_builtin_c_id_whose_numpy_twin_differs():
     def update(W, pre, post, eta, decay):
         return rule_hebbian.update(W, pre, post, eta, decay) + 1e-3
 
-    bad = PlasticityRule(name="twin", update=update, vjp=rule_hebbian.vjp, c_rule_id=rule_hebbian.C_RULE_ID)
+    bad = PlasticityRule(name="twin", update=update, vjp=rule_hebbian.vjp, c_rule_id=rule_hebbian.C_RULE_ID,
+                         per_stream_rates=True)
     with _fails("C kernel in the model matches the NumPy rule (float32, float64)", "twin") as e:
         check_rule(bad)
     assert "with the C kernel differ from those with the NumPy update" in str(e.value)
