@@ -47,6 +47,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
 from .. import _kernels
+from ..errors import ConfigError
+from ..plugin_manager import get_variant, list_variants
 from ..state import SSMNState
 from ..options import Option, declare
 from ._readout import outputs
@@ -241,6 +243,11 @@ class SSMNForecaster(RegressorMixin, BaseEstimator):
 
     def _regressor(self) -> SSMNRegressor:
         reg = self.default_regressor() if self.regressor is None else clone(self.regressor)
+        if reg.variant in {e["name"] for e in list_variants()} and get_variant(reg.variant).token_input:
+            raise ConfigError(f"{type(self).__name__}: the regressor's variant {reg.variant!r} reads "
+                              "token ids, but a forecaster feeds it real-valued lagged values. HINT: "
+                              "use a real-input variant (\"standard\", \"custom_split\") in "
+                              "regressor=SSMNForecaster.default_regressor(variant=...).")
         if self.random_state is not None:
             reg.set_params(random_state=self.random_state)
         return reg
