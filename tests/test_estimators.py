@@ -607,3 +607,35 @@ def test_forecaster_grid_search_over_the_wrapped_regressor():
     with pytest.raises(ValueError, match=r"The 'regressor' parameter of SSMNForecaster must be an "
                                          r"instance of '[\w.]*SSMNRegressor' or None. Got Ridge\(\) instead"):
         SSMNForecaster(regressor=Ridge()).fit(y)
+
+
+def test_solver_auto_keeps_the_solver_better_on_the_time_ordered_tail():
+    """solver="auto": ridge on a target the inputs explain linearly; Adam where the read-out of a
+    random network cannot (the token two steps back); both repeatable with random_state."""
+    X, y = _stream(600)
+    reg = SSMNRegressor(solver="auto", max_iter=20, random_state=0).fit(X, y)
+    assert reg.solver_ == "ridge" and set(reg.solver_scores_) == {"ridge", "adam"}
+    assert reg.solver_scores_["ridge"] <= reg.solver_scores_["adam"] and reg.input_coef_ is not None
+    again = SSMNRegressor(solver="auto", max_iter=20, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), again.predict(X))
+    ids = _tokens(600)
+    clf = SSMNClassifier(variant="text_native", solver="auto", max_iter=30, batch_size=32,
+                         random_state=0).fit(ids, ids[:, -3])
+    assert clf.solver_ == "adam" and clf.solver_scores_["adam"] < clf.solver_scores_["ridge"]
+    assert clf.score(ids, ids[:, -3]) > 0.9
+    # too short to hold a tail out: the closed form, no scores
+    tiny = SSMNRegressor(solver="auto", random_state=0).fit(X[:5], y[:5])
+    assert tiny.solver_ == "ridge" and tiny.solver_scores_ == {}
+    assert SSMNRegressor(solver="auto", random_state=0).partial_fit(X, y).solver_ == "adam"
+
+
+def test_forecaster_lags_auto_picks_on_the_tail_and_is_repeatable():
+    y = _sine(600)
+    f = SSMNForecaster(lags="auto", random_state=0).fit(y)
+    assert set(f.lag_scores_) == {1, 2, 4, 8, 16, 32} and f.lags_ == min(f.lag_scores_, key=f.lag_scores_.get)
+    assert f.lag_scores_[f.lags_] < f.lag_scores_[1]
+    assert f.history_.shape == (f.lags_, 1)
+    np.testing.assert_array_equal(f.predict(5), SSMNForecaster(lags="auto", random_state=0).fit(y).predict(5))
+    assert SSMNForecaster(lags=3).fit(y).lags_ == 3
+    with pytest.raises(ValueError, match="lags='auto' needs at least 4.*HINT: give lags as an integer"):
+        SSMNForecaster(lags="auto").fit(y[:3])

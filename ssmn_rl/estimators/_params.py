@@ -18,10 +18,16 @@ TARGET = Option("target", "sequence", [StrOptions({"sequence", "step"})], "{\"se
 
 #: Options of the two solvers (BPTT with the shared trainer, closed-form ridge read-out).
 SOLVER_OPTIONS: tuple[Option, ...] = (
-    Option("solver", "adam", [StrOptions({"adam", "ridge"})], "{\"adam\", \"ridge\"}",
+    Option("solver", "adam", [StrOptions({"adam", "ridge", "auto"})], "{\"adam\", \"ridge\", \"auto\"}",
            "\"adam\": BPTT through the whole network. \"ridge\": closed-form read-out on the "
            "features z_t of the randomly initialised network and the raw inputs x_t, with a bias "
-           "(reservoir computing; other weights stay as drawn)."),
+           "(reservoir computing; other weights stay as drawn). \"auto\": both, chosen inside "
+           "``fit`` on the time-ordered tail (the last ``validation_fraction`` of the rows of a "
+           "stream, or of the sequences): ridge fitted on the rest, Adam with early stopping on "
+           "the same split; the one with the smaller tail error (mean squared error, or error "
+           "rate for a classifier; ties: ridge) is kept, ridge refitted on all the data "
+           "(``solver_``, ``solver_scores_``). Repeatable with ``random_state``; ``max_time`` "
+           "bounds each candidate's fit."),
     Option("ridge_alpha", 1e-3, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
            "float >= 0 or \"auto\"",
            "L2 penalty of the ridge read-out on the (standardised) network features; the raw inputs "

@@ -22,7 +22,7 @@ from __future__ import annotations
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -120,7 +120,7 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ fitting
     def _new_model(self, n_features: int, rng) -> None:
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        kw = model_kwargs(self, trained=self.solver != "ridge")
+        kw = model_kwargs(self, trained=self.solver_ != "ridge")
         if self._tokens:  # one output per token id: at least as many as the estimator's outputs
             self.model_ = SSMN(self.variant, vocab_size=max(self.vocab_size_, self._n_model_outputs()),
                                embed_dim=self.embed_dim, seed=seed, **kw)
@@ -167,7 +167,7 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
 
     def _train(self, X, y_enc, *, n_epochs: int, state0=None, segments=True):
         mode, Xs, tgt, mask = self._layout(X, y_enc)
-        if self.solver == "ridge" and state0 is None and segments:
+        if self.solver_ == "ridge" and state0 is None and segments:
             tgt_f = self._ridge_targets(tgt).astype(np.float64)
             tgt_f = tgt_f if tgt_f.ndim == 3 else tgt_f[..., None]
             self.input_coef_, self.train_loss_, self.ridge_alpha_ = fit_ridge(
@@ -215,8 +215,11 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
         self : object
         """
         X, y = self._validate_fit_data(X, y, reset=True)
-        for attr in ("optimizer_", "n_iter_", "loss_curve_", "ridge_alpha_"):  # a new fit starts over
-            self.__dict__.pop(attr, None)
+        for attr in ("optimizer_", "n_iter_", "loss_curve_", "ridge_alpha_", "solver_scores_"):
+            self.__dict__.pop(attr, None)  # a new fit starts over
+        if self.solver == "auto":
+            return self._fit_auto(X, y)
+        self.solver_ = self.solver
         self.input_coef_ = None
         y_enc = self._encode_y(y, first=True, lead=self._lead(X))
         self._new_model(X.shape[-1], check_random_state(self.random_state))
@@ -224,10 +227,55 @@ class SSMNSupervisedBase(BaseEstimator, metaclass=ABCMeta):
         self._finish_stream(mode, X)
         return self
 
+    # ------------------------------------------------------------------ solver="auto"
+    def _fit_auto(self, X, y):
+        """``solver="auto"``: hold out the time-ordered tail (the last ``validation_fraction`` of
+        the rows of a stream, or of the sequences), fit the ridge read-out on the rest and Adam with
+        early stopping on the same split (it keeps the parameters best on the tail), and keep the
+        solver with the smaller error on the tail (ties: ridge, the cheaper one). Ridge is then
+        refitted on all the data; Adam keeps its early-stopped fit."""
+        n = len(X)
+        n_val = int(round(n * self.validation_fraction))
+        scores = {}
+        if n_val < 1 or n - n_val < 2:  # no tail to choose on: the closed form
+            choice, final = "ridge", None
+        else:
+            ridge = clone(self).set_params(solver="ridge").fit(X[: n - n_val], y[: n - n_val])
+            adam = clone(self).set_params(solver="adam", early_stopping=True).fit(X, y)
+            for name, est in (("ridge", ridge), ("adam", adam)):
+                scores[name] = self._tail_error(est, X, y, n_val)
+            choice = min(scores, key=lambda k: (scores[k], k != "ridge"))
+            final = adam if choice == "adam" else None
+        if final is None:
+            final = clone(self).set_params(solver="ridge").fit(X, y)
+        params = set(self.get_params(deep=False))
+        for key, value in final.__dict__.items():
+            if key not in params and key not in ("n_features_in_", "feature_names_in_"):
+                setattr(self, key, value)
+        self.solver_ = choice
+        self.solver_scores_ = scores
+        return self
+
+    def _tail_error(self, est, X, y, n_val: int) -> float:
+        """Error of a fitted candidate on the last ``n_val`` rows of a stream (predicted causally
+        over the whole stream) or the last ``n_val`` sequences: the mean squared error over the
+        targets' variance, or for a classifier the error rate."""
+        start = len(X) - n_val
+        pred = est.predict(X)[start:] if est.fit_mode_ == "stream" else est.predict(X[start:])
+        true = np.asarray(y)[start:]
+        if self._loss != "mse":
+            return float(np.mean(np.asarray(pred).reshape(-1) != true.reshape(-1)))
+        true = true.astype(np.float64).reshape(len(true), -1)
+        pred = np.asarray(pred, np.float64).reshape(true.shape)
+        var = np.where(true.var(axis=0) > 0, true.var(axis=0), 1.0)
+        err = float(np.mean((pred - true) ** 2 / var))
+        return err if np.isfinite(err) else np.inf
+
     def _partial_fit(self, X, y):
         first = not hasattr(self, "model_")
         X, y = self._validate_fit_data(X, y, reset=first)
         if first:
+            self.solver_ = "adam" if self.solver == "auto" else self.solver
             self._partial_fit_first(X, y)
             self._new_model(X.shape[-1], check_random_state(self.random_state))
             self.input_coef_ = None
