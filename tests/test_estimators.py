@@ -310,7 +310,7 @@ def test_forecaster_pickles_and_refuses_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="fitted without X"):
         f.predict(3, np.zeros((3, 1)))
     with pytest.raises(ValueError, match="minimum of 9"):
-        SSMNForecaster().fit(y[:3])
+        SSMNForecaster(lags=8).fit(y[:3])
     with pytest.raises(ValueError, match="minimum of 4 .*differences=1"):
         SSMNForecaster(lags=2, differences=1).fit(y[:3])
 
