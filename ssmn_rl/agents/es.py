@@ -195,6 +195,11 @@ class ESWorker:
         return episodes
 
 
+def _norm(v: np.ndarray) -> float:
+    """Euclidean norm without BLAS: np.linalg.norm's dot wakes OpenBLAS threads (ms each on a busy machine)."""
+    return float(np.sqrt(np.square(v).sum()))
+
+
 def centered_ranks(x: np.ndarray) -> np.ndarray:
     """Ranks of x scaled to [-0.5, 0.5] (ties broken by position, deterministic)."""
     flat = x.reshape(-1)
@@ -314,7 +319,7 @@ class ES(BaseAgent):
         grad /= returns.size
         step_grad = -grad + self.weight_decay * self.theta
         new_theta = self.optimizer.step(self.theta, step_grad)
-        update_ratio = float(np.linalg.norm(new_theta - self.theta) / (np.linalg.norm(self.theta) + 1e-12))
+        update_ratio = float(_norm(new_theta - self.theta) / (_norm(self.theta) + 1e-12))
         self.theta = new_theta
         self.policy.set_parameters(self.theta)
         # ---- observation statistics, merged in item order (backend-independent)
@@ -328,7 +333,7 @@ class ES(BaseAgent):
                  "charts/episodic_length": float(np.mean([r["lengths"].mean() for r in pair_res])
                                                  / self.episodes_per_member),
                  "charts/return_max": float(returns.max()), "charts/return_min": float(returns.min()),
-                 "losses/grad_norm": float(np.linalg.norm(grad)), "losses/param_norm": float(np.linalg.norm(self.theta)),
+                 "losses/grad_norm": float(_norm(grad)), "losses/param_norm": float(_norm(self.theta)),
                  "losses/update_ratio": update_ratio}
         if self.eval_center:
             stats["charts/center_return"] = float(results[n_pairs]["returns"][0])
@@ -338,7 +343,7 @@ class ES(BaseAgent):
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "ES":
         """Run generations until `total_timesteps` env steps have been used; returns self."""
         cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
-        backend = make_backend(self.backend, self.n_workers, self.ray_address)
+        backend = self._backend = make_backend(self.backend, self.n_workers, self.ray_address)
         try:
             backend.start(ESWorker, self._worker_setup(backend))
             cb.on_training_start()
@@ -356,6 +361,7 @@ class ES(BaseAgent):
                     break
         finally:
             backend.close()
+            self._backend = None
             cb.on_training_end()
             self.logger.close()
         return self

@@ -52,6 +52,10 @@ class Backend(ABC):
             raise ConfigError(f"backend={self.name!r}: {len(payloads)} payloads for {self.n_workers} workers")
         return self._call(method, payloads)
 
+    def worker_pids(self) -> list:
+        """Process id of every worker (the calling process for the inline backend)."""
+        return [os.getpid()] * self.n_workers
+
     @abstractmethod
     def _start(self, factory, setup: dict) -> None: ...
 
@@ -142,6 +146,9 @@ class ProcessBackend(Backend):
             self._conns.append(parent)
         for k in range(self.n_workers):
             self._receive(k, "starting")
+
+    def worker_pids(self) -> list:
+        return [p.pid for p in self._procs]
 
     def _receive(self, k: int, what: str):
         conn, proc = self._conns[k], self._procs[k]
@@ -243,8 +250,7 @@ class RayBackend(Backend):
                               "HINT: see the Ray logs (ray status, /tmp/ray/session_latest/logs); the last "
                               "checkpoint is unaffected.") from None
 
-    def actor_pids(self) -> list:
-        """Process ids of the worker actors (for tests and diagnostics)."""
+    def worker_pids(self) -> list:
         return self._get([a.pid.remote() for a in self._actors], "reporting its pid")
 
     def _call(self, method, payloads):
