@@ -2,6 +2,8 @@
 inline results, and a dead worker is an error that names its backend (never a hang)."""
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -152,23 +154,35 @@ def test_a_killed_ray_actor_raises_naming_the_backend(local_ray, tmp_path):
     np.testing.assert_array_equal(ES.load(ck.saved[-1]).theta, agent.theta)
 
 
+_CLUSTER_SCRIPT = """
+import numpy as np, ray
+from ray.cluster_utils import Cluster
+import ssmn_rl
+from ssmn_rl.agents import ES
+
+kw = dict(population_size=8, seed=5, policy_kwargs=dict(hidden_dim=12, window_size=4))
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+cluster.add_node(num_cpus=1)  # one CPU per node and one per actor: the two actors land on two nodes
+try:
+    cluster.wait_for_nodes()
+    inline = ES("standard", "ssmn/StatelessCartPole-v0", **kw).learn(2500)
+    agent = ES("standard", "ssmn/StatelessCartPole-v0", backend="ray", n_workers=2,
+               ray_address=cluster.address, **kw)
+    agent.learn(2500)
+    assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+    np.testing.assert_array_equal(inline.theta, agent.theta)
+    print("SAME", agent.num_timesteps)
+finally:
+    ray.shutdown()
+    cluster.shutdown()
+"""
+
+
 @pytest.mark.slow
 def test_es_on_a_two_node_ray_cluster_matches_inline():
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    if ray.is_initialized():
-        pytest.skip("a Ray instance is already running in this process (run this test on its own)")
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
-    try:
-        cluster.wait_for_nodes()
-        inline = ES("standard", ENV, **SMALL).learn(2500)
-        on_cluster = ES("standard", ENV, backend="ray", n_workers=2, ray_address=cluster.address, **SMALL)
-        on_cluster.learn(2500)
-        nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
-        assert len(nodes) == 2
-        np.testing.assert_array_equal(inline.theta, on_cluster.theta)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+    """A local two-node cluster (ray.cluster_utils.Cluster) joined through ray_address; in its own
+    process, so that it never meets the test session's local Ray instance."""
+    pytest.importorskip("ray")
+    r = subprocess.run([sys.executable, "-c", _CLUSTER_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    assert "SAME" in r.stdout
