@@ -17,6 +17,7 @@ episode; ``population_batching=False`` plays member by member (the reference pat
 """
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError
@@ -78,6 +79,23 @@ def _episode(policy, env, theta, mean, std, clip, env_seed, max_steps):
             return total, steps, s1, s2
 
 
+#: Wrappers that gymnasium.make adds and that change nothing a rollout sees once the env is reset:
+#: a batched rollout steps the env beneath them (TimeLimit's truncation is applied by the rollout).
+_TRANSPARENT_WRAPPERS = (gym.wrappers.TimeLimit, gym.wrappers.OrderEnforcing, gym.wrappers.PassiveEnvChecker)
+
+
+def _stepper(env):
+    """(the env whose ``step`` a rollout may call, TimeLimit's max_episode_steps or None)."""
+    limit, e = None, env
+    while isinstance(e, gym.Wrapper):
+        if not isinstance(e, _TRANSPARENT_WRAPPERS):
+            return env, None
+        if isinstance(e, gym.wrappers.TimeLimit):
+            limit = e._max_episode_steps if limit is None else min(limit, e._max_episode_steps)
+        e = e.env
+    return e, limit
+
+
 def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
     """One episode per stream, all streams stepped together: one kernel call per env step.
 
@@ -88,8 +106,13 @@ def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, m
     population.reset()
     dist, extra = policy.dist, policy.extra
     first = [envs[i].reset(seed=int(env_seeds[i]))[0] for i in range(S)]
+    steppers = []  # per stream: (env to step, stop once its length is >= this)
+    for i in range(S):
+        env, limit = _stepper(envs[i])
+        caps = [c for c in (limit, max_steps) if c is not None]
+        steppers.append((env, min(caps) if caps else float("inf")))
     obs = np.stack([np.asarray(o) for o in first])  # (S, *obs shape): row j is active stream j
-    returns, lengths = np.zeros(S), np.zeros(S, np.int64)
+    returns, lengths = [0.0] * S, [0] * S
     s1, s2 = np.zeros((S, D)), np.zeros((S, D))
     active = np.arange(S)
     while active.size:
@@ -101,15 +124,16 @@ def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, m
         actions = dist.to_env(dist.mode(population.step(xn, active), extra))
         keep = 0
         for j, i in enumerate(active.tolist()):
-            o, r, term, trunc, _ = envs[i].step(actions[j])
+            env, cap = steppers[i]
+            o, r, term, trunc, _ = env.step(actions[j])
             returns[i] += float(r)
-            lengths[i] += 1
-            if not (term or trunc or (max_steps is not None and lengths[i] >= max_steps)):
+            steps = lengths[i] = lengths[i] + 1
+            if not (term or trunc or steps >= cap):
                 obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
                 active[keep] = i
                 keep += 1
         active = active[:keep]
-    return returns, lengths, s1, s2
+    return np.array(returns), np.array(lengths, np.int64), s1, s2
 
 
 class ESWorker:
