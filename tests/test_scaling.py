@@ -186,3 +186,17 @@ def test_es_on_a_two_node_ray_cluster_matches_inline():
     r = subprocess.run([sys.executable, "-c", _CLUSTER_SCRIPT], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     assert "SAME" in r.stdout
+
+
+def test_bench_scaling_quick_writes_its_table_and_json(tmp_path):
+    out = tmp_path / "scaling.json"
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "bench_scaling.py")
+    r = subprocess.run([sys.executable, script, "--quick", "--backends", "inline", "process", "--workers", "2",
+                        "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "steps/s" in r.stdout and "per-member" in r.stdout
+    import json
+    report = json.loads(out.read_text())
+    got = {(row["algo"], row["backend"], row["workers"]) for row in report["rows"]}
+    assert got == {("es", "per-member", 1), ("es", "inline", 1), ("es", "process", 2), ("ppo", "inline", 1)}
+    assert all(row["steps_per_s"] > 0 for row in report["rows"])

@@ -128,6 +128,11 @@ def _process_main(conn, factory, setup) -> None:
         conn.send(("ok", result))
 
 
+#: Thread pools a worker process starts with one thread: a worker is one core's worth of rollouts,
+#: and idle BLAS/OpenMP threads spinning beside it would take the core of the next worker.
+_SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class ProcessBackend(Backend):
     """Persistent local worker processes (spawned, so no state is inherited by accident), one pipe
     each. A worker that exits is noticed through its process sentinel, never by a timeout."""
@@ -137,13 +142,20 @@ class ProcessBackend(Backend):
     def _start(self, factory, setup):
         ctx = multiprocessing.get_context("spawn")
         self._procs, self._conns = [], []
-        for _ in range(self.n_workers):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(target=_process_main, args=(child, factory, setup), daemon=True)
-            p.start()
-            child.close()
-            self._procs.append(p)
-            self._conns.append(parent)
+        saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
+        os.environ.update({k: "1" for k, v in saved.items() if v is None})  # inherited by the children
+        try:
+            for _ in range(self.n_workers):
+                parent, child = ctx.Pipe()
+                p = ctx.Process(target=_process_main, args=(child, factory, setup), daemon=True)
+                p.start()
+                child.close()
+                self._procs.append(p)
+                self._conns.append(parent)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
         for k in range(self.n_workers):
             self._receive(k, "starting")
 
