@@ -26,6 +26,12 @@ typedef struct {
     real *vec; /* scratch of SSMN_RULE_VECS * H reals */
 } FN(rule_ctx);
 
+/* The rule context with the configured (fixed) eta and lambda; vec: SSMN_RULE_VECS H reals. */
+static FN(rule_ctx) FN(base_ctx)(const ssmn_config *cfg, real *vec) {
+    FN(rule_ctx) x = {cfg, (real)cfg->eta, (real)(1.0 - cfg->decay), (real)cfg->decay, (real)cfg->clip, vec};
+    return x;
+}
+
 static inline real FN(clampr)(real v, real c) { return v > c ? c : (v < -c ? -c : v); }
 static inline real FN(sigm)(real x) { return (real)1 / ((real)1 + R_EXP(-x)); }
 static inline real FN(signr)(real x) { return (real)((x > 0) - (x < 0)); }

@@ -29,6 +29,8 @@ typedef struct {
     int32_t learned_decay; /* 1: decay lambda_t = sigmoid(w_lam . z + b_lam) per plastic layer and step */
     int32_t norm;        /* pre-norm of every static and plastic layer's input: 0 none, 1 RMS, 2 layer */
     int64_t n_heads;     /* nh >= 1 dividing H: attention heads, and fast-weight blocks (H/nh)^2 per plastic layer */
+    int32_t n_threads;   /* threads one call may use (OpenMP): 0 or 1 = the calling thread only, at most 1024;
+                          * results are the same run to run for a given count (see ssmn_internal.h) */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),

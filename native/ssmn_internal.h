@@ -60,7 +60,7 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 5
+#define SSMN_ABI_VERSION 6
 
 typedef struct {
     int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
@@ -78,25 +78,42 @@ typedef struct {
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
 
+/* Threads. A call runs on up to cfg->n_threads OpenMP threads (1 without OpenMP): the GEMMs split
+ * their register tiles, row-wise loops their rows, and the per-stream loops (window attention,
+ * plastic layers) their streams, in contiguous static blocks. Every output element is computed
+ * by one thread in the serial order, except the parameter gradients of the per-stream loops
+ * (gates, norms, attention bias), which each thread accumulates into its own copy of the gradient;
+ * the copies are added in thread order afterwards. So a call gives the same result run to run for
+ * a given thread count, and the forward pass the same result for every count. An external rule
+ * (third-party C or a Python callback) runs on the calling thread only. */
+#define SSMN_MAX_THREADS 1024
+int ssmn_threads(const ssmn_config *cfg);                   /* for GEMMs and row loops */
+int ssmn_stream_threads(const ssmn_config *cfg, int64_t B); /* for the per-stream loops */
+
 /* The backward pass's workspace of a (B, T) call (n_work floats), carved by ssmn_work_of():
  * token-major gradient rows dA, dB, dQ, dK, dV (B*T, H), the plastic layers' dL/d(pre-ReLU)
- * dPre (P, B*T, H), the embedding rows' dX (B*T, Din) with tokens; per stream (one at a time) the
- * fast-weight gradient G (P, WF), checkpoints ckpt (nseg, P, WF) every K steps and a segment's
- * matrices seg (K, P, WF), a scratch matrix F (WF); H-vectors gz, dh, dz, dr, row; the rules'
- * vectors rvec (SSMN_RULE_VECS, H); attention scores dp (w); the GEMM pack. */
+ * dPre (P, B*T, H), the embedding rows' dX (B*T, Din) with tokens; the GEMM pack; then nt blocks
+ * of thr_n floats, one per stream thread (block t at thr + t thr_n), each holding, at the offsets
+ * below, what one stream at a time needs: the fast-weight gradient G (P, WF), checkpoints ckpt
+ * (nseg, P, WF) every K steps and a segment's matrices seg (K, P, WF), a scratch matrix F (WF);
+ * H-vectors gz, dh, dz, dr, row; the rules' vectors rvec (SSMN_RULE_VECS, H); attention scores
+ * dp (w); and, when nt > 1, the thread's own parameter gradient grad (n_params). */
 typedef struct {
-    int64_t K, nseg;
-    int64_t dA, dB, dQ, dK, dV, dPre, dX, G, ckpt, seg, F, gz, dh, dz, dr, row, rvec, dp, pack, n_work;
+    int64_t K, nseg, nt;
+    int64_t dA, dB, dQ, dK, dV, dPre, dX, pack, thr, thr_n;
+    int64_t G, ckpt, seg, F, gz, dh, dz, dr, row, rvec, dp, grad; /* inside a thread block */
+    int64_t n_work;
 } ssmn_work;
-int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, ssmn_work *W);
+int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, ssmn_work *W);
 
-/* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the rules' vectors
- * rvec (SSMN_RULE_VECS, H), a row (H), a copy of one memory (WF) for the update statistic of
- * non-hebbian rules, and the GEMM pack when with_pack (calls with enough rows to pack). */
+/* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the GEMM pack
+ * when with_pack (calls with enough rows to pack), then nt blocks of thr_n floats, one per stream
+ * thread (block t at thr + t thr_n), each with the rules' vectors rvec (SSMN_RULE_VECS, H), a row
+ * (H) and a copy of one memory (WF) for the update statistic of non-hebbian rules. */
 typedef struct {
-    int64_t rvec, row, before, pack, n;
+    int64_t pack, thr, thr_n, rvec, row, before, n;
 } ssmn_scratch;
-int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, ssmn_scratch *S);
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, ssmn_scratch *S);
 /* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
 int ssmn_mul(int64_t a, int64_t b, int64_t *out);
 int ssmn_add(int64_t a, int64_t b, int64_t *out);

@@ -6,6 +6,7 @@ duration of each call (cffi API mode does), and turns status codes into typed ex
 """
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._ssmn_native import ffi, lib
 from .config import NORMS, SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
@@ -60,9 +61,42 @@ def check_status(status: int, what: str, binding=None) -> None:
     raise KernelError(msg)
 
 
-def make_c_config(cfg: SSMNConfig, binding=None):
-    """The C config struct; `binding` (a RuleBinding) fills the rule fields (hebbian if None)."""
+MAX_THREADS = 1024
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(n_threads) -> int:
+    """The thread count a model's kernel calls use: `n_threads` when given, else the environment
+    variable SSMN_NUM_THREADS, else the cores this process may use."""
+    if n_threads is None:
+        env = os.environ.get("SSMN_NUM_THREADS", "").strip()
+        if not env:
+            return min(available_cores(), MAX_THREADS)
+        try:
+            n_threads = int(env)
+        except ValueError:
+            raise ConfigError(f"SSMN_NUM_THREADS must be an integer in [1, {MAX_THREADS}], got {env!r}") from None
+        what = "SSMN_NUM_THREADS"
+    else:
+        what = "n_threads"
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or not 1 <= n_threads <= MAX_THREADS:
+        raise ConfigError(f"{what} must be an integer in [1, {MAX_THREADS}] or None (the cores this process "
+                          f"may use), got {n_threads!r}")
+    return int(n_threads)
+
+
+def make_c_config(cfg: SSMNConfig, binding=None, n_threads: int = 1):
+    """The C config struct; `binding` (a RuleBinding) fills the rule fields (hebbian if None);
+    `n_threads`: the threads one kernel call may use."""
     c = ffi.new("ssmn_config *")
+    c.n_threads = n_threads
     c.d_in = cfg.input_dim
     c.hidden = cfg.hidden_dim
     c.d_out = cfg.output_dim

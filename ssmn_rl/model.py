@@ -145,6 +145,11 @@ class SSMN:
     dtype : {"float32", "float64"}
     seed : int or None
         Seed of the initial parameters.
+    n_threads : int or None
+        Threads each kernel call may use (OpenMP; GEMMs, row loops and the per-stream loops of
+        attention and plastic layers). None: the environment variable SSMN_NUM_THREADS, else the
+        cores this process may use. Not part of the model: not saved, settable later
+        (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
 
     Examples
     --------
@@ -165,7 +170,7 @@ class SSMN:
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
                  learned_decay: bool | None = None, norm: str | None = None, n_heads: int = 1,
-                 memory: str | None = None, dtype: str = "float32", seed=None):
+                 memory: str | None = None, dtype: str = "float32", seed=None, n_threads: int | None = None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
@@ -208,13 +213,14 @@ class SSMN:
                          **flags)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self._setup(cfg)
+        self._setup(cfg, n_threads)
         self._params = init_parameters(cfg, seed)
         self.seed = seed
 
     # ------------------------------------------------------------------ construction
-    def _setup(self, cfg: SSMNConfig) -> None:
+    def _setup(self, cfg: SSMNConfig, n_threads: int | None = None) -> None:
         self.config = cfg
+        self._n_threads = _kernels.resolve_threads(n_threads)
         self._dtype = np.dtype(cfg.dtype)
         self._bind_rule()
         sz = _kernels.sizes(self._c_cfg)
@@ -262,10 +268,11 @@ class SSMN:
             pool[name] = buf
 
     @classmethod
-    def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
+    def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None,
+                    n_threads: int | None = None) -> "SSMN":
         cfg = config if isinstance(config, SSMNConfig) else SSMNConfig(**config)
         model = cls.__new__(cls)
-        model._setup(cfg)
+        model._setup(cfg, n_threads)
         model._params = init_parameters(cfg, seed)
         model.seed = seed
         if parameters is not None:
@@ -274,10 +281,10 @@ class SSMN:
 
     def __getstate__(self):
         return {"config": self.config.to_dict(), "params": self._params, "seed": self.seed,
-                "live": self._live}
+                "live": self._live, "n_threads": self._n_threads}
 
     def __setstate__(self, d):
-        self._setup(SSMNConfig(**d["config"]))
+        self._setup(SSMNConfig(**d["config"]), d.get("n_threads"))
         self._params = d["params"]
         self.seed = d["seed"]
         self._live = d["live"]
@@ -338,7 +345,19 @@ class SSMN:
         from .rule_binding import RuleBinding
 
         self._binding = RuleBinding(self.config, get_rule(self.config.rule))
-        self._c_cfg = _kernels.make_c_config(self.config, self._binding)
+        self._c_cfg = _kernels.make_c_config(self.config, self._binding, self._n_threads)
+
+    @property
+    def n_threads(self) -> int:
+        """Threads each kernel call may use (settable; None = SSMN_NUM_THREADS, else the cores
+        this process may use). Results are the same run to run for a given count; the forward
+        pass gives the same result for every count, gradients may differ in the last bits."""
+        return self._n_threads
+
+    @n_threads.setter
+    def n_threads(self, value: int | None) -> None:
+        self._n_threads = _kernels.resolve_threads(value)
+        self._c_cfg.n_threads = self._n_threads
 
     # ------------------------------------------------------------------ state
     @property
