@@ -163,3 +163,4 @@ int FN(ssmn_naive_step)(const ssmn_config *cfg, real *y, real *cache, real *stat
     return SSMN_OK;
 }
 #endif
+#include "population.c"

@@ -103,3 +103,18 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
  * cache (n_cache) scratch; y (Dout); x (Din). */
 int ssmn_naive_step_f32(const ssmn_config *cfg, float *y, float *cache, float *state, float *u_hist,
                         int64_t *steps, const float *x, const float *params);
+
+/* A population stepped as one batch: B active streams, each with its own parameter vector
+ * (native/population.c). y (B,T,Dout) out; cache (B,T,n_cache) scratch; x (B,T,Din) or tokens
+ * (B,T); state (n_rows,n_state) and steps (n_rows) in/out; params: n_rows rows of params_stride
+ * (>= n_params) reals; rows (B): distinct rows of state/steps/params that the active streams are
+ * (NULL: 0..B-1); n_threads >= 1 OpenMP threads over streams. Each stream gives exactly what
+ * ssmn_forward with B = 1 gives on its own row. */
+int ssmn_forward_population_f32(const ssmn_config *cfg, float *y, float *cache, float *state, int64_t *steps,
+                                const float *x, const int32_t *tokens, const float *params,
+                                int64_t params_stride, const int64_t *rows, int64_t n_rows, int64_t B,
+                                int64_t T, int32_t n_threads);
+int ssmn_forward_population_f64(const ssmn_config *cfg, double *y, double *cache, double *state,
+                                int64_t *steps, const double *x, const int32_t *tokens, const double *params,
+                                int64_t params_stride, const int64_t *rows, int64_t n_rows, int64_t B,
+                                int64_t T, int32_t n_threads);

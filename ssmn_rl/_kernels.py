@@ -203,6 +203,23 @@ def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
     return fn(c_cfg, y, cache, state, steps, ffi.from_buffer(array_type, x), ffi.NULL, params, B, 1)
 
 
+def forward_population(c_cfg, y, cache, state, steps, x, params, rows, B: int, T: int, n_threads: int = 1,
+                       binding=None) -> None:
+    """B streams, each on its own parameter row (native/population.c).
+
+    y (B,T,D_out) out; cache (B*T*n_cache) scratch; x (B,T,D_in) reals or (B,T) int32 tokens;
+    state (R, n_state) and steps (R,) for all R rows, updated in place for the active ones;
+    params (R, n_params) C-contiguous; rows (B,) int64 distinct row indices, or None for 0..B-1."""
+    suf, ct = _SUFFIX[params.dtype]
+    fn = getattr(lib, f"ssmn_forward_population_{suf}", None)
+    if fn is None:
+        raise ImportError("ssmn_rl's compiled core has no ssmn_forward_population. HINT: reinstall the "
+                          "package (pip install -e .) to rebuild the C kernels.")
+    st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"), *_inputs(x, ct),
+            _ptr(params, ct), params.shape[1], _ptr(rows, "int64_t *"), params.shape[0], B, T, int(n_threads))
+    check_status(st, "ssmn_forward_population", binding)
+
+
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,
              binding=None) -> None:
     suf, ct = _SUFFIX[params.dtype]

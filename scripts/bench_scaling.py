@@ -1,0 +1,154 @@
+"""Env steps per second against workers (1, 2) per backend, for ES and PPO, side by side in one run.
+
+ES rows run the workload of issue 16: ``ssmn/StatelessCartPole-v0``, population 128, policy
+``hidden_dim=64, window_size=16``, ``--es-steps`` env steps (200k by default), seed 0:
+
+- ``es/per-member``: inline, ``population_batching=False`` (one kernel call per member and step:
+  the reference path);
+- ``es/<backend>``: population-batched rollouts on ``inline`` (1 worker), ``process`` and ``ray``
+  (1 and 2 persistent workers). Wall time includes starting the workers (and Ray itself).
+
+PPO rows train recurrent PPO on a slow-step env: ``SlowStep`` wraps ``ssmn/StatelessCartPole-v0``
+and busy-waits ``--slow-us`` microseconds (50 by default) in every ``step``, standing in for a
+simulator whose step is expensive. PPO collects its rollouts in-process (it has no worker
+backend yet), so it has one row, ``ppo/inline``, the baseline a PPO backend must beat.
+
+Every row is timed on this machine in this one process, one after the other, with the same seed;
+``speedup`` is steps/s over the ``inline`` row of the same algorithm (for ES, also the batched
+inline row over the per-member row). Prints a table and writes the JSON report to ``--out``
+(default ``bench_results/bench_scaling.json``).
+
+    python scripts/bench_scaling.py                 # the full workload (a few minutes)
+    python scripts/bench_scaling.py --quick         # small budgets: a smoke run
+    python scripts/bench_scaling.py --backends inline process
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import gymnasium as gym
+
+import ssmn_rl  # noqa: F401  (registers the ssmn/ envs)
+from ssmn_rl.agents import ES, PPO
+
+ENV = "ssmn/StatelessCartPole-v0"
+SLOW_ENV = "ssmn-bench/SlowStatelessCartPole-v0"
+ES_POLICY = {"hidden_dim": 64, "window_size": 16}
+
+
+class SlowStep(gym.Wrapper):
+    """Busy-waits `step_us` microseconds in every step (an expensive simulator, CPU-bound like one)."""
+
+    def __init__(self, env: gym.Env, step_us: float = 50.0):
+        super().__init__(env)
+        if not step_us >= 0:
+            raise ValueError(f"step_us must be >= 0, got {step_us!r}")
+        self.step_us = float(step_us)
+
+    def step(self, action):
+        end = time.perf_counter() + self.step_us * 1e-6
+        out = self.env.step(action)
+        while time.perf_counter() < end:
+            pass
+        return out
+
+
+def make_slow_env(step_us: float = 50.0) -> gym.Env:
+    return SlowStep(gym.make(ENV), step_us)
+
+
+def _register_slow_env() -> None:
+    if SLOW_ENV not in gym.registry:
+        gym.register(SLOW_ENV, entry_point=f"{__name__}:make_slow_env" if __name__ != "__main__"
+                     else "bench_scaling:make_slow_env")
+
+
+def _time(fn) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def run_es(backend: str, workers: int, steps: int, batched: bool = True) -> dict:
+    def go():
+        agent = ES("standard", ENV, population_size=128, policy_kwargs=ES_POLICY, seed=0, backend=backend,
+                   n_workers=workers, population_batching=batched)
+        return agent.learn(steps)
+    wall, agent = _time(go)
+    return {"algo": "es", "backend": backend if batched else "per-member", "workers": workers,
+            "steps": agent.num_timesteps, "seconds": wall, "steps_per_s": agent.num_timesteps / wall,
+            "final_return": agent.last_episodic_return}
+
+
+def run_ppo(steps: int, slow_us: float) -> dict:
+    def go():
+        agent = PPO("standard", SLOW_ENV, env_kwargs={"step_us": slow_us}, seed=0)
+        return agent.learn(steps)
+    wall, agent = _time(go)
+    return {"algo": "ppo", "backend": "inline", "workers": 1, "steps": agent.num_timesteps, "seconds": wall,
+            "steps_per_s": agent.num_timesteps / wall, "final_return": agent.last_episodic_return}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backends", nargs="+", default=["inline", "process", "ray"],
+                    choices=["inline", "process", "ray"])
+    ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--es-steps", type=int, default=200_000)
+    ap.add_argument("--ppo-steps", type=int, default=16_384)
+    ap.add_argument("--slow-us", type=float, default=50.0, help="busy-wait per step of the PPO env (us)")
+    ap.add_argument("--no-per-member", action="store_true", help="skip the (slow) per-member ES reference row")
+    ap.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
+    ap.add_argument("--out", default="bench_results/bench_scaling.json")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.es_steps, args.ppo_steps = 6_000, 2_048
+    if any(w < 1 for w in args.workers):
+        ap.error(f"--workers must be >= 1, got {args.workers}")
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    _register_slow_env()
+
+    rows = []
+    if not args.no_per_member:
+        rows.append(run_es("inline", 1, args.es_steps, batched=False))
+    for backend in args.backends:
+        for w in ([1] if backend == "inline" else args.workers):
+            if backend == "ray":
+                import ray
+                if ray.is_initialized():
+                    ray.shutdown()  # every Ray row pays for its own start, like a user's first run
+            rows.append(run_es(backend, w, args.es_steps))
+            print(f"  es {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s", file=sys.stderr)
+    rows.append(run_ppo(args.ppo_steps, args.slow_us))
+
+    base = {r["algo"]: r["steps_per_s"] for r in rows if r["backend"] == "inline" and r["workers"] == 1}
+    for r in rows:
+        r["speedup"] = r["steps_per_s"] / base[r["algo"]] if r["algo"] in base else None
+    print(f"\n{'algo':<5} {'backend':<11} {'workers':>7} {'env steps':>10} {'seconds':>8} {'steps/s':>9} "
+          f"{'vs inline':>9}")
+    for r in rows:
+        sp = f"{r['speedup']:.2f}x" if r["speedup"] is not None else "-"
+        print(f"{r['algo']:<5} {r['backend']:<11} {r['workers']:>7} {r['steps']:>10,} {r['seconds']:>8.2f} "
+              f"{r['steps_per_s']:>9,.0f} {sp:>9}")
+    report = {"es_env": ENV, "es_policy": ES_POLICY, "es_population": 128, "ppo_env": f"{ENV} + SlowStep",
+              "slow_us": args.slow_us, "cpus": os.cpu_count(), "python": platform.python_version(),
+              "machine": platform.machine(), "rows": rows}
+    per_member = [r for r in rows if r["backend"] == "per-member"]
+    if per_member and "es" in base:
+        report["es_batched_over_per_member"] = base["es"] / per_member[0]["steps_per_s"]
+        print(f"\nES population-batched inline / per-member inline: {report['es_batched_over_per_member']:.2f}x")
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"JSON report: {out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
