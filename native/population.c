@@ -51,21 +51,16 @@ int FN(ssmn_forward_population)(const ssmn_config *cfg, real *y, real *cache, re
 
     /* streams are independent, so how they are shared among threads changes no result; an external
      * (Python) rule keeps the calling thread */
-    const int threaded = n_threads > 1 && cfg->rule != SSMN_RULE_EXTERNAL && B > 1;
+    const int nt = n_threads > 1 && cfg->rule != SSMN_RULE_EXTERNAL && B > 1 ? n_threads : 1;
     /* one stream and one step leave nothing to split inside a call: its threads are the streams' */
     ssmn_config one = *cfg;
     one.n_threads = 1;
     int failed = SSMN_OK;
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (threaded)
-    for (int64_t b = 0; b < B; b++) {
+    SSMN_FOR(nt, b, B, {
         const int64_t r = rows ? rows[b] : b;
-        int st = FN(ssmn_forward)(&one, y + b * T * L.Dout, cache + b * T * L.n_cache, state + r * L.n_state,
-                                  steps + r, x ? x + b * T * L.Din : NULL, tokens ? tokens + b * T : NULL,
-                                  params + r * params_stride, 1, T);
-        if (st) {
-#pragma omp critical(ssmn_population_status)
-            if (!failed) failed = st;
-        }
-    }
+        FN(set_status)(&failed, FN(ssmn_forward)(&one, y + b * T * L.Dout, cache + b * T * L.n_cache,
+                                                 state + r * L.n_state, steps + r, x ? x + b * T * L.Din : NULL,
+                                                 tokens ? tokens + b * T : NULL, params + r * params_stride, 1, T));
+    });
     return failed;
 }
