@@ -61,8 +61,9 @@ static int FN(check_input)(const ssmn_layout *L, const real *x, const int32_t *t
     return SSMN_OK;
 }
 
-int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, int64_t *steps,
-                     const real *x, const int32_t *tokens, const real *params, int64_t B, int64_t T) {
+/* ssmn_forward, and with ckpt (not NULL) the training forward's checkpoints (see ssmn_api.h). */
+static int FN(forward_impl)(const ssmn_config *cfg, real *y, real *cache, real *ckpt, real *state, int64_t *steps,
+                            const real *x, const int32_t *tokens, const real *params, int64_t B, int64_t T) {
     ssmn_layout Ls;
     int rc = ssmn_layout_of(cfg, &Ls);
     if (rc) return rc;
@@ -86,7 +87,7 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     FN(encoder_forward)(L, cache, x, tokens, params, BT, &gb);
     FN(attention_forward)(L, cache, state, steps, params, B, T, &gb);
     FN(static_forward)(L, cache, params, BT, &gb);
-    rc = FN(plastic_forward)(L, cfg, cache, state, params, B, T, &tb, &Sc, &gb);
+    rc = FN(plastic_forward)(L, cfg, cache, ckpt, state, params, B, T, &tb, &Sc, &gb);
     if (!rc) {
         FN(readout_forward)(L, y, cache, params, BT, &gb);
         for (int64_t b = 0; b < B; b++) steps[b] += T;
@@ -95,7 +96,19 @@ int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, 
     return rc;
 }
 
-int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *work, const real *dy,
+int FN(ssmn_forward)(const ssmn_config *cfg, real *y, real *cache, real *state, int64_t *steps,
+                     const real *x, const int32_t *tokens, const real *params, int64_t B, int64_t T) {
+    return FN(forward_impl)(cfg, y, cache, NULL, state, steps, x, tokens, params, B, T);
+}
+
+int FN(ssmn_forward_train)(const ssmn_config *cfg, real *y, real *cache, real *ckpt, real *state, int64_t *steps,
+                           const real *x, const int32_t *tokens, const real *params, int64_t B, int64_t T) {
+    if (!ckpt && cfg && cfg->rule != SSMN_RULE_EXTERNAL && cfg->n_plastic > 0 && T > 0) return SSMN_ERR_NULL;
+    return FN(forward_impl)(cfg, y, cache, cfg && cfg->rule == SSMN_RULE_EXTERNAL ? NULL : ckpt, state, steps, x,
+                            tokens, params, B, T);
+}
+
+int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *work, const real *ckpt, const real *dy,
                       const real *cache, const real *state0, const int64_t *steps0, const real *x,
                       const int32_t *tokens, const real *params, int64_t B, int64_t T) {
     ssmn_layout Ls;
@@ -123,8 +136,8 @@ int FN(ssmn_backward)(const ssmn_config *cfg, real *grad, real *dstate0, real *w
     FN(readout_backward)(L, grad, dA, dy, cache, params, BT, &gb);
     real *dz = dA, *tmp = dB;
     if (L->P > 0) {
-        rc = FN(plastic_backward)(L, cfg, grad, dstate0, dB, dA, work + Wo.dPre, &tb, &Wo, cache, state0, params,
-                                  B, T, &gb);
+        rc = FN(plastic_backward)(L, cfg, grad, dstate0, dB, dA, work + Wo.dPre, &tb, &Wo, ckpt, cache, state0,
+                                  params, B, T, &gb);
         if (rc) return rc;
         dz = dB;
         tmp = dA;

@@ -5,11 +5,12 @@
  * re-read chat_steps times (q_0 = h).
  *
  * The forward pass runs stream by stream, step by step (each stream's W_f stays in cache), after
- * layer 0's input projection for all tokens at once. The backward pass keeps no W_f per step: per
- * stream it replays the updates from the starting W_f, keeping a checkpoint every K = ceil(sqrt(T))
- * steps, then walks the segments backwards, rebuilding a segment's K matrices from its checkpoint:
- * (T/K + K + 1) P WF extra floats for one stream at a time, O(sqrt(T) H^2), for two replays of
- * the O(H^2) update per step. Included by cell.c.
+ * layer 0's input projection for all tokens at once; a training forward also keeps each stream's
+ * W_f every K = ceil(sqrt(T)) steps (B (T/K) P WF floats, O(B sqrt(T) H^2)). The backward pass
+ * keeps no W_f per step: per stream it walks the segments backwards, rebuilding a segment's K
+ * matrices from its checkpoint, (K + 1) P WF floats per thread; without the forward's checkpoints
+ * it first replays the updates from the starting W_f to make them ((T/K) P WF floats more per
+ * thread). Either way memory is O(sqrt(T) H^2) per stream. Included by cell.c.
  */
 
 /* Plastic layer j's gates at one step, per head hd: the sigmoids s_eta = sigmoid(w_eta[hd] . z +
@@ -190,13 +191,16 @@ static void FN(layer_output)(const ssmn_layout *L, const ssmn_config *cfg, real 
 
 /* The plastic layers over the T steps of one stream (a built-in rule): cache records rec0 (T
  * records) in (z_S) and out (h, chat steps); the stream's W_f (in its state st) updated, and the
- * last step's update RMS. rx: the rule context (its fixed eta and lambda, the thread's own
+ * last step's update RMS; ckpt (when not NULL, (nseg, P, WF)) its W_f every K = ceil(sqrt(T))
+ * steps for the backward pass. rx: the rule context (its fixed eta and lambda, the thread's own
  * vectors); row (H), before (WF) scratch. */
 static int FN(plastic_stream_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
-                                      real *rec0, real *st, const real *prm, int64_t T, real *row, real *before) {
-    const int64_t P = L->P, R = L->n_cache, WF = L->WF;
+                                      real *rec0, real *st, real *ckpt, const real *prm, int64_t T, real *row,
+                                      real *before) {
+    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(T);
     for (int64_t t = 0; t < T; t++) {
         real *rec = rec0 + t * R;
+        if (ckpt && t % K == 0) memcpy(ckpt + (t / K) * P * WF, st + L->s_Wf, (size_t)(P * WF) * sizeof(real));
         for (int64_t j = 0; j < P; j++) {
             real *Wf = st + L->s_Wf + j * WF;
             FN(layer_input)(L, cfg, rec, j, prm);
@@ -308,7 +312,7 @@ static int FN(plastic_lockstep_forward)(const ssmn_layout *L, const ssmn_config 
 /* The plastic layers over a (B, T) call: built-in rules stream by stream, the streams split over
  * the threads of tb (each with its block's rule vectors, row and before; see ssmn_scratch); an
  * external rule in lock-step on the calling thread. */
-static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *state,
+static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *ckpt, real *state,
                                const real *prm, int64_t B, int64_t T, const FN(thread_blocks) *tb,
                                const ssmn_scratch *Sc, const FN(gemm_buf) *gb) {
     const int64_t H = L->H, P = L->P, R = L->n_cache, BT = B * T;
@@ -319,12 +323,14 @@ static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, rea
                       prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, gb);
     if (cfg->rule == SSMN_RULE_EXTERNAL) return FN(plastic_lockstep_forward)(L, cfg, cache, state, prm, B, T, tb->base, Sc);
     int status = SSMN_OK;
+    const int64_t K = ssmn_segment_len(T);
     const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
     SSMN_FOR(nts, b, B, {
         real *blk = FN(thread_block)(tb);
         FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Sc->rvec);
+        real *ck = ckpt ? ckpt + b * ((T + K - 1) / K) * P * L->WF : NULL;
         FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, cache + b * T * R, state + b * L->n_state,
-                                                           prm, T, blk + Sc->row, blk + Sc->before));
+                                                           ck, prm, T, blk + Sc->row, blk + Sc->before));
     });
     return status;
 }
@@ -366,28 +372,32 @@ static void FN(layer_input_backward)(const ssmn_layout *L, real *grad, real *gz,
 static int FN(plastic_stream_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
                                        real *grad, real *dWf0, real *dz_out, const real *dz_in,
                                        const FN(plastic_work) *wk, const real *rec0, const real *Wf0,
-                                       const real *prm, int64_t b, int64_t B, int64_t T) {
+                                       const real *fck, const real *prm, int64_t b, int64_t B, int64_t T) {
     const int64_t H = L->H, P = L->P, R = L->n_cache, WF = L->WF;
     const int64_t PWF = P * WF, K = wk->K, nseg = wk->nseg;
     const real alpha = (real)cfg->alpha;
     real *G = wk->G, *ckpt = wk->ckpt, *seg = wk->seg, *gz = wk->gz, *dh = wk->dh, *dz = wk->dz;
     int rc;
-    /* replay the updates from the starting W_f, keeping a checkpoint every K steps */
-    real *run = seg;
-    memcpy(run, Wf0, (size_t)PWF * sizeof(real));
-    for (int64_t t = 0; t < T; t++) {
-        const real *rec = rec0 + t * R;
-        if (t % K == 0) memcpy(ckpt + (t / K) * PWF, run, (size_t)PWF * sizeof(real));
-        for (int64_t j = 0; j < P; j++)
-            if ((rc = FN(memory_apply)(L, rx, rec, j, run + j * WF, run + j * WF, rec + SSMN_C_ZIN(L, j),
-                                       rec + SSMN_C_H(L, j))))
-                return rc;
+    /* the checkpoints every K steps: those the training forward kept, or a replay of the updates
+     * from the starting W_f */
+    const real *cks = fck ? fck : ckpt;
+    if (!fck) {
+        real *run = seg;
+        memcpy(run, Wf0, (size_t)PWF * sizeof(real));
+        for (int64_t t = 0; t < T; t++) {
+            const real *rec = rec0 + t * R;
+            if (t % K == 0) memcpy(ckpt + (t / K) * PWF, run, (size_t)PWF * sizeof(real));
+            for (int64_t j = 0; j < P; j++)
+                if ((rc = FN(memory_apply)(L, rx, rec, j, run + j * WF, run + j * WF, rec + SSMN_C_ZIN(L, j),
+                                           rec + SSMN_C_H(L, j))))
+                    return rc;
+        }
     }
     memset(G, 0, (size_t)PWF * sizeof(real));
     for (int64_t s = nseg - 1; s >= 0; s--) {
         int64_t t0 = s * K, t1 = t0 + K < T ? t0 + K : T;
         /* the segment's matrices W_{t0} .. W_{t1-1} from its checkpoint */
-        memcpy(seg, ckpt + s * PWF, (size_t)PWF * sizeof(real));
+        memcpy(seg, cks + s * PWF, (size_t)PWF * sizeof(real));
         for (int64_t i = 1; i < t1 - t0; i++) {
             const real *rec = rec0 + (t0 + i - 1) * R;
             for (int64_t j = 0; j < P; j++)
@@ -511,11 +521,12 @@ static int FN(plastic_lockstep_backward)(const ssmn_layout *L, const ssmn_config
  * scratch afterwards; dz_out (B*T, H) out: dL/dz_S; grad += the layers' gradients; dstate0 (when
  * not NULL) gets dL/d(starting W_f) of each stream. The streams are split over the threads of tb,
  * each with its block's scratch (at the offsets of Wo) and, when tb->nt > 1, its own gradient for
- * the gates and norms (Wo->grad). */
+ * the gates and norms (Wo->grad). ckpt: the training forward's checkpoints (built-in rules), or
+ * NULL: each stream's updates are replayed first. */
 static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dstate0,
                                 real *dz_out, real *dz_in, real *dPre, const FN(thread_blocks) *tb,
-                                const ssmn_work *Wo, const real *cache, const real *state0, const real *prm,
-                                int64_t B, int64_t T, const FN(gemm_buf) *gb) {
+                                const ssmn_work *Wo, const real *ckpt, const real *cache, const real *state0,
+                                const real *prm, int64_t B, int64_t T, const FN(gemm_buf) *gb) {
     const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, BTH = BT * H;
     memset(dz_out, 0, (size_t)BTH * sizeof(real));
     int status = SSMN_OK;
@@ -533,7 +544,9 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, re
             real *dWf0 = dstate0 ? dstate0 + b * L->n_state + L->s_Wf : NULL;
             FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
                                                                 dz_in + b * T * H, &wk, cache + b * T * R,
-                                                                state0 + b * L->n_state + L->s_Wf, prm, b, B, T));
+                                                                state0 + b * L->n_state + L->s_Wf,
+                                                                ckpt ? ckpt + b * Wo->nseg * P * L->WF : NULL, prm,
+                                                                b, B, T));
         });
     }
     if (status) return status;

@@ -46,6 +46,8 @@ typedef struct {
     int64_t n_state;       /* floats of state per stream */
     int64_t n_cache;       /* floats of activation cache per (stream, step) */
     int64_t n_work;        /* floats of backward workspace for (B, T) */
+    int64_t n_ckpt;        /* floats of the fast-weight checkpoints a training forward keeps for (B, T)
+                            * (0 with an external rule, which the backward replays) */
 } ssmn_sizes;
 
 int ssmn_abi_version(void);
@@ -74,10 +76,20 @@ int ssmn_forward_f64(const ssmn_config *cfg, double *y, double *cache, double *s
  * (may be NULL); work (n_work) is scratch; cache comes from ssmn_forward on the same
  * x, params and starting state (state0, steps0: copies taken before that forward);
  * dy (B,T,Dout) is dL/dy. */
-int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work,
+/* A training forward: ssmn_forward, and ckpt (n_ckpt floats) gets each stream's fast weights every
+ * K = ceil(sqrt(T)) steps, which ssmn_backward then reads instead of replaying the updates. */
+int ssmn_forward_train_f32(const ssmn_config *cfg, float *y, float *cache, float *ckpt, float *state,
+                           int64_t *steps, const float *x, const int32_t *tokens, const float *params,
+                           int64_t B, int64_t T);
+int ssmn_forward_train_f64(const ssmn_config *cfg, double *y, double *cache, double *ckpt, double *state,
+                           int64_t *steps, const double *x, const int32_t *tokens, const double *params,
+                           int64_t B, int64_t T);
+
+/* ckpt: what ssmn_forward_train kept for this call, or NULL (the updates are replayed). */
+int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work, const float *ckpt,
                       const float *dy, const float *cache, const float *state0, const int64_t *steps0,
                       const float *x, const int32_t *tokens, const float *params, int64_t B, int64_t T);
-int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work,
+int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work, const double *ckpt,
                       const double *dy, const double *cache, const double *state0, const int64_t *steps0,
                       const double *x, const int32_t *tokens, const double *params, int64_t B, int64_t T);
 

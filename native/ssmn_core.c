@@ -248,5 +248,11 @@ int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out
     out->n_state = L.n_state;
     out->n_cache = L.n_cache;
     out->n_work = W.n_work;
+    int64_t per_stream;
+    if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        out->n_ckpt = 0;
+    } else if (ssmn_mul(W.nseg, L.P * L.WF, &per_stream) || ssmn_mul(per_stream, B, &out->n_ckpt)) {
+        return SSMN_ERR_OVERFLOW;
+    }
     return SSMN_OK;
 }

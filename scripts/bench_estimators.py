@@ -435,6 +435,11 @@ def main(argv=None):
         if args.only != "seq":
             specs = load_series(args.series_scale)
             names = args.series or list(specs)
+            missing = [n for n in names if n not in specs]
+            if missing:
+                sys.exit(f"bench_estimators: --series {' '.join(missing)} not available here; the series are "
+                         f"{', '.join(specs)} (statsmodels' datasets need the bench extra: pip install "
+                         "'ssmn_rl[bench]')")
             print("series (NRMSE 1-step / h-step):")
             if args.loto:
                 per = {s: [run_series(s, specs[s], args, c, peers=False) for c in SERIES_CANDIDATES]

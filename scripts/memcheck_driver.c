@@ -209,10 +209,10 @@ static void *xmalloc(size_t n) {
         for (int64_t b = 0; b < B; b++) CHECK(steps[b] == T, "%s: steps %lld", v->name, (long long)steps[b]); \
         /* backward, with and without the initial-state gradient */                              \
         for (int64_t i = 0; i < B * T * Dout; i++) dy[i] = y[i] / (real)(B * T);                \
-        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, dy, cache, state0, steps0, x, tok,   \
+        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, NULL, dy, cache, state0, steps0, x, tok,   \
                                  params, B, T);                                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward -> %d", v->name, rc);                          \
-        rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, x, tok,      \
+        rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, x, tok,      \
                                  params, B, T);                                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward without dstate0 -> %d", v->name, rc);          \
         finite = 1;                                                                              \
@@ -222,11 +222,25 @@ static void *xmalloc(size_t n) {
         /* a state that already holds T steps, carried into a backward pass */                   \
         memcpy(state0, state, sizeof(real) * (size_t)(B * NS));                                  \
         memcpy(steps0, steps, sizeof(int64_t) * (size_t)B);                                      \
-        rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, x, tok, params, B, T);             \
+        /* ... through a training forward that keeps its checkpoints: the same gradient */      \
+        real *ckpt = xmalloc(sizeof(real) * (size_t)(sz.n_ckpt ? sz.n_ckpt : 1));                 \
+        real *grad2 = xmalloc(sizeof(real) * (size_t)sz.n_params);                               \
+        rc = ssmn_forward_train_##suf(&cfg, y, cache, ckpt, state, steps, x, tok, params, B, T); \
         CHECK(rc == ST_OK, "%s/" #suf ": second forward -> %d", v->name, rc);                    \
-        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, dy, cache, state0, steps0, x, tok,   \
-                                 params, B, T);                                                  \
+        memset(grad, 0, sizeof(real) * (size_t)sz.n_params); /* the backward adds into grad */   \
+        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, sz.n_ckpt ? ckpt : NULL, dy, cache, state0, \
+                                 steps0, x, tok, params, B, T);                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward from a carried state -> %d", v->name, rc);     \
+        rc = ssmn_backward_##suf(&cfg, grad2, NULL, work, NULL, dy, cache, state0, steps0, x, tok, \
+                                 params, B, T);                                                  \
+        CHECK(rc == ST_OK, "%s/" #suf ": replayed backward -> %d", v->name, rc);                 \
+        double gdiff = 0;                                                                        \
+        for (int64_t i = 0; i < sz.n_params; i++) {                                              \
+            double d = fabs((double)grad[i] - (double)grad2[i]);                                 \
+            if (d > gdiff) gdiff = d;                                                            \
+        }                                                                                        \
+        CHECK(gdiff < 1e-4, "%s/" #suf ": kept and replayed checkpoints differ by %g", v->name, gdiff); \
+        free(ckpt); free(grad2);                                                                 \
         /* masked reset and the feature offset */                                                \
         uint8_t *mask = xmalloc((size_t)B);                                                      \
         mask[0] = 1;                                                                             \
@@ -246,7 +260,7 @@ static void *xmalloc(size_t n) {
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, xb, NULL, params, B, T);       \
             CHECK(rc == ST_NONFINITE, "%s/" #suf ": NaN input -> %d", v->name, rc);              \
             xb[B * T * Din - 1] = (real)INFINITY;                                                \
-            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, xb, NULL, params, B, T); \
+            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, xb, NULL, params, B, T); \
             CHECK(rc == ST_NONFINITE, "%s/" #suf ": inf input to backward -> %d", v->name, rc);  \
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, NULL, NULL, params, B, T);     \
             CHECK(rc == ST_NULL, "%s/" #suf ": NULL x -> %d", v->name, rc);                      \
@@ -284,7 +298,7 @@ static void *xmalloc(size_t n) {
             ectx.fail_after = -1;                                                                \
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, x, tok, params, B, T);         \
             CHECK(rc == ST_OK, "%s/" #suf ": external rule without vjp, forward -> %d", v->name, rc); \
-            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, x, tok, params, B, T); \
+            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, x, tok, params, B, T); \
             CHECK(rc == 10, "%s/" #suf ": external rule without vjp, backward -> %d", v->name, rc); \
         }                                                                                        \
         (void)yb; (void)cb;                                                                      \

@@ -125,7 +125,8 @@ def make_c_config(cfg: SSMNConfig, binding=None, n_threads: int = 1):
 def sizes(c_cfg, B: int = 1, T: int = 0) -> dict:
     out = ffi.new("ssmn_sizes *")
     check_status(lib.ssmn_get_sizes(c_cfg, B, T, out), "sizing buffers")
-    return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work}
+    return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work,
+            "n_ckpt": out.n_ckpt}
 
 
 def param_table(c_cfg) -> list[tuple[int, int]]:
@@ -179,12 +180,17 @@ def _inputs(x, ct):
     return _ptr(x, ct), ffi.NULL
 
 
-def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None) -> None:
-    """x: (B,T,D_in) reals, or (B,T) int32 token ids for token-input models."""
+def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None, ckpt=None) -> None:
+    """x: (B,T,D_in) reals, or (B,T) int32 token ids for token-input models. ckpt (n_ckpt reals):
+    a training forward keeps the fast-weight checkpoints there for :func:`backward`."""
     suf, ct = _SUFFIX[params.dtype]
-    fn = getattr(lib, f"ssmn_forward_{suf}")
-    st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
-            *_inputs(x, ct), _ptr(params, ct), B, T)
+    if ckpt is None:
+        st = getattr(lib, f"ssmn_forward_{suf}")(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct),
+                                                 _ptr(steps, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
+    else:
+        st = getattr(lib, f"ssmn_forward_train_{suf}")(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(ckpt, ct),
+                                                       _ptr(state, ct), _ptr(steps, "int64_t *"), *_inputs(x, ct),
+                                                       _ptr(params, ct), B, T)
     check_status(st, "ssmn_forward", binding)
 
 
@@ -221,10 +227,11 @@ def forward_population(c_cfg, y, cache, state, steps, x, params, rows, B: int, T
 
 
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,
-             binding=None) -> None:
+             binding=None, ckpt=None) -> None:
+    """ckpt: the checkpoints the training forward kept (None: the backward replays the updates)."""
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_backward_{suf}")
-    st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
+    st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(ckpt, ct), _ptr(dy, ct), _ptr(cache, ct),
             _ptr(state0, ct), _ptr(steps0, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_backward", binding)
 

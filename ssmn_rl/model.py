@@ -24,6 +24,15 @@ from .stream import Stream
 _CHUNK_CACHE_BYTES = 16 << 20
 #: Scratch buffers up to this size are kept per thread and reused across calls.
 _POOL_MAX_BYTES = 1 << 30
+_CKPT_MIN_FLOATS = 1 << 24
+
+
+def _keep_checkpoints(n_ckpt: int, n_cache: int) -> bool:
+    """Whether a training forward keeps its fast-weight checkpoints (O(B sqrt(T) H^2) floats) for
+    the backward pass: when there are any (an external rule's backward replays) and they take no
+    more floats than the activation cache, or than 2^24. Otherwise the backward replays the updates
+    (O(sqrt(T) H^2) per thread)."""
+    return 0 < n_ckpt <= max(n_cache, _CKPT_MIN_FLOATS)
 
 
 def _as_array(X, name: str) -> np.ndarray:
@@ -603,9 +612,11 @@ class SSMN:
                             "the training cache and workspace")
         cache = self._scratch("cache", B * T * sz["n_cache"])
         work = self._scratch("work", sz["n_work"])
+        ckpt = self._scratch("ckpt", sz["n_ckpt"]) if _keep_checkpoints(sz["n_ckpt"], B * T * sz["n_cache"]) else None
         try:
             Y = np.empty((B, T, self.config.output_dim), self._dtype)
-            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
+            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding,
+                             ckpt=ckpt)
             if custom:
                 value, dY = self._custom_loss(loss, Y[0] if single else Y)
                 dY = _as_array(dY, "dL/dY from the loss")
@@ -620,10 +631,11 @@ class SSMN:
             grad = np.zeros(self._n_params, self._dtype)
             dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
             _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
-                              self._params, B, T, self._binding)
+                              self._params, B, T, self._binding, ckpt=ckpt)
         finally:
             self._release("cache", cache)
             self._release("work", work)
+            self._release("ckpt", ckpt)
         out = [value, grad]
         if return_state:
             out.append(st)

@@ -121,7 +121,8 @@ def test_sequence_tasks_have_the_documented_format(bench_est):
     ids, y, _, extra = bench_est.task_copy(4, rng)
     np.testing.assert_array_equal(y[:, 5:], ids[:, :-5])
     assert bench_est.accuracy(np.where(np.arange(20) < 5, 0, y), y, extra) == 1.0
-    assert len(bench_est.load_series(0.2)) >= 10
+    # statsmodels' datasets are 6 of the series (the bench extra); the generated ones are always there
+    assert len(bench_est.load_series(0.2)) >= (10 if importlib.util.find_spec("statsmodels") else 5)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the GRU peer needs torch")
@@ -131,13 +132,13 @@ def test_bench_estimators_runs_end_to_end_small(tmp_path):
     import sys
 
     proc = subprocess.run([sys.executable, str(ESTIMATORS_SCRIPT), "--budget", "0.5", "--n-train", "200",
-                           "--tasks", "k_back", "digits", "--series", "henon", "nile",
+                           "--tasks", "k_back", "digits", "--series", "henon", "lorenz",
                            "--series-scale", "0.2", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads((tmp_path / "estimators.json").read_text())
     assert [r["task"] for r in report["seq"]] == ["k_back", "digits"]
     assert all(0 <= r["ssmn_acc"] <= 1 and 0 <= r["gru_acc"] <= 1 for r in report["seq"])
-    assert [r["series"] for r in report["series"]] == ["henon", "nile"]
+    assert [r["series"] for r in report["series"]] == ["henon", "lorenz"]
     assert all(np.isfinite(r["ssmn"]["nrmse_1"]) for r in report["series"])
     assert "| task | n train | SSMN acc | GRU acc |" in proc.stdout

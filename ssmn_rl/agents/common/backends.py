@@ -130,7 +130,7 @@ def _process_main(conn, factory, setup) -> None:
 
 #: Thread pools a worker process starts with one thread: a worker is one core's worth of rollouts,
 #: and idle BLAS/OpenMP threads spinning beside it would take the core of the next worker.
-_SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_SINGLE_THREAD_ENV = ("SSMN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ProcessBackend(Backend):
