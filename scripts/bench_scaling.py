@@ -8,19 +8,23 @@ ES rows run the workload of issue 16: ``ssmn/StatelessCartPole-v0``, population 
 - ``es/<backend>``: population-batched rollouts on ``inline`` (1 worker), ``process`` and ``ray``
   (1 and 2 persistent workers). Wall time includes starting the workers (and Ray itself).
 
-PPO rows train recurrent PPO on a slow-step env: ``SlowStep`` wraps ``ssmn/StatelessCartPole-v0``
-and busy-waits ``--slow-us`` microseconds (50 by default) in every ``step``, standing in for a
-simulator whose step is expensive. PPO collects its rollouts in-process (it has no worker
-backend yet), so it has one row, ``ppo/inline``, the baseline a PPO backend must beat.
+PPO rows train recurrent PPO (8 envs, ``--ppo-steps`` env steps, seed 0) on a slow-step env:
+``SlowStep`` wraps ``ssmn/StatelessCartPole-v0`` and busy-waits ``--slow-us`` microseconds (50 by
+default) in every ``step``, standing in for a simulator whose step is expensive. ``ppo/inline``
+steps the envs in this process (1 env runner); ``ppo/<backend>`` runs 1 and 2 env runners in
+worker processes or Ray actors, each stepping its share of the 8 envs, while the update stays in
+this process. Every PPO row ends with the same parameters (checked: ``same_as_inline``).
 
 Every row is timed on this machine in this one process, one after the other, with the same seed;
 ``speedup`` is steps/s over the ``inline`` row of the same algorithm (for ES, also the batched
-inline row over the per-member row). Prints a table and writes the JSON report to ``--out``
+inline row over the per-member row); ``same`` says whether a PPO row's final parameters equal
+the inline row's bit for bit. Prints a table and writes the JSON report to ``--out``
 (default ``bench_results/bench_scaling.json``).
 
     python scripts/bench_scaling.py                 # the full workload (a few minutes)
     python scripts/bench_scaling.py --quick         # small budgets: a smoke run
     python scripts/bench_scaling.py --backends inline process
+    python scripts/bench_scaling.py --algos ppo     # the PPO rows only
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ import sys
 import time
 
 import gymnasium as gym
+import numpy as np
 
 import ssmn_rl  # noqa: F401  (registers the ssmn/ envs)
 from ssmn_rl.agents import ES, PPO
@@ -86,19 +91,25 @@ def run_es(backend: str, workers: int, steps: int, batched: bool = True) -> dict
             "final_return": agent.last_episodic_return}
 
 
-def run_ppo(steps: int, slow_us: float) -> dict:
+def run_ppo(backend: str, workers: int, steps: int, slow_us: float) -> tuple[dict, object]:
     def go():
-        agent = PPO("standard", SLOW_ENV, env_kwargs={"step_us": slow_us}, seed=0)
-        return agent.learn(steps)
+        # an instance made by gymnasium.make: workers rebuild it from its spec (entry point + kwargs)
+        agent = PPO("standard", gym.make(SLOW_ENV, step_us=slow_us), seed=0, backend=backend, n_workers=workers)
+        try:
+            return agent.learn(steps)
+        finally:
+            agent.close()
     wall, agent = _time(go)
-    return {"algo": "ppo", "backend": "inline", "workers": 1, "steps": agent.num_timesteps, "seconds": wall,
-            "steps_per_s": agent.num_timesteps / wall, "final_return": agent.last_episodic_return}
+    return ({"algo": "ppo", "backend": backend, "workers": workers, "steps": agent.num_timesteps, "seconds": wall,
+             "steps_per_s": agent.num_timesteps / wall, "final_return": agent.last_episodic_return},
+            agent.policy.get_parameters())
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backends", nargs="+", default=["inline", "process", "ray"],
                     choices=["inline", "process", "ray"])
+    ap.add_argument("--algos", nargs="+", default=["es", "ppo"], choices=["es", "ppo"])
     ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--es-steps", type=int, default=200_000)
     ap.add_argument("--ppo-steps", type=int, default=16_384)
@@ -115,27 +126,38 @@ def main(argv=None) -> dict:
     _register_slow_env()
 
     rows = []
-    if not args.no_per_member:
+    if not args.no_per_member and "es" in args.algos:
         rows.append(run_es("inline", 1, args.es_steps, batched=False))
-    for backend in args.backends:
-        for w in ([1] if backend == "inline" else args.workers):
-            if backend == "ray":
-                import ray
-                if ray.is_initialized():
-                    ray.shutdown()  # every Ray row pays for its own start, like a user's first run
-            rows.append(run_es(backend, w, args.es_steps))
-            print(f"  es {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s", file=sys.stderr)
-    rows.append(run_ppo(args.ppo_steps, args.slow_us))
+    ppo_theta = {}
+    for algo in args.algos:
+        for backend in args.backends:
+            for w in ([1] if backend == "inline" else args.workers):
+                if backend == "ray":
+                    import ray
+                    if ray.is_initialized():
+                        ray.shutdown()  # every Ray row pays for its own start, like a user's first run
+                if algo == "es":
+                    rows.append(run_es(backend, w, args.es_steps))
+                else:
+                    row, ppo_theta[(backend, w)] = run_ppo(backend, w, args.ppo_steps, args.slow_us)
+                    rows.append(row)
+                print(f"  {algo} {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s", file=sys.stderr)
+    if ("inline", 1) in ppo_theta:
+        for r in rows:
+            if r["algo"] == "ppo":
+                r["same_as_inline"] = bool(np.array_equal(ppo_theta[(r["backend"], r["workers"])],
+                                                          ppo_theta[("inline", 1)]))
 
     base = {r["algo"]: r["steps_per_s"] for r in rows if r["backend"] == "inline" and r["workers"] == 1}
     for r in rows:
         r["speedup"] = r["steps_per_s"] / base[r["algo"]] if r["algo"] in base else None
     print(f"\n{'algo':<5} {'backend':<11} {'workers':>7} {'env steps':>10} {'seconds':>8} {'steps/s':>9} "
-          f"{'vs inline':>9}")
+          f"{'vs inline':>9} {'same':>5}")
     for r in rows:
         sp = f"{r['speedup']:.2f}x" if r["speedup"] is not None else "-"
+        same = {True: "yes", False: "NO"}.get(r.get("same_as_inline"), "-")
         print(f"{r['algo']:<5} {r['backend']:<11} {r['workers']:>7} {r['steps']:>10,} {r['seconds']:>8.2f} "
-              f"{r['steps_per_s']:>9,.0f} {sp:>9}")
+              f"{r['steps_per_s']:>9,.0f} {sp:>9} {same:>5}")
     report = {"es_env": ENV, "es_policy": ES_POLICY, "es_population": 128, "ppo_env": f"{ENV} + SlowStep",
               "slow_us": args.slow_us, "cpus": os.cpu_count(), "python": platform.python_version(),
               "machine": platform.machine(), "rows": rows}

@@ -198,5 +198,7 @@ def test_bench_scaling_quick_writes_its_table_and_json(tmp_path):
     import json
     report = json.loads(out.read_text())
     got = {(row["algo"], row["backend"], row["workers"]) for row in report["rows"]}
-    assert got == {("es", "per-member", 1), ("es", "inline", 1), ("es", "process", 2), ("ppo", "inline", 1)}
+    assert got == {("es", "per-member", 1), ("es", "inline", 1), ("es", "process", 2), ("ppo", "inline", 1),
+                   ("ppo", "process", 2)}
     assert all(row["steps_per_s"] > 0 for row in report["rows"])
+    assert all(row["same_as_inline"] for row in report["rows"] if row["algo"] == "ppo")
