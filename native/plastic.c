@@ -326,7 +326,7 @@ static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, rea
     const int64_t K = ssmn_segment_len(T);
     const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
     SSMN_FOR(nts, b, B, {
-        real *blk = FN(thread_block)(tb);
+        real *blk = FN(thread_block)(tb, ssmn_tid);
         FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Sc->rvec);
         real *ck = ckpt ? ckpt + b * ((T + K - 1) / K) * P * L->WF : NULL;
         FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, cache + b * T * R, state + b * L->n_state,
@@ -536,7 +536,7 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, re
     } else {
         const int nts = 4 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
         SSMN_FOR(nts, b, B, {
-            real *blk = FN(thread_block)(tb);
+            real *blk = FN(thread_block)(tb, ssmn_tid);
             FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Wo->rvec);
             FN(plastic_work) wk = {dPre, blk + Wo->G, blk + Wo->ckpt, blk + Wo->seg, blk + Wo->F, blk + Wo->gz,
                                    blk + Wo->dh, blk + Wo->dz, blk + Wo->dr, blk + Wo->row, Wo->K, Wo->nseg};

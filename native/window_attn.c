@@ -178,7 +178,7 @@ static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstat
     memset(dV, 0, (size_t)(BT * H) * sizeof(real));
     const int nts = T * w * H * 2 >= GEMM_PAR_MACS ? tb->nt : 1;
     SSMN_FOR(nts, b, B, {
-        real *blk = FN(thread_block)(tb), *dp = blk + Wo->dp;
+        real *blk = FN(thread_block)(tb, ssmn_tid), *dp = blk + Wo->dp;
         real *dbias = L->pos_bias ? (tb->nt > 1 ? blk + Wo->grad : grad) + L->attn_bias : NULL;
         const real *st = state0 + b * L->n_state, *rec0 = cache + b * T * R;
         real *dst = dstate0 ? dstate0 + b * L->n_state : NULL;
