@@ -2,7 +2,8 @@
  *
  * Compiled once per precision (cell_f32.c, cell_f64.c). The cell is the order of its layers, each
  * a forward/backward pair in its own file: encoder and static layers (dense.c), window attention
- * (window_attn.c), plastic layers with their rules (plastic.c, rules.c), read-out (readout.c);
+ * (window_attn.c), plastic layers with their rules (plastic.c, plastic_lockstep.c for external
+ * rules, rules.c), read-out (readout.c);
  * pre-norm (norm.c) and every product (gemm.c) beneath them. Everything that does not depend on
  * the fast weights runs for all B*T tokens at once as GEMMs; the plastic layers run step by step.
  * Where each tensor lives is decided in ssmn_core.c: parameters, state and cache records by
@@ -22,6 +23,7 @@
 #include "window_attn.c"
 #include "rules.c"
 #include "plastic.c"
+#include "plastic_lockstep.c"
 #include "readout.c"
 #include "xent.c"
 
