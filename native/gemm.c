@@ -4,7 +4,10 @@
  * op(A)[i,k] = ta ? A[k*lda+i] : A[i*lda+k] and op(B)[k,j] = tb ? B[j*ldb+k] : B[k*ldb+j].
  * Large products pack A and B into cache-sized panels and run a GEMM_MR x GEMM_NR register tile
  * (the compiler vectorises the inner j loop); a product with few rows and tb = 1 (the streaming
- * case, one token through a weight matrix) runs as dot products instead. Included by cell.c.
+ * case, one token through a weight matrix) runs as dot products instead. With more than one
+ * thread (gemm_buf.nt), the threads of one product pack the shared panels together and split the
+ * register tiles; each element of C is still summed by one thread in the serial order, so the
+ * result does not depend on the thread count. Included by cell.c.
  */
 #define GEMM_MR 6
 
@@ -63,34 +66,30 @@ static inline real FN(opa)(int ta, const real *A, int64_t lda, int64_t i, int64_
     return ta ? A[k * lda + i] : A[i * lda + k];
 }
 
-/* Ap: for each GEMM_MR-row panel, kc rows of GEMM_MR values (zero padded). */
-static void FN(pack_a)(int ta, const real *A, int64_t lda, int64_t i0, int64_t mc, int64_t k0,
-                       int64_t kc, real *Ap) {
-    for (int64_t p = 0; p < mc; p += GEMM_MR) {
-        for (int64_t k = 0; k < kc; k++) {
-            for (int64_t r = 0; r < GEMM_MR; r++) {
-                int64_t i = p + r;
-                *Ap++ = i < mc ? FN(opa)(ta, A, lda, i0 + i, k0 + k) : (real)0;
-            }
+/* The GEMM_MR-row panel of A starting at row i0 + p: kc rows of GEMM_MR values (zero padded). */
+static void FN(pack_a_panel)(int ta, const real *A, int64_t lda, int64_t i0, int64_t mc, int64_t k0,
+                             int64_t kc, int64_t p, real *Ap) {
+    for (int64_t k = 0; k < kc; k++) {
+        for (int64_t r = 0; r < GEMM_MR; r++) {
+            int64_t i = p + r;
+            *Ap++ = i < mc ? FN(opa)(ta, A, lda, i0 + i, k0 + k) : (real)0;
         }
     }
 }
 
-/* Bp: for each GEMM_NR-column panel, kc rows of GEMM_NR values (zero padded). */
-static void FN(pack_b)(int tb, const real *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
-                       int64_t nc, real *Bp) {
-    for (int64_t p = 0; p < nc; p += GEMM_NR) {
-        int64_t nr = nc - p < GEMM_NR ? nc - p : GEMM_NR;
-        for (int64_t k = 0; k < kc; k++) {
-            if (tb) {
-                for (int64_t j = 0; j < nr; j++) Bp[j] = B[(j0 + p + j) * ldb + k0 + k];
-            } else {
-                const real *src = B + (k0 + k) * ldb + j0 + p;
-                for (int64_t j = 0; j < nr; j++) Bp[j] = src[j];
-            }
-            for (int64_t j = nr; j < GEMM_NR; j++) Bp[j] = 0;
-            Bp += GEMM_NR;
+/* The GEMM_NR-column panel of B starting at column j0 + p: kc rows of GEMM_NR values (zero padded). */
+static void FN(pack_b_panel)(int tb, const real *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
+                             int64_t nc, int64_t p, real *Bp) {
+    int64_t nr = nc - p < GEMM_NR ? nc - p : GEMM_NR;
+    for (int64_t k = 0; k < kc; k++) {
+        if (tb) {
+            for (int64_t j = 0; j < nr; j++) Bp[j] = B[(j0 + p + j) * ldb + k0 + k];
+        } else {
+            const real *src = B + (k0 + k) * ldb + j0 + p;
+            for (int64_t j = 0; j < nr; j++) Bp[j] = src[j];
         }
+        for (int64_t j = nr; j < GEMM_NR; j++) Bp[j] = 0;
+        Bp += GEMM_NR;
     }
 }
 
@@ -122,40 +121,42 @@ static void FN(micro_kernel)(int64_t kc, const real *restrict a, const real *res
 
 /* Few rows of A times B^T: four dot products along K at a time (both operands contiguous).
  * A single row against a large B (the decoder of a big vocabulary while generating) is bound by
- * memory bandwidth, not arithmetic: it is split over the OpenMP threads (when built with OpenMP),
- * each streaming its own share of B's rows. Smaller products stay on the calling thread, where a
+ * memory bandwidth, not arithmetic: it is split over nt threads (when built with OpenMP), each
+ * streaming its own share of B's rows. Smaller products stay on the calling thread, where a
  * parallel region would cost more than it saves. */
 #define GEMM_PAR_MIN ((int64_t)1 << 20)
+
+/* c[j..j+3] (=, or += with add) the dot products of a (K) with rows j..j+3 of B. */
+static inline void FN(rows_nt_quad)(const real *a, const real *B, int64_t ldb, int64_t K, int64_t j, int add,
+                                    real *c) {
+    const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int64_t k = 0;
+    for (; k + GEMM_VL <= K; k += GEMM_VL) {
+        FN(rvec) av = FN(vload)(a + k);
+        s0 += av * FN(vload)(b0 + k);
+        s1 += av * FN(vload)(b1 + k);
+        s2 += av * FN(vload)(b2 + k);
+        s3 += av * FN(vload)(b3 + k);
+    }
+    real r[4] = {FN(vsum)(s0), FN(vsum)(s1), FN(vsum)(s2), FN(vsum)(s3)};
+    for (; k < K; k++) {
+        r[0] += a[k] * b0[k];
+        r[1] += a[k] * b1[k];
+        r[2] += a[k] * b2[k];
+        r[3] += a[k] * b3[k];
+    }
+    for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
+}
+
 static void FN(gemm_rows_nt)(int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
-                             const real *B, int64_t ldb, int add, real *C, int64_t ldc) {
+                             const real *B, int64_t ldb, int add, real *C, int64_t ldc, int nt) {
     const int64_t nq = N / 4;
+    const int split = nt > 1 && M == 1 && N * K >= GEMM_PAR_MIN ? nt : 1;
     for (int64_t i = 0; i < M; i++) {
         const real *a = A + i * lda;
         real *c = C + i * ldc;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (M == 1 && N * K >= GEMM_PAR_MIN)
-#endif
-        for (int64_t jq = 0; jq < nq; jq++) {
-            const int64_t j = 4 * jq;
-            const real *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            FN(rvec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-            int64_t k = 0;
-            for (; k + GEMM_VL <= K; k += GEMM_VL) {
-                FN(rvec) av = FN(vload)(a + k);
-                s0 += av * FN(vload)(b0 + k);
-                s1 += av * FN(vload)(b1 + k);
-                s2 += av * FN(vload)(b2 + k);
-                s3 += av * FN(vload)(b3 + k);
-            }
-            real r[4] = {FN(vsum)(s0), FN(vsum)(s1), FN(vsum)(s2), FN(vsum)(s3)};
-            for (; k < K; k++) {
-                r[0] += a[k] * b0[k];
-                r[1] += a[k] * b1[k];
-                r[2] += a[k] * b2[k];
-                r[3] += a[k] * b3[k];
-            }
-            for (int q = 0; q < 4; q++) c[j + q] = add ? c[j + q] + r[q] : r[q];
-        }
+        SSMN_FOR(split, jq, nq, FN(rows_nt_quad)(a, B, ldb, K, 4 * jq, add, c););
         for (int64_t j = 4 * nq; j < N; j++) {
             real s = FN(dot)(a, B + j * ldb, K);
             c[j] = add ? c[j] + s : s;
@@ -180,10 +181,61 @@ static void FN(gemm_rows_nn)(int64_t M, int64_t N, int64_t K, const real *A, int
     }
 }
 
-/* pack: at least GEMM_MC*GEMM_KC + GEMM_KC*GEMM_NC reals (SSMN_PACK_FLOATS), or NULL when
- * M < GEMM_MR and ta == 0 (the row paths need no packing). */
+/* Where a product may work: the pack (at least SSMN_PACK_FLOATS reals, shared by the threads of
+ * one product; NULL when every product of the caller has M < GEMM_MR and ta == 0, which need no
+ * packing) and the threads it may use. */
+typedef struct {
+    real *pack;
+    int nt;
+} FN(gemm_buf);
+
+/* Products below this many multiply-adds stay on the calling thread. */
+#define GEMM_PAR_MACS ((int64_t)1 << 20)
+
+/* The threads a loop over `work` units of about `unit` multiply-adds each may use. */
+static inline int FN(loop_threads)(const FN(gemm_buf) *gb, int64_t work, int64_t unit) {
+    return gb && gb->nt > 1 && work > 1 && work * unit >= GEMM_PAR_MACS ? gb->nt : 1;
+}
+
+/* The packed, blocked product, run by every thread of the calling team (or by the caller alone,
+ * outside a parallel region): the worksharing loops split packing and tiles, and their barriers
+ * keep a panel from being used before it is packed or repacked while in use. */
+static void FN(gemm_blocked)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
+                             const real *B, int64_t ldb, int add, real *C, int64_t ldc, real *Ap, real *Bp) {
+    for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC) {
+        int64_t nc = N - j0 < GEMM_NC ? N - j0 : GEMM_NC;
+        for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
+            int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+            int addk = add || k0 > 0;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int64_t p = 0; p < nc; p += GEMM_NR) FN(pack_b_panel)(tb, B, ldb, k0, kc, j0, nc, p, Bp + p * kc);
+            for (int64_t i0 = 0; i0 < M; i0 += GEMM_MC) {
+                int64_t mc = M - i0 < GEMM_MC ? M - i0 : GEMM_MC;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+                for (int64_t p = 0; p < mc; p += GEMM_MR) FN(pack_a_panel)(ta, A, lda, i0, mc, k0, kc, p, Ap + p * kc);
+#ifdef _OPENMP
+#pragma omp for collapse(2) schedule(static)
+#endif
+                for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
+                    for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
+                        int64_t nr = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+                        int64_t mr = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+                        FN(micro_kernel)(kc, Ap + ir * kc, Bp + jr * kc, C + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr,
+                                         addk);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* gb: NULL runs on the calling thread without packing (M < GEMM_MR and ta == 0 only). */
 static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real *A, int64_t lda,
-                     const real *B, int64_t ldb, int add, real *C, int64_t ldc, real *pack) {
+                     const real *B, int64_t ldb, int add, real *C, int64_t ldc, const FN(gemm_buf) *gb) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!add)
@@ -191,30 +243,19 @@ static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real
                 for (int64_t j = 0; j < N; j++) C[i * ldc + j] = 0;
         return;
     }
-    if (!ta && (M < GEMM_MR || !pack)) {
-        if (tb) FN(gemm_rows_nt)(M, N, K, A, lda, B, ldb, add, C, ldc);
+    if (!ta && (M < GEMM_MR || !gb || !gb->pack)) {
+        if (tb) FN(gemm_rows_nt)(M, N, K, A, lda, B, ldb, add, C, ldc, gb ? gb->nt : 1);
         else FN(gemm_rows_nn)(M, N, K, A, lda, B, ldb, add, C, ldc);
         return;
     }
-    real *Ap = pack, *Bp = pack + GEMM_MC * GEMM_KC;
-    for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC) {
-        int64_t nc = N - j0 < GEMM_NC ? N - j0 : GEMM_NC;
-        for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
-            int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-            int addk = add || k0 > 0;
-            FN(pack_b)(tb, B, ldb, k0, kc, j0, nc, Bp);
-            for (int64_t i0 = 0; i0 < M; i0 += GEMM_MC) {
-                int64_t mc = M - i0 < GEMM_MC ? M - i0 : GEMM_MC;
-                FN(pack_a)(ta, A, lda, i0, mc, k0, kc, Ap);
-                for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
-                    int64_t nr = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
-                    for (int64_t ir = 0; ir < mc; ir += GEMM_MR) {
-                        int64_t mr = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-                        FN(micro_kernel)(kc, Ap + ir * kc, Bp + jr * kc,
-                                         C + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr, addk);
-                    }
-                }
-            }
-        }
+    real *Ap = gb->pack, *Bp = gb->pack + GEMM_MC * GEMM_KC;
+    const int nt = FN(loop_threads)(gb, M, N * K);
+    if (nt > 1) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+        FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
+    } else {
+        FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
     }
 }

@@ -62,3 +62,47 @@ static void FN(norm_record_backward)(const ssmn_layout *L, real *dx, real *grad,
     FN(norm_backward)(dx, grad + SSMN_NORM_G(L, k), L->norm == 2 ? grad + SSMN_NORM_B(L, k) : NULL,
                       dy, nr + L->H, nr[2 * L->H], prm + SSMN_NORM_G(L, k), L->H, L->norm == 2);
 }
+
+/* norm_record over the BT records of a call, split over rows. */
+static void FN(norm_rows_forward)(const ssmn_layout *L, real *cache, int64_t k, int64_t src, const real *prm,
+                                  int64_t BT, const FN(gemm_buf) *gb) {
+    const int64_t R = L->n_cache;
+    const int nt = FN(loop_threads)(gb, BT, 16 * L->H);
+    SSMN_FOR(nt, m, BT, FN(norm_record)(L, cache + m * R, k, src, prm););
+}
+
+/* norm_record_backward over the BT records of a call: dx (BT, H) = dL/draw inputs from dy (BT, H)
+ * (dx may not alias dy). The input gradients are split over rows; the gain and bias gradients
+ * over columns, each summed over the rows in order (so as on one thread). */
+static void FN(norm_rows_backward)(const ssmn_layout *L, real *dx, real *grad, const real *dy, const real *cache,
+                                   int64_t k, const real *prm, int64_t BT, const FN(gemm_buf) *gb) {
+    const int64_t H = L->H, R = L->n_cache, center = L->norm == 2;
+    const real *gain = prm + SSMN_NORM_G(L, k);
+    const int nt = FN(loop_threads)(gb, BT, 16 * H);
+    SSMN_FOR(nt, m, BT, {
+        const real *nr = cache + m * R + SSMN_C_NRM(L, k), *xhat = nr + H, *d = dy + m * H;
+        real m1 = 0, m2 = 0, r = nr[2 * H];
+        for (int64_t n = 0; n < H; n++) {
+            real dxh = d[n] * gain[n];
+            m1 += dxh;
+            m2 += dxh * xhat[n];
+        }
+        m1 = center ? m1 / (real)H : 0;
+        m2 /= (real)H;
+        real *o = dx + m * H;
+        for (int64_t n = 0; n < H; n++) o[n] = r * (d[n] * gain[n] - m1 - xhat[n] * m2);
+    });
+    real *dgain = grad + SSMN_NORM_G(L, k), *dbias = center ? grad + SSMN_NORM_B(L, k) : NULL;
+    const int64_t nblk = (H + 15) / 16;
+    const int ntc = nt < nblk ? nt : (int)nblk;
+    SSMN_FOR(ntc, blk, nblk, {
+        const int64_t n0 = blk * 16, n1 = n0 + 16 < H ? n0 + 16 : H;
+        for (int64_t m = 0; m < BT; m++) {
+            const real *xhat = cache + m * R + SSMN_C_NRM(L, k) + H, *d = dy + m * H;
+            for (int64_t n = n0; n < n1; n++) {
+                dgain[n] += d[n] * xhat[n];
+                if (dbias) dbias[n] += d[n];
+            }
+        }
+    });
+}

@@ -5,11 +5,12 @@
  * re-read chat_steps times (q_0 = h).
  *
  * The forward pass runs stream by stream, step by step (each stream's W_f stays in cache), after
- * layer 0's input projection for all tokens at once. The backward pass keeps no W_f per step: per
- * stream it replays the updates from the starting W_f, keeping a checkpoint every K = ceil(sqrt(T))
- * steps, then walks the segments backwards, rebuilding a segment's K matrices from its checkpoint:
- * (T/K + K + 1) P WF extra floats for one stream at a time, O(sqrt(T) H^2), for two replays of
- * the O(H^2) update per step. Included by cell.c.
+ * layer 0's input projection for all tokens at once; a training forward also keeps each stream's
+ * W_f every K = ceil(sqrt(T)) steps (B (T/K) P WF floats, O(B sqrt(T) H^2)). The backward pass
+ * keeps no W_f per step: per stream it walks the segments backwards, rebuilding a segment's K
+ * matrices from its checkpoint, (K + 1) P WF floats per thread; without the forward's checkpoints
+ * it first replays the updates from the starting W_f to make them ((T/K) P WF floats more per
+ * thread). Either way memory is O(sqrt(T) H^2) per stream. Included by cell.c.
  */
 
 /* Plastic layer j's gates at one step, per head hd: the sigmoids s_eta = sigmoid(w_eta[hd] . z +
@@ -163,73 +164,139 @@ static void FN(chat_backward)(const ssmn_layout *L, const real *rec, int64_t j, 
     }
 }
 
-/* The plastic layers over a (B, T) call: cache records in (z_S) and out (h, chat steps); each
- * stream's W_f (state) updated; per stream the last step's update RMS into the state. rx: the
- * rule context (its fixed eta and lambda); row (H), before (WF) scratch. */
-static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
-                               real *cache, real *state, const real *prm, int64_t B, int64_t T,
-                               real *row, real *before, real *pack) {
-    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF;
+/* Plastic layer j's input at the step of cache record rec: for j > 0, h = relu(P_j norm(z) + c_j)
+ * (layer 0's h is computed for all tokens at once); then the gates. */
+static void FN(layer_input)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j, const real *prm) {
+    const int64_t H = L->H;
+    if (j > 0) {
+        if (L->norm) FN(norm_record)(L, rec, L->S + j, SSMN_C_ZRAW(L, j), prm);
+        FN(dense_forward)(rec + SSMN_C_H(L, j), H, rec + SSMN_C_ZIN(L, j), H, prm + SSMN_PLASTIC_W(L, j),
+                          prm + SSMN_PLASTIC_B(L, j), 1, H, H, DENSE_RELU, NULL);
+    }
+    if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, rec + SSMN_C_ZIN(L, j), prm);
+}
+
+/* Plastic layer j's output once r = W_f' h is in its tanh slot: tanh(r), q_0 = h + alpha tanh(r),
+ * then the chat steps re-reading W (WF). */
+static void FN(layer_output)(const ssmn_layout *L, const ssmn_config *cfg, real *rec, int64_t j, const real *W) {
     const real alpha = (real)cfg->alpha;
-    if (P == 0) return SSMN_OK;
-    /* layer 0's input does not depend on W_f: its projection for all tokens at once */
-    if (L->norm)
-        for (int64_t m = 0; m < BT; m++) FN(norm_record)(L, cache + m * R, S, SSMN_C_ZS(L), prm);
-    FN(dense_forward)(cache + SSMN_C_H(L, 0), R, cache + SSMN_C_ZIN(L, 0), R, prm + SSMN_PLASTIC_W(L, 0),
-                      prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, pack);
-    for (int64_t b = 0; b < B; b++) {
-        real *st = state + b * L->n_state;
-        for (int64_t t = 0; t < T; t++) {
-            real *rec = cache + (b * T + t) * R;
-            for (int64_t j = 0; j < P; j++) {
-                const real *zin = rec + SSMN_C_ZIN(L, j);
-                real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
-                real *q = rec + SSMN_C_Q(L, j, 0), *Wf = st + L->s_Wf + j * WF;
-                if (j > 0) {
-                    if (L->norm) FN(norm_record)(L, rec, S + j, SSMN_C_ZRAW(L, j), prm);
-                    FN(dense_forward)(h, H, zin, H, prm + SSMN_PLASTIC_W(L, j), prm + SSMN_PLASTIC_B(L, j), 1,
-                                      H, H, DENSE_RELU, NULL);
-                }
-                if (SSMN_HAS_GATES(L)) FN(gates_forward)(L, cfg, rec, j, zin, prm);
-                real sq = 0;
-                int rc = FN(memory_forward)(L, rx, rec, j, Wf, tr, h, zin, row, before, t == T - 1 ? &sq : NULL);
-                if (rc) return rc;
-                if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)WF);
-                for (int64_t n = 0; n < H; n++) {
-                    tr[n] = R_TANH(tr[n]);
-                    q[n] = h[n] + alpha * tr[n];
-                }
-                FN(chat_forward)(L, rec, j, Wf, alpha);
-            }
+    const real *h = rec + SSMN_C_H(L, j);
+    real *tr = rec + SSMN_C_TR(L, j, 0), *q = rec + SSMN_C_Q(L, j, 0);
+    for (int64_t n = 0; n < L->H; n++) {
+        tr[n] = R_TANH(tr[n]);
+        q[n] = h[n] + alpha * tr[n];
+    }
+    FN(chat_forward)(L, rec, j, W, alpha);
+}
+
+/* The plastic layers over the T steps of one stream (a built-in rule): cache records rec0 (T
+ * records) in (z_S) and out (h, chat steps); the stream's W_f (in its state st) updated, and the
+ * last step's update RMS; ckpt (when not NULL, (nseg, P, WF)) its W_f every K = ceil(sqrt(T))
+ * steps for the backward pass. rx: the rule context (its fixed eta and lambda, the thread's own
+ * vectors); row (H), before (WF) scratch. */
+static int FN(plastic_stream_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                                      real *rec0, real *st, real *ckpt, const real *prm, int64_t T, real *row,
+                                      real *before) {
+    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(T);
+    for (int64_t t = 0; t < T; t++) {
+        real *rec = rec0 + t * R;
+        if (ckpt && t % K == 0) memcpy(ckpt + (t / K) * P * WF, st + L->s_Wf, (size_t)(P * WF) * sizeof(real));
+        for (int64_t j = 0; j < P; j++) {
+            real *Wf = st + L->s_Wf + j * WF;
+            FN(layer_input)(L, cfg, rec, j, prm);
+            real sq = 0;
+            int rc = FN(memory_forward)(L, rx, rec, j, Wf, rec + SSMN_C_TR(L, j, 0), rec + SSMN_C_H(L, j),
+                                        rec + SSMN_C_ZIN(L, j), row, before, t == T - 1 ? &sq : NULL);
+            if (rc) return rc;
+            if (t == T - 1) st[L->s_rms + j] = R_SQRT(sq / (real)WF);
+            FN(layer_output)(L, cfg, rec, j, Wf);
         }
     }
     return SSMN_OK;
 }
 
-/* Where the plastic backward pass works: views into the backward workspace (see ssmn_work). */
+/* The external-rule path (plastic_lockstep.c, included after this file). */
+static int FN(plastic_lockstep_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *state,
+                                        const real *prm, int64_t B, int64_t T, real *blk, const ssmn_scratch *Sc);
+static int FN(plastic_lockstep_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dstate0,
+                                         real *dz_out, const real *dz_in, real *dPre, real *blk, const ssmn_work *Wo,
+                                         const real *cache, const real *state0, const real *prm, int64_t B, int64_t T);
+
+/* The plastic layers over a (B, T) call: built-in rules stream by stream, the streams split over
+ * the threads of tb (each with its block's rule vectors, row and before; see ssmn_scratch); an
+ * external rule in lock-step on the calling thread. */
+static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *ckpt, real *state,
+                               const real *prm, int64_t B, int64_t T, const FN(thread_blocks) *tb,
+                               const ssmn_scratch *Sc, const FN(gemm_buf) *gb) {
+    const int64_t H = L->H, P = L->P, R = L->n_cache, BT = B * T;
+    if (P == 0) return SSMN_OK;
+    /* layer 0's input does not depend on W_f: its projection for all tokens at once */
+    if (L->norm) FN(norm_rows_forward)(L, cache, L->S, SSMN_C_ZS(L), prm, BT, gb);
+    FN(dense_forward)(cache + SSMN_C_H(L, 0), R, cache + SSMN_C_ZIN(L, 0), R, prm + SSMN_PLASTIC_W(L, 0),
+                      prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, gb);
+    if (cfg->rule == SSMN_RULE_EXTERNAL) return FN(plastic_lockstep_forward)(L, cfg, cache, state, prm, B, T, tb->base, Sc);
+    int status = SSMN_OK;
+    const int64_t K = ssmn_segment_len(T);
+    const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
+    SSMN_FOR(nts, b, B, {
+        real *blk = FN(thread_block)(tb, ssmn_tid);
+        FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Sc->rvec);
+        real *ck = ckpt ? ckpt + b * ((T + K - 1) / K) * P * L->WF : NULL;
+        FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, cache + b * T * R, state + b * L->n_state,
+                                                           ck, prm, T, blk + Sc->row, blk + Sc->before));
+    });
+    return status;
+}
+
+/* Where the plastic backward pass of one stream works: views into the backward workspace (the
+ * shared dPre rows, the rest in the thread's own block; see ssmn_work). */
 typedef struct {
     real *dPre, *G, *ckpt, *seg, *F, *gz, *dh, *dz, *dr, *row;
     int64_t K, nseg;
 } FN(plastic_work);
 
-/* Backward of plastic_forward. dz_in (B*T, H): dL/d(the last plastic layer's output), used as
- * scratch afterwards; dz_out (B*T, H) out: dL/dz_S; grad += the layers' and gates' gradients;
- * dstate0 (when not NULL) gets dL/d(starting W_f) of each stream. */
-static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
-                                real *grad, real *dstate0, real *dz_out, real *dz_in,
-                                const FN(plastic_work) *wk, const real *cache, const real *state0,
-                                const real *prm, int64_t B, int64_t T, real *pack) {
-    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, WF = L->WF, BTH = BT * H;
+/* One step backward through plastic layer j's input projection for the stream at record rec
+ * (token tok of the call): the input projection's dL/d(pre-ReLU) into dPre (P, B*T, H); for
+ * j > 0 gz (H) = dL/d(layer j-1's output) (through its norm, with dz as scratch), for j = 0
+ * dz_out (H) += dz. dh, dz (H): dL/dh and dL/d(layer input) of the step. */
+static void FN(layer_input_backward)(const ssmn_layout *L, real *grad, real *gz, real *dz, real *dz_out,
+                                     real *dPre, const real *dh, const real *rec, int64_t j, int64_t tok,
+                                     int64_t BT, const real *prm) {
+    const int64_t H = L->H;
+    const real *h = rec + SSMN_C_H(L, j);
+    real *dpre = dPre + j * BT * H + tok * H;
+    for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
+    if (j > 0) {
+        memcpy(gz, dz, (size_t)H * sizeof(real));
+        FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
+        if (L->norm) {
+            FN(norm_record_backward)(L, dz, grad, gz, rec, L->S + j, prm);
+            memcpy(gz, dz, (size_t)H * sizeof(real));
+        }
+    } else {
+        for (int64_t n = 0; n < H; n++) dz_out[n] += dz[n];
+    }
+}
+
+/* Backward of plastic_stream_forward for stream b: dz_in (T, H) = dL/d(the last plastic layer's
+ * output) of its steps; dz_out (T, H) += dL/dz_S; grad += the gates' and plastic norms' gradients;
+ * dWf0 (P WF, when not NULL) = dL/d(starting W_f); the input projections' dL/d(pre-ReLU) into
+ * wk->dPre's rows of the stream. rec0: its T cache records; Wf0: its starting W_f. */
+static int FN(plastic_stream_backward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                                       real *grad, real *dWf0, real *dz_out, const real *dz_in,
+                                       const FN(plastic_work) *wk, const real *rec0, const real *Wf0,
+                                       const real *fck, const real *prm, int64_t b, int64_t B, int64_t T) {
+    const int64_t H = L->H, P = L->P, R = L->n_cache, WF = L->WF;
     const int64_t PWF = P * WF, K = wk->K, nseg = wk->nseg;
     const real alpha = (real)cfg->alpha;
     real *G = wk->G, *ckpt = wk->ckpt, *seg = wk->seg, *gz = wk->gz, *dh = wk->dh, *dz = wk->dz;
     int rc;
-    memset(dz_out, 0, (size_t)BTH * sizeof(real));
-    for (int64_t b = 0; b < B; b++) {
-        const real *rec0 = cache + b * T * R;
+    /* the checkpoints every K steps: those the training forward kept, or a replay of the updates
+     * from the starting W_f */
+    const real *cks = fck ? fck : ckpt;
+    if (!fck) {
         real *run = seg;
-        /* replay the updates from the starting W_f, keeping a checkpoint every K steps */
-        memcpy(run, state0 + b * L->n_state + L->s_Wf, (size_t)PWF * sizeof(real));
+        memcpy(run, Wf0, (size_t)PWF * sizeof(real));
         for (int64_t t = 0; t < T; t++) {
             const real *rec = rec0 + t * R;
             if (t % K == 0) memcpy(ckpt + (t / K) * PWF, run, (size_t)PWF * sizeof(real));
@@ -238,63 +305,85 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, co
                                            rec + SSMN_C_H(L, j))))
                     return rc;
         }
-        memset(G, 0, (size_t)PWF * sizeof(real));
-        for (int64_t s = nseg - 1; s >= 0; s--) {
-            int64_t t0 = s * K, t1 = t0 + K < T ? t0 + K : T;
-            /* the segment's matrices W_{t0} .. W_{t1-1} from its checkpoint */
-            memcpy(seg, ckpt + s * PWF, (size_t)PWF * sizeof(real));
-            for (int64_t i = 1; i < t1 - t0; i++) {
-                const real *rec = rec0 + (t0 + i - 1) * R;
-                for (int64_t j = 0; j < P; j++)
-                    if ((rc = FN(memory_apply)(L, rx, rec, j, seg + i * PWF + j * WF, seg + (i - 1) * PWF + j * WF,
-                                               rec + SSMN_C_ZIN(L, j), rec + SSMN_C_H(L, j))))
-                        return rc;
-            }
-            for (int64_t t = t1 - 1; t >= t0; t--) {
-                const real *rec = rec0 + t * R;
-                int64_t tok = b * T + t;
-                memcpy(gz, dz_in + tok * H, (size_t)H * sizeof(real));
-                for (int64_t j = P - 1; j >= 0; j--) {
-                    const real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
-                    const real *zin = rec + SSMN_C_ZIN(L, j), *Wprev = seg + (t - t0) * PWF + j * WF;
-                    for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
-                    if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
-                        if ((rc = FN(memory_apply)(L, rx, rec, j, wk->F, Wprev, zin, h))) return rc;
-                        FN(chat_backward)(L, rec, j, wk->F, G + j * WF, gz, dh, wk->dr, wk->row, alpha);
-                    }
-                    for (int64_t n = 0; n < H; n++) {
-                        wk->dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
-                        dh[n] += gz[n];
-                    }
-                    rc = FN(memory_backward)(L, cfg, rx, rec, j, grad, dh, dz, G + j * WF, Wprev, h, zin, wk->dr,
-                                             prm, wk->row, wk->F);
-                    if (rc) return rc;
-                    real *dpre = wk->dPre + j * BTH + tok * H;
-                    for (int64_t n = 0; n < H; n++) dpre[n] = h[n] > 0 ? dh[n] : 0;
-                    if (j > 0) { /* gz = dL/d(layer j-1's output), through the norm if any */
-                        memcpy(gz, dz, (size_t)H * sizeof(real));
-                        FN(gemm_rows_nn)(1, H, H, dpre, H, prm + SSMN_PLASTIC_W(L, j), H, 1, gz, H);
-                        if (L->norm) {
-                            FN(norm_record_backward)(L, dz, grad, gz, rec, S + j, prm);
-                            memcpy(gz, dz, (size_t)H * sizeof(real));
-                        }
-                    } else {
-                        real *dzs = dz_out + tok * H;
-                        for (int64_t n = 0; n < H; n++) dzs[n] += dz[n];
-                    }
+    }
+    memset(G, 0, (size_t)PWF * sizeof(real));
+    for (int64_t s = nseg - 1; s >= 0; s--) {
+        int64_t t0 = s * K, t1 = t0 + K < T ? t0 + K : T;
+        /* the segment's matrices W_{t0} .. W_{t1-1} from its checkpoint */
+        memcpy(seg, cks + s * PWF, (size_t)PWF * sizeof(real));
+        for (int64_t i = 1; i < t1 - t0; i++) {
+            const real *rec = rec0 + (t0 + i - 1) * R;
+            for (int64_t j = 0; j < P; j++)
+                if ((rc = FN(memory_apply)(L, rx, rec, j, seg + i * PWF + j * WF, seg + (i - 1) * PWF + j * WF,
+                                           rec + SSMN_C_ZIN(L, j), rec + SSMN_C_H(L, j))))
+                    return rc;
+        }
+        for (int64_t t = t1 - 1; t >= t0; t--) {
+            const real *rec = rec0 + t * R;
+            memcpy(gz, dz_in + t * H, (size_t)H * sizeof(real));
+            for (int64_t j = P - 1; j >= 0; j--) {
+                const real *h = rec + SSMN_C_H(L, j), *tr = rec + SSMN_C_TR(L, j, 0);
+                const real *zin = rec + SSMN_C_ZIN(L, j), *Wprev = seg + (t - t0) * PWF + j * WF;
+                for (int64_t n = 0; n < H; n++) dh[n] = dz[n] = 0;
+                if (L->C > 1) { /* re-reads of W_t: rebuild it, then back through them */
+                    if ((rc = FN(memory_apply)(L, rx, rec, j, wk->F, Wprev, zin, h))) return rc;
+                    FN(chat_backward)(L, rec, j, wk->F, G + j * WF, gz, dh, wk->dr, wk->row, alpha);
                 }
+                for (int64_t n = 0; n < H; n++) {
+                    wk->dr[n] = alpha * (1 - tr[n] * tr[n]) * gz[n];
+                    dh[n] += gz[n];
+                }
+                rc = FN(memory_backward)(L, cfg, rx, rec, j, grad, dh, dz, G + j * WF, Wprev, h, zin, wk->dr, prm,
+                                         wk->row, wk->F);
+                if (rc) return rc;
+                FN(layer_input_backward)(L, grad, gz, dz, dz_out + t * H, wk->dPre, dh, rec, j, b * T + t, B * T, prm);
             }
         }
-        if (dstate0) memcpy(dstate0 + b * L->n_state + L->s_Wf, G, (size_t)PWF * sizeof(real));
     }
+    if (dWf0) memcpy(dWf0, G, (size_t)PWF * sizeof(real));
+    return SSMN_OK;
+}
+
+/* Backward of plastic_forward. dz_in (B*T, H): dL/d(the last plastic layer's output), used as
+ * scratch afterwards; dz_out (B*T, H) out: dL/dz_S; grad += the layers' gradients; dstate0 (when
+ * not NULL) gets dL/d(starting W_f) of each stream. The streams are split over the threads of tb,
+ * each with its block's scratch (at the offsets of Wo) and, when tb->nt > 1, its own gradient for
+ * the gates and norms (Wo->grad). ckpt: the training forward's checkpoints (built-in rules), or
+ * NULL: each stream's updates are replayed first. */
+static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, real *grad, real *dstate0,
+                                real *dz_out, real *dz_in, real *dPre, const FN(thread_blocks) *tb,
+                                const ssmn_work *Wo, const real *ckpt, const real *cache, const real *state0,
+                                const real *prm, int64_t B, int64_t T, const FN(gemm_buf) *gb) {
+    const int64_t H = L->H, S = L->S, P = L->P, R = L->n_cache, BT = B * T, BTH = BT * H;
+    memset(dz_out, 0, (size_t)BTH * sizeof(real));
+    int status = SSMN_OK;
+    if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        status = FN(plastic_lockstep_backward)(L, cfg, grad, dstate0, dz_out, dz_in, dPre, tb->base, Wo, cache, state0,
+                                               prm, B, T);
+    } else {
+        const int nts = 4 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
+        SSMN_FOR(nts, b, B, {
+            real *blk = FN(thread_block)(tb, ssmn_tid);
+            FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Wo->rvec);
+            FN(plastic_work) wk = {dPre, blk + Wo->G, blk + Wo->ckpt, blk + Wo->seg, blk + Wo->F, blk + Wo->gz,
+                                   blk + Wo->dh, blk + Wo->dz, blk + Wo->dr, blk + Wo->row, Wo->K, Wo->nseg};
+            real *g = tb->nt > 1 ? blk + Wo->grad : grad;
+            real *dWf0 = dstate0 ? dstate0 + b * L->n_state + L->s_Wf : NULL;
+            FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
+                                                                dz_in + b * T * H, &wk, cache + b * T * R,
+                                                                state0 + b * L->n_state + L->s_Wf,
+                                                                ckpt ? ckpt + b * Wo->nseg * P * L->WF : NULL, prm,
+                                                                b, B, T));
+        });
+    }
+    if (status) return status;
     /* the input projections' weights for all tokens at once; layer 0's input gradient */
     for (int64_t j = 0; j < P; j++)
         FN(linear_backward)(j == 0 ? dz_out : NULL, H, 1, grad + SSMN_PLASTIC_W(L, j), grad + SSMN_PLASTIC_B(L, j),
-                            wk->dPre + j * BTH, H, cache + SSMN_C_ZIN(L, j), R, prm + SSMN_PLASTIC_W(L, j), BT, H,
-                            H, pack);
+                            dPre + j * BTH, H, cache + SSMN_C_ZIN(L, j), R, prm + SSMN_PLASTIC_W(L, j), BT, H, H,
+                            gb);
     if (L->norm) { /* dz_out holds dL/d(normalised z_S): back through the norm */
-        for (int64_t m = 0; m < BT; m++)
-            FN(norm_record_backward)(L, dz_in + m * H, grad, dz_out + m * H, cache + m * R, S, prm);
+        FN(norm_rows_backward)(L, dz_in, grad, dz_out, cache, S, prm, BT, gb);
         memcpy(dz_out, dz_in, (size_t)BTH * sizeof(real));
     }
     return SSMN_OK;

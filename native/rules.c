@@ -3,8 +3,9 @@
  *
  * A rule maps (W, pre = z, post = h) to W' = clip(F(W, pre, post), +-c), W indexed (post, pre).
  * Built in: hebbian (0), importance (1), oja (2), delta (3) - the same math as the NumPy
- * references in plugins/rule_*.py. Rule SSMN_RULE_EXTERNAL calls the update and vector-Jacobian
- * functions given in the config (a third-party rule compiled by cffi, or a Python callback).
+ * references in plugins/rule_*.py. An external rule (SSMN_RULE_EXTERNAL: update and vector-Jacobian
+ * functions given in the config, a third-party rule compiled by cffi or a Python callback) is
+ * called by plastic.c once per step for all streams; only its function types are here.
  *
  * Every built-in rule has the form F = W + eta A(W, pre, post) - lambda D(W, pre, post), so the
  * write strength and the decay can change from step to step (neuromodulation, learned decay):
@@ -16,15 +17,26 @@
  * (see plastic.c), so no per-step copy of W is ever stored. Included by cell.c.
  */
 
-typedef int (*FN(ext_update_fn))(void *ctx, real *W, const real *pre, const real *post, int64_t H);
-typedef int (*FN(ext_vjp_fn))(void *ctx, real *G, real *dpre, real *dpost, const real *W,
-                                const real *pre, const real *post, int64_t H);
+/* An external rule over n blocks at once (every stream, and head, of one step; see ssmn_api.h):
+ * W (n,H,H) in place, pre/post (n,H), each block's rates eta/lambda (n); the vjp turns G (n,H,H)
+ * into dL/dW and adds dpre, dpost (n,H) and, when not NULL, deta, dlambda (n). 0 = success. */
+typedef int (*FN(ext_update_fn))(void *ctx, real *W, const real *pre, const real *post, const real *eta,
+                                 const real *decay, int64_t n, int64_t H);
+typedef int (*FN(ext_vjp_fn))(void *ctx, real *G, real *dpre, real *dpost, real *deta, real *ddecay,
+                              const real *W, const real *pre, const real *post, const real *eta,
+                              const real *decay, int64_t n, int64_t H);
 
 typedef struct {
     const ssmn_config *cfg;
     real eta, keep, decay, clip;
     real *vec; /* scratch of SSMN_RULE_VECS * H reals */
 } FN(rule_ctx);
+
+/* The rule context with the configured (fixed) eta and lambda; vec: SSMN_RULE_VECS H reals. */
+static FN(rule_ctx) FN(base_ctx)(const ssmn_config *cfg, real *vec) {
+    FN(rule_ctx) x = {cfg, (real)cfg->eta, (real)(1.0 - cfg->decay), (real)cfg->decay, (real)cfg->clip, vec};
+    return x;
+}
 
 static inline real FN(clampr)(real v, real c) { return v > c ? c : (v < -c ? -c : v); }
 static inline real FN(sigm)(real x) { return (real)1 / ((real)1 + R_EXP(-x)); }
@@ -106,16 +118,7 @@ static int FN(rule_apply)(const FN(rule_ctx) *x, real *Wdst, const real *Wsrc, c
             for (int64_t k = 0; k < H; k++) Di[k] = FN(clampr)(keep * Si[k] + ei * v0[k], c);
         }
         return SSMN_OK;
-    case SSMN_RULE_EXTERNAL:
-        if (Wdst != Wsrc) memcpy(Wdst, Wsrc, (size_t)(H * H) * sizeof(real));
-        if (((FN(ext_update_fn))x->cfg->rule_update)(x->cfg->rule_ctx, Wdst, pre, post, H))
-            return SSMN_ERR_CALLBACK;
-        for (int64_t i = 0; i < H * H; i++) {
-            if (!isfinite(Wdst[i])) return SSMN_ERR_CALLBACK;
-            Wdst[i] = FN(clampr)(Wdst[i], c);
-        }
-        return SSMN_OK;
-    default:
+    default: /* external rules run in lock-step (plastic.c) */
         return SSMN_ERR_RULE;
     }
 }
@@ -258,13 +261,24 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
         for (int64_t j = 0; j < H; j++) dpre[j] += (v2[j] - v0[j] * kd) / n;
         return SSMN_OK;
     }
-    case SSMN_RULE_EXTERNAL:
-        if (!x->cfg->rule_vjp) return SSMN_ERR_NO_VJP;
-        if (((FN(ext_vjp_fn))x->cfg->rule_vjp)(x->cfg->rule_ctx, G, dpre, dpost, Wp, pre, post, H))
-            return SSMN_ERR_CALLBACK;
-        return SSMN_OK;
     default:
         return SSMN_ERR_RULE;
+    }
+}
+
+/* Back through the clip and the read-out r = clip(F) h of one step: dh (H) += clip(F)^T dr; G
+ * (H,H) in dL/dW_t, out dL/dF (zero where the clip bound). F (H,H): the rule's W' before the clip. */
+static void FN(clip_backward)(real *restrict G, real *restrict dh, const real *restrict F, const real *restrict dr,
+                              const real *restrict h, int64_t H, real c) {
+    for (int64_t i = 0; i < H; i++) {
+        const real *Fi = F + i * H;
+        real *Gi = G + i * H, dri = dr[i];
+#pragma omp simd
+        for (int64_t k = 0; k < H; k++) {
+            real f = Fi[k];
+            dh[k] += FN(clampr)(f, c) * dri;
+            Gi[k] = (f > -c && f < c) ? Gi[k] + dri * h[k] : (real)0;
+        }
     }
 }
 
@@ -304,15 +318,6 @@ static int FN(rule_backward)(const FN(rule_ctx) *x, real *restrict dh, real *res
     }
     int rc = FN(rule_apply)(x, F, Wprev, z, h, H, 0);
     if (rc) return rc;
-    for (int64_t i = 0; i < H; i++) {
-        const real *Fi = F + i * H;
-        real *Gi = G + i * H, dri = dr[i];
-#pragma omp simd
-        for (int64_t k = 0; k < H; k++) {
-            real f = Fi[k];
-            dh[k] += FN(clampr)(f, c) * dri;
-            Gi[k] = (f > -c && f < c) ? Gi[k] + dri * h[k] : (real)0;
-        }
-    }
+    FN(clip_backward)(G, dh, F, dr, h, H, c);
     return FN(rule_vjp)(x, G, dz, dh, Wprev, z, h, H, deta, ddecay);
 }

@@ -29,6 +29,8 @@ typedef struct {
     int32_t learned_decay; /* 1: decay lambda_t = sigmoid(w_lam . z + b_lam) per plastic layer and step */
     int32_t norm;        /* pre-norm of every static and plastic layer's input: 0 none, 1 RMS, 2 layer */
     int64_t n_heads;     /* nh >= 1 dividing H: attention heads, and fast-weight blocks (H/nh)^2 per plastic layer */
+    int32_t n_threads;   /* threads one call may use (OpenMP): 0 or 1 = the calling thread only, at most 1024;
+                          * results are the same run to run for a given count (see ssmn_internal.h) */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),
@@ -44,6 +46,8 @@ typedef struct {
     int64_t n_state;       /* floats of state per stream */
     int64_t n_cache;       /* floats of activation cache per (stream, step) */
     int64_t n_work;        /* floats of backward workspace for (B, T) */
+    int64_t n_ckpt;        /* floats of the fast-weight checkpoints a training forward keeps for (B, T)
+                            * (0 with an external rule, which the backward replays) */
 } ssmn_sizes;
 
 int ssmn_abi_version(void);
@@ -72,10 +76,20 @@ int ssmn_forward_f64(const ssmn_config *cfg, double *y, double *cache, double *s
  * (may be NULL); work (n_work) is scratch; cache comes from ssmn_forward on the same
  * x, params and starting state (state0, steps0: copies taken before that forward);
  * dy (B,T,Dout) is dL/dy. */
-int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work,
+/* A training forward: ssmn_forward, and ckpt (n_ckpt floats) gets each stream's fast weights every
+ * K = ceil(sqrt(T)) steps, which ssmn_backward then reads instead of replaying the updates. */
+int ssmn_forward_train_f32(const ssmn_config *cfg, float *y, float *cache, float *ckpt, float *state,
+                           int64_t *steps, const float *x, const int32_t *tokens, const float *params,
+                           int64_t B, int64_t T);
+int ssmn_forward_train_f64(const ssmn_config *cfg, double *y, double *cache, double *ckpt, double *state,
+                           int64_t *steps, const double *x, const int32_t *tokens, const double *params,
+                           int64_t B, int64_t T);
+
+/* ckpt: what ssmn_forward_train kept for this call, or NULL (the updates are replayed). */
+int ssmn_backward_f32(const ssmn_config *cfg, float *grad, float *dstate0, float *work, const float *ckpt,
                       const float *dy, const float *cache, const float *state0, const int64_t *steps0,
                       const float *x, const int32_t *tokens, const float *params, int64_t B, int64_t T);
-int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work,
+int ssmn_backward_f64(const ssmn_config *cfg, double *grad, double *dstate0, double *work, const double *ckpt,
                       const double *dy, const double *cache, const double *state0, const int64_t *steps0,
                       const double *x, const int32_t *tokens, const double *params, int64_t B, int64_t T);
 
@@ -101,3 +115,18 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
  * cache (n_cache) scratch; y (Dout); x (Din). */
 int ssmn_naive_step_f32(const ssmn_config *cfg, float *y, float *cache, float *state, float *u_hist,
                         int64_t *steps, const float *x, const float *params);
+
+/* A population stepped as one batch: B active streams, each with its own parameter vector
+ * (native/population.c). y (B,T,Dout) out; cache (B,T,n_cache) scratch; x (B,T,Din) or tokens
+ * (B,T); state (n_rows,n_state) and steps (n_rows) in/out; params: n_rows rows of params_stride
+ * (>= n_params) reals; rows (B): distinct rows of state/steps/params that the active streams are
+ * (NULL: 0..B-1); n_threads >= 1 OpenMP threads over streams. Each stream gives exactly what
+ * ssmn_forward with B = 1 gives on its own row. */
+int ssmn_forward_population_f32(const ssmn_config *cfg, float *y, float *cache, float *state, int64_t *steps,
+                                const float *x, const int32_t *tokens, const float *params,
+                                int64_t params_stride, const int64_t *rows, int64_t n_rows, int64_t B,
+                                int64_t T, int32_t n_threads);
+int ssmn_forward_population_f64(const ssmn_config *cfg, double *y, double *cache, double *state,
+                                int64_t *steps, const double *x, const int32_t *tokens, const double *params,
+                                int64_t params_stride, const int64_t *rows, int64_t n_rows, int64_t B,
+                                int64_t T, int32_t n_threads);

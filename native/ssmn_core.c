@@ -7,7 +7,7 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
     "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, norm 0..2, n_heads dividing hidden, "
-    "gates only with a built-in rule)",
+    "0 <= n_threads <= 1024)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
@@ -49,6 +49,7 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (!(cfg->alpha == cfg->alpha)) return SSMN_ERR_CONFIG;
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
     if (cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0) return SSMN_ERR_CONFIG;
+    if (cfg->n_threads < 0 || cfg->n_threads > SSMN_MAX_THREADS) return SSMN_ERR_CONFIG;
     if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1) ||
         (cfg->neuromod != 0 && cfg->neuromod != 1) ||
         (cfg->learned_decay != 0 && cfg->learned_decay != 1) || cfg->norm < 0 || cfg->norm > 2)
@@ -56,9 +57,7 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (cfg->tied && (cfg->vocab == 0 || cfg->d_in != cfg->hidden || cfg->d_out != cfg->vocab))
         return SSMN_ERR_CONFIG;
     if (cfg->rule == SSMN_RULE_EXTERNAL) {
-        /* an external rule's functions take the fixed eta and lambda of their context */
         if (!cfg->rule_update) return SSMN_ERR_RULE;
-        if (cfg->neuromod || cfg->learned_decay) return SSMN_ERR_CONFIG;
     } else if (cfg->rule < 0 || cfg->rule >= SSMN_N_BUILTIN_RULES) {
         return SSMN_ERR_RULE;
     }
@@ -172,30 +171,68 @@ int ssmn_param_table(const ssmn_config *cfg, int64_t *offsets, int64_t *sizes, i
     return SSMN_OK;
 }
 
-int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, ssmn_work *W) {
+int ssmn_threads(const ssmn_config *cfg) {
+#ifdef _OPENMP
+    return cfg->n_threads > 1 ? cfg->n_threads : 1;
+#else
+    (void)cfg;
+    return 1;
+#endif
+}
+
+int ssmn_stream_threads(const ssmn_config *cfg, int64_t B) {
+    int nt = cfg->rule == SSMN_RULE_EXTERNAL ? 1 : ssmn_threads(cfg);
+    return B < nt ? (int)(B > 1 ? B : 1) : nt;
+}
+
+int64_t ssmn_lockstep(const ssmn_config *cfg, int64_t B) { return cfg->rule == SSMN_RULE_EXTERNAL ? B : 1; }
+
+int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb, ssmn_work *W) {
     const int64_t H = L->H, PWF = L->P * L->WF; /* P WF <= P H^2, checked by the layout */
-    int64_t BT, BTH, c = 0;
+    int64_t BT, BTH, nPWF, nWF, nH, nR, c = 0;
     W->K = ssmn_segment_len(T);
     W->nseg = T > 0 ? (T + W->K - 1) / W->K : 0;
-    if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, H, &BTH)) return SSMN_ERR_OVERFLOW;
+    W->nt = nt;
+    W->nb = nb;
+    if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, H, &BTH) || ssmn_mul(nb, PWF, &nPWF) || ssmn_mul(nb, L->WF, &nWF) ||
+        ssmn_mul(nb, H, &nH) || ssmn_mul(nb, L->nh, &nR))
+        return SSMN_ERR_OVERFLOW;
     if (place(&c, &W->dA, BTH, 1) || place(&c, &W->dB, BTH, 1) || place(&c, &W->dQ, BTH, 1) ||
         place(&c, &W->dK, BTH, 1) || place(&c, &W->dV, BTH, 1) || place(&c, &W->dPre, BTH, L->P) ||
-        place(&c, &W->dX, L->V > 0 ? L->Din : 0, BT) || place(&c, &W->G, PWF, 1) ||
-        place(&c, &W->ckpt, PWF, W->nseg) || place(&c, &W->seg, PWF, W->K) || place(&c, &W->F, L->WF, 1) ||
-        place(&c, &W->gz, H, 1) || place(&c, &W->dh, H, 1) || place(&c, &W->dz, H, 1) ||
-        place(&c, &W->dr, H, 1) || place(&c, &W->row, H, 1) || place(&c, &W->rvec, H, SSMN_RULE_VECS) ||
-        place(&c, &W->dp, L->w, 1) || place(&c, &W->pack, SSMN_PACK_FLOATS, 1))
+        place(&c, &W->dX, L->V > 0 ? L->Din : 0, BT) || place(&c, &W->pack, SSMN_PACK_FLOATS, 1))
         return SSMN_ERR_OVERFLOW;
+    W->thr = c;
+    c = 0;
+    if (place(&c, &W->G, nPWF, 1) || place(&c, &W->ckpt, nPWF, W->nseg) || place(&c, &W->seg, nPWF, W->K) ||
+        place(&c, &W->F, nWF, 1) || place(&c, &W->gz, nH, 1) || place(&c, &W->dh, nH, 1) ||
+        place(&c, &W->dz, nH, 1) || place(&c, &W->dr, nH, 1) || place(&c, &W->pre, nH, 1) ||
+        place(&c, &W->post, nH, 1) || place(&c, &W->row, H, 1) || place(&c, &W->rvec, H, SSMN_RULE_VECS) ||
+        place(&c, &W->dp, L->w, 1) || place(&c, &W->eta, nR, 1) || place(&c, &W->decay, nR, 1) ||
+        place(&c, &W->deta, nR, 1) || place(&c, &W->ddecay, nR, 1) ||
+        place(&c, &W->grad, nt > 1 ? L->n_params : 0, 1))
+        return SSMN_ERR_OVERFLOW;
+    W->thr_n = c;
+    c = W->thr;
+    if (place(&c, NULL, W->thr_n, nt)) return SSMN_ERR_OVERFLOW;
     W->n_work = c;
     return SSMN_OK;
 }
 
-int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, ssmn_scratch *S) {
-    int64_t c = 0;
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, ssmn_scratch *S) {
+    const int64_t lock = rule == SSMN_RULE_EXTERNAL ? nb : 0;
+    int64_t nWF, c = 0;
+    if (ssmn_mul(nb, L->WF, &nWF)) return SSMN_ERR_OVERFLOW;
+    if (place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1)) return SSMN_ERR_OVERFLOW;
+    S->thr = c;
+    c = 0;
     if (place(&c, &S->rvec, L->H, SSMN_RULE_VECS) || place(&c, &S->row, L->H, 1) ||
-        place(&c, &S->before, rule != SSMN_RULE_HEBBIAN ? L->WF : 0, 1) ||
-        place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1))
+        place(&c, &S->before, rule != SSMN_RULE_HEBBIAN ? nWF : 0, 1) ||
+        place(&c, &S->Wg, lock ? nWF : 0, L->P) || place(&c, &S->pre, L->H, lock) ||
+        place(&c, &S->post, L->H, lock) || place(&c, &S->eta, L->nh, lock) || place(&c, &S->decay, L->nh, lock))
         return SSMN_ERR_OVERFLOW;
+    S->thr_n = c;
+    c = S->thr;
+    if (place(&c, NULL, S->thr_n, nt)) return SSMN_ERR_OVERFLOW;
     S->n = c;
     return SSMN_OK;
 }
@@ -206,10 +243,16 @@ int ssmn_get_sizes(const ssmn_config *cfg, int64_t B, int64_t T, ssmn_sizes *out
     ssmn_layout L;
     ssmn_work W;
     int rc = ssmn_layout_of(cfg, &L);
-    if (rc || (rc = ssmn_work_of(&L, B, T, &W))) return rc;
+    if (rc || (rc = ssmn_work_of(&L, B, T, ssmn_stream_threads(cfg, B), ssmn_lockstep(cfg, B), &W))) return rc;
     out->n_params = L.n_params;
     out->n_state = L.n_state;
     out->n_cache = L.n_cache;
     out->n_work = W.n_work;
+    int64_t per_stream;
+    if (cfg->rule == SSMN_RULE_EXTERNAL) {
+        out->n_ckpt = 0;
+    } else if (ssmn_mul(W.nseg, L.P * L.WF, &per_stream) || ssmn_mul(per_stream, B, &out->n_ckpt)) {
+        return SSMN_ERR_OVERFLOW;
+    }
     return SSMN_OK;
 }

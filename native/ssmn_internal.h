@@ -60,7 +60,7 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 5
+#define SSMN_ABI_VERSION 6
 
 typedef struct {
     int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
@@ -78,25 +78,51 @@ typedef struct {
 
 int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L);
 
+/* Threads. A call runs on up to cfg->n_threads OpenMP threads (1 without OpenMP): the GEMMs split
+ * their register tiles, row-wise loops their rows, and the per-stream loops (window attention,
+ * plastic layers) their streams, in contiguous static blocks. Every output element is computed
+ * by one thread in the serial order, except the parameter gradients of the per-stream loops
+ * (gates, norms, attention bias), which each thread accumulates into its own copy of the gradient;
+ * the copies are added in thread order afterwards. So a call gives the same result run to run for
+ * a given thread count, and the forward pass the same result for every count. An external rule
+ * (third-party C or a Python callback) runs on the calling thread only. */
+#define SSMN_MAX_THREADS 1024
+int ssmn_threads(const ssmn_config *cfg);                   /* for GEMMs and row loops */
+int ssmn_stream_threads(const ssmn_config *cfg, int64_t B); /* for the per-stream loops */
+
+/* Streams whose plastic layers run in lock-step: an external rule is called once per step and
+ * layer for all B streams (and heads) at once, so their fast weights and per-step vectors are
+ * kept side by side (B of them); built-in rules run one stream at a time (1). */
+int64_t ssmn_lockstep(const ssmn_config *cfg, int64_t B);
+
 /* The backward pass's workspace of a (B, T) call (n_work floats), carved by ssmn_work_of():
  * token-major gradient rows dA, dB, dQ, dK, dV (B*T, H), the plastic layers' dL/d(pre-ReLU)
- * dPre (P, B*T, H), the embedding rows' dX (B*T, Din) with tokens; per stream (one at a time) the
- * fast-weight gradient G (P, WF), checkpoints ckpt (nseg, P, WF) every K steps and a segment's
- * matrices seg (K, P, WF), a scratch matrix F (WF); H-vectors gz, dh, dz, dr, row; the rules'
- * vectors rvec (SSMN_RULE_VECS, H); attention scores dp (w); the GEMM pack. */
+ * dPre (P, B*T, H), the embedding rows' dX (B*T, Din) with tokens; the GEMM pack; then nt blocks
+ * of thr_n floats, one per stream thread (block t at thr + t thr_n), each holding, at the offsets
+ * below, what the nb streams it runs in lock-step (see ssmn_lockstep) need: the fast-weight
+ * gradients G (P, nb, WF), checkpoints ckpt (nseg, P, nb, WF) every K steps and a segment's
+ * matrices seg (K, P, nb, WF), a scratch memory F (nb, WF); vectors gz, dh, dz, dr, pre, post
+ * (nb, H) and row (H); the rules' vectors rvec (SSMN_RULE_VECS, H); attention scores dp (w);
+ * per memory block the rates eta, decay and their gradients deta, ddecay (nb, nh); and, when
+ * nt > 1, the thread's own parameter gradient grad (n_params). */
 typedef struct {
-    int64_t K, nseg;
-    int64_t dA, dB, dQ, dK, dV, dPre, dX, G, ckpt, seg, F, gz, dh, dz, dr, row, rvec, dp, pack, n_work;
+    int64_t K, nseg, nt, nb;
+    int64_t dA, dB, dQ, dK, dV, dPre, dX, pack, thr, thr_n;
+    int64_t G, ckpt, seg, F, gz, dh, dz, dr, pre, post, row, rvec, dp, eta, decay, deta, ddecay, grad;
+    int64_t n_work;
 } ssmn_work;
-int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, ssmn_work *W);
+int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb, ssmn_work *W);
 
-/* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the rules' vectors
- * rvec (SSMN_RULE_VECS, H), a row (H), a copy of one memory (WF) for the update statistic of
- * non-hebbian rules, and the GEMM pack when with_pack (calls with enough rows to pack). */
+/* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the GEMM pack
+ * when with_pack (calls with enough rows to pack), then nt blocks of thr_n floats, one per stream
+ * thread (block t at thr + t thr_n), each with the rules' vectors rvec (SSMN_RULE_VECS, H), a row
+ * (H), a copy of the nb lock-step streams' memories before (nb, WF) for the update statistic of
+ * non-hebbian rules; with an external rule also their memories Wg (P, nb, WF), pre and post (nb, H) and the
+ * rates eta, decay (nb, nh). */
 typedef struct {
-    int64_t rvec, row, before, pack, n;
+    int64_t pack, thr, thr_n, rvec, row, before, Wg, pre, post, eta, decay, n;
 } ssmn_scratch;
-int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, ssmn_scratch *S);
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, ssmn_scratch *S);
 /* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
 int ssmn_mul(int64_t a, int64_t b, int64_t *out);
 int ssmn_add(int64_t a, int64_t b, int64_t *out);

@@ -122,14 +122,15 @@ static void FN(attn_backward)(real *dq, const FN(window_grad) *dkeys, const FN(w
  * the rings updated with the call's last w keys and values, and z_0 = W_o ctx (+ u with the
  * residual path). Per stream the entropy of the last step goes into the state. */
 static void FN(attention_forward)(const ssmn_layout *L, real *cache, real *state, const int64_t *steps,
-                                  const real *prm, int64_t B, int64_t T, real *pack) {
+                                  const real *prm, int64_t B, int64_t T, const FN(gemm_buf) *gb) {
     const int64_t H = L->H, w = L->w, R = L->n_cache, BT = B * T;
     const int64_t proj[3] = {L->W_q, L->W_k, L->W_v}, out[3] = {L->c_q, L->c_k, L->c_v};
     for (int p = 0; p < 3; p++)
         FN(dense_forward)(cache + out[p], R, cache + L->c_u, R, prm + proj[p], NULL, BT, H, H, DENSE_LINEAR,
-                          pack);
+                          gb);
     const real *abias = L->pos_bias ? prm + L->attn_bias : NULL;
-    for (int64_t b = 0; b < B; b++) {
+    const int nts = FN(loop_threads)(gb, B, T * w * H);
+    SSMN_FOR(nts, b, B, {
         real *st = state + b * L->n_state, *rec0 = cache + b * T * R;
         int64_t n0 = steps[b] < w ? steps[b] : w;
         FN(window_src) keys = {st + L->s_K, rec0 + L->c_k, R, n0, steps[b] - n0, w, H};
@@ -146,33 +147,39 @@ static void FN(attention_forward)(const ssmn_layout *L, real *cache, real *state
             memcpy(st + L->s_K + slot * H, rec0 + t * R + L->c_k, (size_t)H * sizeof(real));
             memcpy(st + L->s_V + slot * H, rec0 + t * R + L->c_v, (size_t)H * sizeof(real));
         }
-    }
+    });
     FN(dense_forward)(cache + L->c_z, R, cache + L->c_ctx, R, prm + L->W_o, NULL, BT, H, H, DENSE_LINEAR,
-                      pack);
-    if (L->residual)
-        for (int64_t m = 0; m < BT; m++) {
+                      gb);
+    if (L->residual) {
+        const int nt = FN(loop_threads)(gb, BT, 4 * H);
+        SSMN_FOR(nt, m, BT, {
             real *z0 = cache + m * R + L->c_z;
             const real *u = cache + m * R + L->c_u;
             for (int64_t n = 0; n < H; n++) z0[n] += u[n];
-        }
+        });
+    }
 }
 
 /* Backward of the attention block. dz0 (B*T, H) in: dL/dz_0; du (B*T, H) out: dL/du (may be the
- * same buffer as dz0); dctx, dQ, dK, dV (B*T, H) and dp (w) scratch; grad += the block's
- * gradients; dstate0 (B, n_state), when not NULL, += the gradients of the starting key/value
- * rings. state0, steps0: the state the forward started from. */
+ * same buffer as dz0); dctx, dQ, dK, dV (B*T, H) scratch; grad += the block's gradients (the
+ * position bias's through each stream thread's own gradient, at Wo->grad of its block of tb when
+ * tb->nt > 1; the attention scores' scratch at Wo->dp); dstate0 (B, n_state), when not NULL, +=
+ * the gradients of the starting key/value rings. state0, steps0: the state the forward started from. */
 static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstate0, real *du,
-                                   const real *dz0, real *dctx, real *dQ, real *dK, real *dV, real *dp,
+                                   const real *dz0, real *dctx, real *dQ, real *dK, real *dV,
+                                   const FN(thread_blocks) *tb, const ssmn_work *Wo,
                                    const real *cache, const real *state0, const int64_t *steps0,
-                                   const real *prm, int64_t B, int64_t T, real *pack) {
+                                   const real *prm, int64_t B, int64_t T, const FN(gemm_buf) *gb) {
     const int64_t H = L->H, w = L->w, R = L->n_cache, BT = B * T;
     FN(linear_backward)(dctx, H, 0, grad + L->W_o, NULL, dz0, H, cache + L->c_ctx, R, prm + L->W_o, BT, H,
-                        H, pack);
+                        H, gb);
     memset(dQ, 0, (size_t)(BT * H) * sizeof(real));
     memset(dK, 0, (size_t)(BT * H) * sizeof(real));
     memset(dV, 0, (size_t)(BT * H) * sizeof(real));
-    real *dbias = L->pos_bias ? grad + L->attn_bias : NULL;
-    for (int64_t b = 0; b < B; b++) {
+    const int nts = T * w * H * 2 >= GEMM_PAR_MACS ? tb->nt : 1;
+    SSMN_FOR(nts, b, B, {
+        real *blk = FN(thread_block)(tb, ssmn_tid), *dp = blk + Wo->dp;
+        real *dbias = L->pos_bias ? (tb->nt > 1 ? blk + Wo->grad : grad) + L->attn_bias : NULL;
         const real *st = state0 + b * L->n_state, *rec0 = cache + b * T * R;
         real *dst = dstate0 ? dstate0 + b * L->n_state : NULL;
         int64_t n0 = steps0[b] < w ? steps0[b] : w, first = steps0[b] - n0;
@@ -186,12 +193,12 @@ static void FN(attention_backward)(const ssmn_layout *L, real *grad, real *dstat
             FN(attn_backward)(dQ + (b * T + t) * H, &dkeys, &dvals, dbias, dp, dctx + (b * T + t) * H,
                               rec + L->c_p, rec + L->c_q, &keys, &vals, lo, e - lo + 1, L->nh);
         }
-    }
+    });
     /* du = dz0 (residual path) + the three projections' input gradients */
     if (L->residual && du != dz0) memcpy(du, dz0, (size_t)(BT * H) * sizeof(real));
     const real *dproj[3] = {dQ, dK, dV};
     const int64_t proj[3] = {L->W_q, L->W_k, L->W_v};
     for (int p = 0; p < 3; p++)
         FN(linear_backward)(du, H, p > 0 || L->residual, grad + proj[p], NULL, dproj[p], H, cache + L->c_u, R,
-                            prm + proj[p], BT, H, H, pack);
+                            prm + proj[p], BT, H, H, gb);
 }

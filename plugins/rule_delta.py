@@ -8,7 +8,7 @@ native/rules.c.
 import numpy as np
 
 from ssmn_rl.hookspec import hookimpl
-from ssmn_rl.rules import PlasticityRule, RuleParam
+from ssmn_rl.rules import PlasticityRule, RuleParam, per_block
 
 C_RULE_ID = 3
 
@@ -21,21 +21,22 @@ def _key(pre, eps):
 def update(W, pre, post, eta, decay, eps):
     k, _ = _key(pre, eps)
     r = np.einsum("bil,bl->bi", W, k)
-    return (1.0 - decay) * W + eta * (post - r)[:, :, None] * k[:, None, :]
+    return (1.0 - per_block(decay)) * W + per_block(eta) * (post - r)[:, :, None] * k[:, None, :]
 
 
 def vjp(G, W, pre, post, eta, decay, eps):
     k, n = _key(pre, eps)
     r = np.einsum("bil,bl->bi", W, k)
     a = np.einsum("bij,bj->bi", G, k)
-    dW = (1.0 - decay) * G - eta * a[:, :, None] * k[:, None, :]
-    dk = eta * np.einsum("bij,bi->bj", G, post - r) - eta * np.einsum("bi,bij->bj", a, W)
+    e2 = per_block(eta, 2)
+    dW = (1.0 - per_block(decay)) * G - per_block(eta) * a[:, :, None] * k[:, None, :]
+    dk = e2 * np.einsum("bij,bi->bj", G, post - r) - e2 * np.einsum("bi,bij->bj", a, W)
     dpre = (dk - k * np.sum(k * dk, axis=-1, keepdims=True)) / n
-    return dW, dpre, eta * a
+    return dW, dpre, e2 * a, np.einsum("bi,bi->b", a, post - r), -np.einsum("bij,bij->b", G, W)
 
 
 RULE = PlasticityRule(
-    name="delta", update=update, vjp=vjp, c_rule_id=C_RULE_ID, normalises_keys=True,
+    name="delta", update=update, vjp=vjp, c_rule_id=C_RULE_ID, per_stream_rates=True, normalises_keys=True,
     params={"eps": RuleParam(1e-6, 0.0, 1.0, low_open=True, doc="stabiliser of the key norm")},
     doc="Delta rule of fast weight programmers: writes (post - W k) under the normalised key k = pre.")
 

@@ -9,7 +9,7 @@ NumPy reference and vector-Jacobian product; the C version is native/rules.c.
 import numpy as np
 
 from ssmn_rl.hookspec import hookimpl
-from ssmn_rl.rules import PlasticityRule, RuleParam
+from ssmn_rl.rules import PlasticityRule, RuleParam, per_block
 
 C_RULE_ID = 1
 GATE_GAIN, GATE_BIAS = 10.0, 2.0
@@ -28,17 +28,19 @@ def _gates(pre, post, threshold, sharpness):
 def update(W, pre, post, eta, decay, threshold, sharpness):
     g, a = _gates(pre, post, threshold, sharpness)
     m = g[:, :, None] * a[:, None, :]
-    return W + m * (eta * post[:, :, None] * pre[:, None, :] - decay * W)
+    return W + m * (per_block(eta) * post[:, :, None] * pre[:, None, :] - per_block(decay) * W)
 
 
 def vjp(G, W, pre, post, eta, decay, threshold, sharpness):
     g, a = _gates(pre, post, threshold, sharpness)
     m = g[:, :, None] * a[:, None, :]
-    D = eta * post[:, :, None] * pre[:, None, :] - decay * W
-    dW = G * (1.0 - decay * m)
+    outer = post[:, :, None] * pre[:, None, :]
+    D = per_block(eta) * outer - per_block(decay) * W
+    dW = G * (1.0 - per_block(decay) * m)
     Gm = G * m
-    dpost = eta * np.einsum("bij,bj->bi", Gm, pre)
-    dpre = eta * np.einsum("bij,bi->bj", Gm, post)
+    deta, ddecay = np.einsum("bij,bij->b", Gm, outer), -np.einsum("bij,bij->b", Gm, W)
+    dpost = per_block(eta, 2) * np.einsum("bij,bj->bi", Gm, pre)
+    dpre = per_block(eta, 2) * np.einsum("bij,bi->bj", Gm, post)
     dM = G * D
     dg = np.einsum("bij,bj->bi", dM, a)
     da = np.einsum("bij,bi->bj", dM, g)
@@ -46,11 +48,11 @@ def vjp(G, W, pre, post, eta, decay, threshold, sharpness):
     dgd = dg * GATE_GAIN * g * (1 - g) * np.sign(d)
     dpost += dgd + da * sharpness * a * (1 - a) * np.sign(post)
     dpre -= dgd
-    return dW, dpre, dpost
+    return dW, dpre, dpost, deta, ddecay
 
 
 RULE = PlasticityRule(
-    name="importance", update=update, vjp=vjp, c_rule_id=C_RULE_ID,
+    name="importance", update=update, vjp=vjp, c_rule_id=C_RULE_ID, per_stream_rates=True,
     params={"threshold": RuleParam(0.5, 0.0, 1e6, doc="anchor threshold on |post|"),
             "sharpness": RuleParam(10.0, 0.0, 1e3, low_open=True, doc="slope of the smooth anchor")},
     doc="Importance-gated Hebbian update of the Text-Native SSMN: updates where the layer changed "

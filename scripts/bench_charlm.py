@@ -9,7 +9,7 @@ vocabulary, the same ``batch_size`` parallel streams read ``chunk_length`` chara
 clipping at 1, and the same validation measure: nats per character over the validation tail cut
 into ``--threads`` contiguous pieces, each read from a fresh state. The validation curve is logged
 against training time (validation passes excluded) every ``--eval-every`` seconds; the GRU trains
-for exactly the training time the SSMN used. The SSMN splits each batch across ``--threads``
+for exactly the training time the SSMN used. The SSMN runs each batch on ``--threads`` kernel
 threads; torch uses ``torch.set_num_threads(--gru-threads)`` (default: the same number). On a
 loaded machine, torch with 2 threads can be much slower than with 1 (its per-time-step parallel
 regions wait for a busy core), so report the thread counts with the numbers.
@@ -19,6 +19,12 @@ Usage::
     python scripts/bench_charlm.py                 # 15 minutes per model
     python scripts/bench_charlm.py --minutes 5 --json out.json
     python scripts/bench_charlm.py --quick         # about 1 minute per model
+    python scripts/bench_charlm.py --threading --minutes 1   # batch in one call vs split over threads
+
+``--threading`` trains the SSMN twice for ``--minutes`` each, with the batch of every step run as
+one kernel call on ``--threads`` threads and split across ``--threads`` Python threads of one
+kernel thread each (``ssmn_rl.text.language_model.SPLIT_BATCH``), and prints the optimiser steps
+per second and the validation loss of both, side by side, then the GRU's steps per second.
 """
 from __future__ import annotations
 
@@ -64,6 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--gru-hidden", type=int, default=None,
                    help="GRU hidden size (default: the size whose parameter count matches the SSMN)")
     p.add_argument("--json", type=pathlib.Path, default=None, help="write results here")
+    p.add_argument("--threading", action="store_true",
+                   help="compare one kernel call on --threads threads with the batch split over threads")
     g = p.add_argument_group("SSMN configuration")
     g.add_argument("--hidden", type=int, default=128)
     g.add_argument("--embed", type=int, default=64)
@@ -174,6 +182,57 @@ def train_gru(args, tok, train_ids, val_ids, H, E, budget_s, eval_marks):
             "final_val_loss": curve[-1][2], "best_val_loss": min(c[2] for c in curve)}
 
 
+def make_lm(args, budget: float) -> SSMNLanguageModel:
+    return SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
+                             n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
+                             plasticity_eta=args.eta, decay_lambda=args.decay,
+                             chat_steps=args.chat_steps, **cell_kwargs(args),
+                             learning_rate=args.lr, lr_schedule="cosine",
+                             batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
+                             max_time=budget, validation_fraction=0.1,
+                             eval_every_seconds=args.eval_every, n_jobs=args.threads,
+                             random_state=args.seed)
+
+
+def compare_threading(args, text: str, budget: float) -> None:
+    """Steps/s of the SSMN with each batch in one kernel call on --threads threads, and split
+    across --threads Python threads (one kernel thread each), then of the GRU, in one run."""
+    import ssmn_rl.text.language_model as lm_module
+
+    rows = {}
+    saved = lm_module.SPLIT_BATCH
+    try:
+        for name, split in (("one call, kernel threads", False), ("split over Python threads", True)):
+            lm_module.SPLIT_BATCH = split
+            lm = make_lm(args, budget)
+            lm.fit(text)
+            rows[name] = {"steps": lm.n_steps_, "train_time": lm.train_time_,
+                          "steps_per_s": lm.n_steps_ / lm.train_time_, "best_val_loss": lm.best_val_loss_}
+    finally:
+        lm_module.SPLIT_BATCH = saved
+    print(f"\nSSMN, batch {args.batch} x {args.chunk}, {args.threads} threads, {budget:.0f} s each:")
+    print("| how | steps | steps/s | best validation nats/char |\n|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['steps']} | {r['steps_per_s']:.2f} | {r['best_val_loss']:.4f} |")
+    first, second = rows.values()
+    print(f"one call / split: {first['steps_per_s'] / second['steps_per_s']:.2f}x steps/s")
+    if not args.no_gru and _have_torch():
+        tok = lm.tokenizer_
+        ids = tok.encode(text)
+        n_val = int(round(ids.size * 0.1))
+        H = args.gru_hidden or min(range(8, 1025), key=lambda h: abs(
+            gru_parameter_count(tok.vocab_size, args.embed, h) - lm.model_.n_parameters))
+        gru = train_gru(args, tok, ids[:-n_val], ids[-n_val:], H, args.embed, budget, [budget])
+        rows["gru"] = {"steps": gru["steps"], "train_time": gru["train_time"],
+                       "steps_per_s": gru["steps"] / gru["train_time"], "hidden": H}
+        print(f"GRU (H={H}, {gru['n_parameters']} parameters, torch threads {gru['threads']}): "
+              f"{gru['steps']} steps, {rows['gru']['steps_per_s']:.2f} steps/s; SSMN (one call) / GRU = "
+              f"{first['steps_per_s'] / rows['gru']['steps_per_s']:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps({"threading": rows, "minutes": args.minutes}, indent=1, default=float))
+        print(f"wrote {args.json}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not args.data.is_file():
@@ -188,15 +247,9 @@ def main(argv=None):
           f"{budget:.0f} s per model, SSMN {args.threads} thread(s), GRU {args.gru_threads or args.threads}; CPUs {os.cpu_count()}, "
           f"load average at start {load}", flush=True)
 
-    lm = SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
-                           n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
-                           plasticity_eta=args.eta, decay_lambda=args.decay,
-                           chat_steps=args.chat_steps, **cell_kwargs(args),
-                           learning_rate=args.lr, lr_schedule="cosine",
-                           batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
-                           max_time=budget, validation_fraction=0.1,
-                           eval_every_seconds=args.eval_every, n_jobs=args.threads,
-                           random_state=args.seed)
+    lm = make_lm(args, budget)
+    if args.threading:
+        return compare_threading(args, text, budget)
     t0 = time.perf_counter()
     lm.fit(text)
     wall = time.perf_counter() - t0

@@ -4,7 +4,7 @@ setting, where the prototype's O(V^2) output managed about 2 tokens/s. The windo
 prompt first (``--prompt`` tokens, default w), so every generated token attends over a full window.
 
 The kernels split the decoder product of a one-token step over OpenMP threads; each count in
-``--omp-threads`` runs in its own subprocess (``OMP_NUM_THREADS`` is read once per process) and
+``--omp-threads`` runs in its own subprocess (``SSMN_NUM_THREADS``, the models' default ``n_threads``) and
 the table puts the counts side by side with their ratio.
 
 Usage::
@@ -106,9 +106,9 @@ def compare_threads(args, argv) -> None:
         for n in args.omp_threads:
             out = pathlib.Path(tmp) / f"{n}.json"
             child = _without_option(argv, "--json")
-            print(f"\n=== OMP_NUM_THREADS={n} ===", flush=True)
+            print(f"\n=== SSMN_NUM_THREADS={n} ===", flush=True)
             subprocess.run([sys.executable, __file__, *child, "--child", "--json", str(out)], check=True,
-                           env=os.environ | {"OMP_NUM_THREADS": str(n)})
+                           env=os.environ | {"OMP_NUM_THREADS": str(n), "SSMN_NUM_THREADS": str(n)})
             results[n] = json.loads(out.read_text())
     counts = list(results)
     print(f"\nmedian tokens/s by OpenMP threads (ratio = {counts[-1]} vs {counts[0]} threads)")

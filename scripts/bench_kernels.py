@@ -11,12 +11,18 @@ side by side in one run, reported as ratios because the machine is shared and no
    achieved GFLOP/s of the SSMN next to a measured single-core float32 matmul / matvec ceiling.
 3. Memory while streaming: peak RSS after 10^4 and after 10^6 tokens fed in chunks with the
    state carried (fresh subprocess), which must not grow with the stream.
+2b. Threads: fwd+bwd tokens/s at B=64, T=256, D_in=32, H=128, w=64 for the default cell and the
+   prototype's, the SSMN with ``n_threads`` 1 and N against ``torch.nn.GRU(32, 128)`` with 1 and N
+   intra-op threads (N = ``--threads``, at least 2), side by side: the speed-up of N threads over
+   one for both, SSMN/GRU at N threads each, and the achieved GFLOP/s against an N-thread float32
+   matmul ceiling (torch).
 4. The headline: one causal softmax attention layer of width 256 over a whole sequence
    (``F.scaled_dot_product_attention`` and a materialised n x n version, with q/k/v projections)
    against an SSMN (H=256, w=512) over the same input: wall time and peak memory, each in a fresh
    subprocess, and the sequence length where the SSMN becomes faster.
 
-Every printed number is measured in the run; targets are printed as PASS/MISS with the measured
+``--threads N`` gives the SSMN kernels (``n_threads``, through ``SSMN_NUM_THREADS``) and PyTorch
+the same N threads in every section. Every printed number is measured in the run; targets are printed as PASS/MISS with the measured
 value. Without PyTorch installed the torch columns are skipped (and say so).
 
 Run::
@@ -24,6 +30,7 @@ Run::
     python scripts/bench_kernels.py            # full run, a few minutes on 2 cores
     python scripts/bench_kernels.py --quick    # smoke run, well under a minute
     python scripts/bench_kernels.py --threads 2 --out bench_results/bench_kernels.json
+    python scripts/bench_kernels.py --only threads --threads 2   # section 2b alone, about a minute
 """
 from __future__ import annotations
 
@@ -585,6 +592,73 @@ def print_batched(res: dict, torch) -> None:
                           "fwd+bwd % of matmul"], rows))
 
 
+# ----------------------------------------------------------------------------- 2b. threads
+THREAD_CELLS = ("default", "prototype")
+
+
+def matmul_ceiling(torch, threads: int) -> float:
+    """Float32 GFLOP/s of torch.matmul (512x512 @ 512x8192) with `threads` intra-op threads."""
+    torch.set_num_threads(threads)
+    A, B = torch.randn(512, 512), torch.randn(512, 8192)
+    C = torch.empty(512, 8192)
+    t = median_per_call(lambda: torch.matmul(A, B, out=C), 0.1, 5)
+    return 2 * 512 * 512 * 8192 / t / 1e9
+
+
+def bench_threads(torch, plan: Plan, threads: int, torch_threads: int) -> dict:
+    """fwd+bwd tokens/s at the issue's shape, SSMN (each cell) and GRU, 1 and `threads` threads;
+    torch is left with `torch_threads` threads afterwards."""
+    H, w, dim = 128, plan.batch_window, plan.batch_dim
+    X, Y = batch_data(plan, dim)
+    tokens = plan.batch_B * plan.batch_T
+    out = {"B": plan.batch_B, "T": plan.batch_T, "input_dim": dim, "hidden": H, "window": w,
+           "threads": threads, "rows": []}
+    for cell in THREAD_CELLS:
+        m = SSMN("standard", input_dim=dim, hidden_dim=H, output_dim=dim, window_size=w, n_layers=N_LAYERS,
+                 seed=0, preset=cell)
+        macs = ssmn_macs_per_token(m.config, mean_window_fill(plan.batch_T, w))
+        row = {"cell": cell, "macs_per_token": macs}
+        for nt in (1, threads):
+            m.n_threads = nt
+            m.value_and_grad(X[:, :8], Y[:, :8], loss="mse")  # warm the buffers
+            fb = median_seconds(lambda: m.value_and_grad(X, Y, loss="mse"), plan.batch_repeats)
+            row[f"ssmn_fb_tok_s_{nt}"] = tokens / fb
+            row[f"ssmn_fb_gflops_{nt}"] = 3 * 2 * macs * tokens / fb / 1e9
+        row["ssmn_speedup"] = row[f"ssmn_fb_tok_s_{threads}"] / row["ssmn_fb_tok_s_1"]
+        out["rows"].append(row)
+    if torch is not None:
+        for nt in (1, threads):
+            torch.set_num_threads(nt)
+            out[f"gru_fb_tok_s_{nt}"] = time_gru_batched(torch, H, X, Y, plan)[1]
+        out["gru_speedup"] = out[f"gru_fb_tok_s_{threads}"] / out["gru_fb_tok_s_1"]
+        out["matmul_gflops"] = matmul_ceiling(torch, threads)
+        torch.set_num_threads(torch_threads)
+        for row in out["rows"]:
+            row["ssmn_over_gru"] = row[f"ssmn_fb_tok_s_{threads}"] / out[f"gru_fb_tok_s_{threads}"]
+            row["pct_of_matmul"] = 100 * row[f"ssmn_fb_gflops_{threads}"] / out["matmul_gflops"]
+    return out
+
+
+def print_threads(res: dict, torch) -> None:
+    n = res["threads"]
+    print(f"\n## 2b. Threads: fwd+bwd at B={res['B']}, T={res['T']}, D_in={res['input_dim']}, "
+          f"H={res['hidden']}, w={res['window']} (tokens/s, median of repeats)\n")
+    na = NO_TORCH if torch is None else "—"
+    rows = [[r["cell"], fmt(r["ssmn_fb_tok_s_1"], ".4g"), fmt(r[f"ssmn_fb_tok_s_{n}"], ".4g"),
+             fmt(r["ssmn_speedup"], ".2f") + "×", fmt(r.get("ssmn_over_gru"), ".2f", na),
+             fmt(r[f"ssmn_fb_gflops_{n}"], ".1f"), fmt(r.get("pct_of_matmul"), ".0f", na) + "%",
+             verdict(None if r.get("ssmn_over_gru") is None else r["ssmn_over_gru"] >= 0.5),
+             verdict(r["ssmn_speedup"] >= 1.7)] for r in res["rows"]]
+    print(markdown_table(["cell", "SSMN 1 thread", f"SSMN {n} threads", f"{n} vs 1",
+                          f"SSMN/GRU ({n} thr. each)", "GFLOP/s", "% of matmul", "≥ 0.5× GRU",
+                          f"{n} thr. ≥ 1.7×"], rows))
+    if torch is not None:
+        print(f"\nGRU = nn.GRU({res['input_dim']}, {res['hidden']}) + Linear: "
+              f"{res['gru_fb_tok_s_1']:.4g} tok/s on 1 thread, {res[f'gru_fb_tok_s_{n}']:.4g} on {n} "
+              f"({res['gru_speedup']:.2f}×). Ceiling: torch.matmul 512×512×8192 on {n} threads = "
+              f"{res['matmul_gflops']:.1f} GFLOP/s.")
+
+
 # ----------------------------------------------------------------------------- 3. memory
 def worker_stream_memory(spec: dict) -> dict:
     """Stream tokens through one model (H=128, w=64, D_in=32) in chunks, state carried; VmRSS and
@@ -826,6 +900,14 @@ def collect_targets(results: dict) -> list[dict]:
                               "≥ 10× the PyTorch-eager SSMN cell",
                     "value": NO_TORCH if v is None else f"{v:.1f}×",
                     "pass": None if v is None else v >= 10})
+    th = results["threads"]
+    for r in th["rows"]:
+        tag = f"fwd+bwd B={th['B']} T={th['T']} H={th['hidden']} w={th['window']}, {r['cell']} cell"
+        v = r.get("ssmn_over_gru")
+        out.append({"target": f"{tag}: ≥ 0.5× nn.GRU tokens/s, {th['threads']} threads each",
+                    "value": NO_TORCH if v is None else f"{v:.2f}×", "pass": None if v is None else v >= 0.5})
+        out.append({"target": f"{tag}: {th['threads']} threads ≥ 1.7× one thread",
+                    "value": f"{r['ssmn_speedup']:.2f}×", "pass": r["ssmn_speedup"] >= 1.7})
     mem = results["memory"]
     if "hwm_growth_mb" in mem:
         out.append({"target": f"streaming memory: peak after {mem['tokens_large']:,} tokens within "
@@ -884,7 +966,9 @@ def parse_args(argv=None):
     ap.add_argument("--quick", action="store_true", help="seconds-long smoke run with small sizes")
     ap.add_argument("--out", default="bench_results/bench_kernels.json", help="JSON output path")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads (default 1: single core, like the C kernels)")
+                    help="threads of the SSMN kernels and of torch in every section (default 1: one "
+                         "core each); section 2b compares 1 with max(2, this)")
+    ap.add_argument("--only", choices=["threads"], help="run one section only")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.threads < 1:
@@ -902,6 +986,7 @@ def write_json(results: dict, path: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    os.environ["SSMN_NUM_THREADS"] = str(args.threads)  # every SSMN here, workers included
     if args.worker:
         return run_worker(json.loads(args.worker))
     t0 = time.perf_counter()
@@ -911,11 +996,18 @@ def main(argv=None) -> int:
     print(f"# SSMN kernel benchmark ({'quick' if args.quick else 'full'} run)\n")
     print(f"CPU: {results['meta']['processor']} ({os.cpu_count()} logical cores); numpy "
           f"{np.__version__}; torch {results['meta']['torch'] or 'not installed'}"
-          + (f" with {args.threads} thread(s)" if torch else "") + "; C kernels single-threaded.")
+          + (f" with {args.threads} thread(s)" if torch else "") + f"; SSMN kernels {args.threads} thread(s).")
+    if args.only == "threads":
+        results["threads"] = bench_threads(torch, plan, max(2, args.threads), args.threads)
+        print_threads(results["threads"], torch)
+        write_json(results, args.out)
+        return 0
     results["streaming"] = bench_streaming(torch, plan)
     print_streaming(results["streaming"], torch)
     results["batched"] = bench_batched(torch, plan)
     print_batched(results["batched"], torch)
+    results["threads"] = bench_threads(torch, plan, max(2, args.threads), args.threads)
+    print_threads(results["threads"], torch)
     results["memory"] = bench_memory(plan)
     print_memory(results["memory"])
     results["headline"] = bench_headline(torch, args, plan)

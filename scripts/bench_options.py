@@ -30,6 +30,7 @@ import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("SSMN_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
@@ -78,7 +79,7 @@ def time_one(python: str, kw: dict, n_stream: int, B: int, T: int) -> dict:
     # make the baseline interpreter import this checkout's ssmn_rl instead of its own
     out = subprocess.run([python, "-c", TIMER, json.dumps([kw, n_stream, B, T])], capture_output=True,
                          text=True, check=True, cwd=tempfile.gettempdir(),
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "OMP_NUM_THREADS": "1", "SSMN_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -44,7 +44,7 @@ static double lcg(void) {
 typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
-    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm, n_heads;
+    int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm, n_heads, n_threads;
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -67,6 +67,7 @@ static ssmn_config make_config(const variant *v) {
     c.learned_decay = v->learned_decay;
     c.norm = v->norm;
     c.n_heads = v->n_heads ? v->n_heads : 1; /* 0 in the table: one head */
+    c.n_threads = v->n_threads;
     c.eta = 0.05;
     c.decay = 0.01;
     c.clip = 1.0;
@@ -80,31 +81,40 @@ static ssmn_config make_config(const variant *v) {
     return c;
 }
 
-/* External rule (rule id 100): W' = (1 - 0.01) W + 0.05 post pre^T, and its vjp. ctx points to a
- * call counter; a negative limit in it makes the update fail once the counter reaches it. */
+/* External rule (rule id 100), n blocks per call: W' = (1 - decay) W + eta post pre^T, and its
+ * vjp (with dL/deta, dL/ddecay when asked). ctx points to a call counter; a non-negative limit in
+ * it makes the update fail once the counter reaches it. */
 typedef struct {
     long calls, fail_after;
 } ext_ctx;
 
 #define EXT_RULE(real, suf)                                                                      \
-    static int ext_update_##suf(void *ctx, real *W, const real *pre, const real *post, int64_t H) { \
+    static int ext_update_##suf(void *ctx, real *W, const real *pre, const real *post,          \
+                                const real *eta, const real *decay, int64_t n, int64_t H) {     \
         ext_ctx *c = (ext_ctx *)ctx;                                                             \
         if (c->fail_after >= 0 && c->calls++ >= c->fail_after) return 1;                         \
-        for (int64_t i = 0; i < H; i++)                                                          \
-            for (int64_t k = 0; k < H; k++)                                                      \
-                W[i * H + k] = (real)0.99 * W[i * H + k] + (real)0.05 * post[i] * pre[k];        \
+        for (int64_t b = 0; b < n; b++)                                                          \
+            for (int64_t i = 0; i < H; i++)                                                      \
+                for (int64_t k = 0; k < H; k++) {                                                \
+                    real *w = W + (b * H + i) * H + k;                                           \
+                    *w = (1 - decay[b]) * *w + eta[b] * post[b * H + i] * pre[b * H + k];        \
+                }                                                                                \
         return 0;                                                                                \
     }                                                                                            \
-    static int ext_vjp_##suf(void *ctx, real *G, real *dpre, real *dpost, const real *W,         \
-                             const real *pre, const real *post, int64_t H) {                     \
+    static int ext_vjp_##suf(void *ctx, real *G, real *dpre, real *dpost, real *deta,           \
+                             real *ddecay, const real *W, const real *pre, const real *post,    \
+                             const real *eta, const real *decay, int64_t n, int64_t H) {        \
         (void)ctx;                                                                               \
-        (void)W;                                                                                 \
-        for (int64_t i = 0; i < H; i++)                                                          \
-            for (int64_t k = 0; k < H; k++) {                                                    \
-                dpost[i] += (real)0.05 * G[i * H + k] * pre[k];                                  \
-                dpre[k] += (real)0.05 * G[i * H + k] * post[i];                                  \
-                G[i * H + k] *= (real)0.99;                                                      \
-            }                                                                                    \
+        for (int64_t b = 0; b < n; b++)                                                          \
+            for (int64_t i = 0; i < H; i++)                                                      \
+                for (int64_t k = 0; k < H; k++) {                                                \
+                    real *g = G + (b * H + i) * H + k, pi = post[b * H + i], pk = pre[b * H + k]; \
+                    dpost[b * H + i] += eta[b] * *g * pk;                                        \
+                    dpre[b * H + k] += eta[b] * *g * pi;                                         \
+                    if (deta) deta[b] += *g * pi * pk;                                           \
+                    if (ddecay) ddecay[b] -= *g * W[(b * H + i) * H + k];                        \
+                    *g *= 1 - decay[b];                                                          \
+                }                                                                                \
         return 0;                                                                                \
     }
 
@@ -199,10 +209,10 @@ static void *xmalloc(size_t n) {
         for (int64_t b = 0; b < B; b++) CHECK(steps[b] == T, "%s: steps %lld", v->name, (long long)steps[b]); \
         /* backward, with and without the initial-state gradient */                              \
         for (int64_t i = 0; i < B * T * Dout; i++) dy[i] = y[i] / (real)(B * T);                \
-        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, dy, cache, state0, steps0, x, tok,   \
+        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, NULL, dy, cache, state0, steps0, x, tok,   \
                                  params, B, T);                                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward -> %d", v->name, rc);                          \
-        rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, x, tok,      \
+        rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, x, tok,      \
                                  params, B, T);                                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward without dstate0 -> %d", v->name, rc);          \
         finite = 1;                                                                              \
@@ -212,11 +222,25 @@ static void *xmalloc(size_t n) {
         /* a state that already holds T steps, carried into a backward pass */                   \
         memcpy(state0, state, sizeof(real) * (size_t)(B * NS));                                  \
         memcpy(steps0, steps, sizeof(int64_t) * (size_t)B);                                      \
-        rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, x, tok, params, B, T);             \
+        /* ... through a training forward that keeps its checkpoints: the same gradient */      \
+        real *ckpt = xmalloc(sizeof(real) * (size_t)(sz.n_ckpt ? sz.n_ckpt : 1));                 \
+        real *grad2 = xmalloc(sizeof(real) * (size_t)sz.n_params);                               \
+        rc = ssmn_forward_train_##suf(&cfg, y, cache, ckpt, state, steps, x, tok, params, B, T); \
         CHECK(rc == ST_OK, "%s/" #suf ": second forward -> %d", v->name, rc);                    \
-        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, dy, cache, state0, steps0, x, tok,   \
-                                 params, B, T);                                                  \
+        memset(grad, 0, sizeof(real) * (size_t)sz.n_params); /* the backward adds into grad */   \
+        rc = ssmn_backward_##suf(&cfg, grad, dstate0, work, sz.n_ckpt ? ckpt : NULL, dy, cache, state0, \
+                                 steps0, x, tok, params, B, T);                                  \
         CHECK(rc == ST_OK, "%s/" #suf ": backward from a carried state -> %d", v->name, rc);     \
+        rc = ssmn_backward_##suf(&cfg, grad2, NULL, work, NULL, dy, cache, state0, steps0, x, tok, \
+                                 params, B, T);                                                  \
+        CHECK(rc == ST_OK, "%s/" #suf ": replayed backward -> %d", v->name, rc);                 \
+        double gdiff = 0;                                                                        \
+        for (int64_t i = 0; i < sz.n_params; i++) {                                              \
+            double d = fabs((double)grad[i] - (double)grad2[i]);                                 \
+            if (d > gdiff) gdiff = d;                                                            \
+        }                                                                                        \
+        CHECK(gdiff < 1e-4, "%s/" #suf ": kept and replayed checkpoints differ by %g", v->name, gdiff); \
+        free(ckpt); free(grad2);                                                                 \
         /* masked reset and the feature offset */                                                \
         uint8_t *mask = xmalloc((size_t)B);                                                      \
         mask[0] = 1;                                                                             \
@@ -236,7 +260,7 @@ static void *xmalloc(size_t n) {
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, xb, NULL, params, B, T);       \
             CHECK(rc == ST_NONFINITE, "%s/" #suf ": NaN input -> %d", v->name, rc);              \
             xb[B * T * Din - 1] = (real)INFINITY;                                                \
-            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, xb, NULL, params, B, T); \
+            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, xb, NULL, params, B, T); \
             CHECK(rc == ST_NONFINITE, "%s/" #suf ": inf input to backward -> %d", v->name, rc);  \
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, NULL, NULL, params, B, T);     \
             CHECK(rc == ST_NULL, "%s/" #suf ": NULL x -> %d", v->name, rc);                      \
@@ -267,14 +291,14 @@ static void *xmalloc(size_t n) {
         CHECK(rc == ST_OK, "%s/" #suf ": T = 0 -> %d", v->name, rc);                             \
         if (v->rule == RULE_EXTERNAL) { /* the rule fails mid-sequence: status 9, scratch freed */ \
             ectx.calls = 0;                                                                      \
-            ectx.fail_after = (B * T) / 2; /* the update runs once per stream, step, layer */   \
+            ectx.fail_after = T / 2; /* the update runs once per step and layer, all streams */ \
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, x, tok, params, B, T);         \
             CHECK(rc == ST_CALLBACK, "%s/" #suf ": failing external rule -> %d", v->name, rc);   \
             cfg.rule_vjp = NULL;                                                                 \
             ectx.fail_after = -1;                                                                \
             rc = ssmn_forward_##suf(&cfg, y, cache, state, steps, x, tok, params, B, T);         \
             CHECK(rc == ST_OK, "%s/" #suf ": external rule without vjp, forward -> %d", v->name, rc); \
-            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, dy, cache, state0, steps0, x, tok, params, B, T); \
+            rc = ssmn_backward_##suf(&cfg, grad, NULL, work, NULL, dy, cache, state0, steps0, x, tok, params, B, T); \
             CHECK(rc == 10, "%s/" #suf ": external rule without vjp, backward -> %d", v->name, rc); \
         }                                                                                        \
         (void)yb; (void)cb;                                                                      \
@@ -348,6 +372,11 @@ static void run_bad_configs(void) {
     cfg.n_heads = 0;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "n_heads = 0 accepted");
     cfg = make_config(&v);
+    cfg.n_threads = -1;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "n_threads = -1 accepted");
+    cfg.n_threads = 1025;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "n_threads = 1025 accepted");
+    cfg = make_config(&v);
     cfg.norm = 3;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "norm = 3 accepted");
     {
@@ -419,6 +448,9 @@ int main(void) {
         {"heads_import",   4, 8,  7,  3, 1, 1, 7,   1,   1,   0,   1,   0,   1,   0,   2,   2},
         {"heads_oja",      3, 8,  2,  3, 0, 1, 0,   2,   1,   0,   0,   1,   0,   1,   0,   2},
         {"heads_delta",    3, 8,  2,  3, 1, 1, 0,   3,   1,   0,   1,   1,   1,   1,   0,   8},
+        /*                                                                                      n_threads */
+        {"gated_external", 3, 8,  2,  3, 1, 2, 0, RULE_EXTERNAL, 2, 0, 1, 1, 1, 1, 2, 2, 2},
+        {"threads_gated",  3, 8,  2,  3, 1, 2, 0,   0,   2,   0,   1,   1,   1,   1,   2,   2,   2},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)

@@ -6,6 +6,7 @@ duration of each call (cffi API mode does), and turns status codes into typed ex
 """
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._ssmn_native import ffi, lib
 from .config import NORMS, SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
@@ -60,9 +61,42 @@ def check_status(status: int, what: str, binding=None) -> None:
     raise KernelError(msg)
 
 
-def make_c_config(cfg: SSMNConfig, binding=None):
-    """The C config struct; `binding` (a RuleBinding) fills the rule fields (hebbian if None)."""
+MAX_THREADS = 1024
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(n_threads) -> int:
+    """The thread count a model's kernel calls use: `n_threads` when given, else the environment
+    variable SSMN_NUM_THREADS, else the cores this process may use."""
+    if n_threads is None:
+        env = os.environ.get("SSMN_NUM_THREADS", "").strip()
+        if not env:
+            return min(available_cores(), MAX_THREADS)
+        try:
+            n_threads = int(env)
+        except ValueError:
+            raise ConfigError(f"SSMN_NUM_THREADS must be an integer in [1, {MAX_THREADS}], got {env!r}") from None
+        what = "SSMN_NUM_THREADS"
+    else:
+        what = "n_threads"
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or not 1 <= n_threads <= MAX_THREADS:
+        raise ConfigError(f"{what} must be an integer in [1, {MAX_THREADS}] or None (the cores this process "
+                          f"may use), got {n_threads!r}")
+    return int(n_threads)
+
+
+def make_c_config(cfg: SSMNConfig, binding=None, n_threads: int = 1):
+    """The C config struct; `binding` (a RuleBinding) fills the rule fields (hebbian if None);
+    `n_threads`: the threads one kernel call may use."""
     c = ffi.new("ssmn_config *")
+    c.n_threads = n_threads
     c.d_in = cfg.input_dim
     c.hidden = cfg.hidden_dim
     c.d_out = cfg.output_dim
@@ -91,7 +125,8 @@ def make_c_config(cfg: SSMNConfig, binding=None):
 def sizes(c_cfg, B: int = 1, T: int = 0) -> dict:
     out = ffi.new("ssmn_sizes *")
     check_status(lib.ssmn_get_sizes(c_cfg, B, T, out), "sizing buffers")
-    return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work}
+    return {"n_params": out.n_params, "n_state": out.n_state, "n_cache": out.n_cache, "n_work": out.n_work,
+            "n_ckpt": out.n_ckpt}
 
 
 def param_table(c_cfg) -> list[tuple[int, int]]:
@@ -145,12 +180,17 @@ def _inputs(x, ct):
     return _ptr(x, ct), ffi.NULL
 
 
-def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None) -> None:
-    """x: (B,T,D_in) reals, or (B,T) int32 token ids for token-input models."""
+def forward(c_cfg, y, cache, state, steps, x, params, B: int, T: int, binding=None, ckpt=None) -> None:
+    """x: (B,T,D_in) reals, or (B,T) int32 token ids for token-input models. ckpt (n_ckpt reals):
+    a training forward keeps the fast-weight checkpoints there for :func:`backward`."""
     suf, ct = _SUFFIX[params.dtype]
-    fn = getattr(lib, f"ssmn_forward_{suf}")
-    st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"),
-            *_inputs(x, ct), _ptr(params, ct), B, T)
+    if ckpt is None:
+        st = getattr(lib, f"ssmn_forward_{suf}")(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct),
+                                                 _ptr(steps, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
+    else:
+        st = getattr(lib, f"ssmn_forward_train_{suf}")(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(ckpt, ct),
+                                                       _ptr(state, ct), _ptr(steps, "int64_t *"), *_inputs(x, ct),
+                                                       _ptr(params, ct), B, T)
     check_status(st, "ssmn_forward", binding)
 
 
@@ -169,11 +209,29 @@ def forward_ptrs(c_cfg, ptrs, x, B: int) -> int:
     return fn(c_cfg, y, cache, state, steps, ffi.from_buffer(array_type, x), ffi.NULL, params, B, 1)
 
 
+def forward_population(c_cfg, y, cache, state, steps, x, params, rows, B: int, T: int, n_threads: int = 1,
+                       binding=None) -> None:
+    """B streams, each on its own parameter row (native/population.c).
+
+    y (B,T,D_out) out; cache (B*T*n_cache) scratch; x (B,T,D_in) reals or (B,T) int32 tokens;
+    state (R, n_state) and steps (R,) for all R rows, updated in place for the active ones;
+    params (R, n_params) C-contiguous; rows (B,) int64 distinct row indices, or None for 0..B-1."""
+    suf, ct = _SUFFIX[params.dtype]
+    fn = getattr(lib, f"ssmn_forward_population_{suf}", None)
+    if fn is None:
+        raise ImportError("ssmn_rl's compiled core has no ssmn_forward_population. HINT: reinstall the "
+                          "package (pip install -e .) to rebuild the C kernels.")
+    st = fn(c_cfg, _ptr(y, ct), _ptr(cache, ct), _ptr(state, ct), _ptr(steps, "int64_t *"), *_inputs(x, ct),
+            _ptr(params, ct), params.shape[1], _ptr(rows, "int64_t *"), params.shape[0], B, T, int(n_threads))
+    check_status(st, "ssmn_forward_population", binding)
+
+
 def backward(c_cfg, grad, dstate0, work, dy, cache, state0, steps0, x, params, B: int, T: int,
-             binding=None) -> None:
+             binding=None, ckpt=None) -> None:
+    """ckpt: the checkpoints the training forward kept (None: the backward replays the updates)."""
     suf, ct = _SUFFIX[params.dtype]
     fn = getattr(lib, f"ssmn_backward_{suf}")
-    st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(dy, ct), _ptr(cache, ct),
+    st = fn(c_cfg, _ptr(grad, ct), _ptr(dstate0, ct), _ptr(work, ct), _ptr(ckpt, ct), _ptr(dy, ct), _ptr(cache, ct),
             _ptr(state0, ct), _ptr(steps0, "int64_t *"), *_inputs(x, ct), _ptr(params, ct), B, T)
     check_status(st, "ssmn_backward", binding)
 

@@ -6,9 +6,8 @@ Reads the declarations from native/ssmn_api.h and compiles native/*.c into the e
 - ``SSMN_PORTABLE=1``  compile for the generic x86-64/aarch64 target instead of ``-march=native``.
 - ``SSMN_SANITIZE=1``  add AddressSanitizer and UndefinedBehaviorSanitizer (debug builds).
 - ``SSMN_DEBUG=1``     ``-O0 -g`` instead of ``-O3``.
-- ``SSMN_NO_OPENMP=1`` build without OpenMP threads (the one threaded loop, a large single-row
-  product such as a big decoder while generating, then runs on the calling thread). The thread
-  count of that loop follows ``OMP_NUM_THREADS``.
+- ``SSMN_NO_OPENMP=1`` build without OpenMP threads: every call then runs on the calling thread
+  whatever a model's ``n_threads`` says.
 """
 import os
 import pathlib

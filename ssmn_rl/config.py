@@ -58,9 +58,9 @@ def resolve_cell_flags(preset, *, gates_apply: bool = True, keys_normalised: boo
 
 
 def rule_takes_gates(spec, rule_backend: str) -> bool:
-    """Whether a rule runs by a built-in C kernel, the only kind that takes a per-step eta_t and
-    lambda_t (a NumPy or plugin-compiled rule's functions take fixed ones)."""
-    return spec.c_rule_id is not None and rule_backend != "numpy"
+    """Whether a rule takes a per-step eta_t and lambda_t: a built-in C kernel does; NumPy and
+    plugin-compiled functions do when the rule declares ``per_stream_rates``."""
+    return (spec.c_rule_id is not None and rule_backend != "numpy") or bool(spec.per_stream_rates)
 
 
 def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given) -> dict:
@@ -199,11 +199,11 @@ class SSMNConfig:
             gates = [f for f in ("neuromodulation", "learned_decay") if getattr(self, f)]
             if not rule_takes_gates(rule, self.rule_backend):
                 raise ConfigError(
-                    f"{' and '.join(gates)} need a rule whose C kernel takes a per-step eta_t and "
-                    f"lambda_t (the built-in rules: hebbian, importance, oja, delta); rule "
+                    f"{' and '.join(gates)} need a rule that takes a per-step eta_t and lambda_t "
+                    f"(the built-in rules' C kernels, or a rule declaring per_stream_rates=True); rule "
                     f"{self.rule!r} with rule_backend={self.rule_backend!r} runs functions that take a "
-                    "fixed eta and lambda. HINT: use a built-in rule with rule_backend='auto', or "
-                    "turn the gates off.")
+                    "fixed eta and lambda. HINT: use a built-in rule with rule_backend='auto', "
+                    "declare per_stream_rates in the rule, or turn the gates off.")
             if self.n_plastic == 0:
                 raise ConfigError(f"{' and '.join(gates)} gate the plastic layers, but plastic_ratio="
                                   f"{self.plastic_ratio} gives none. HINT: plastic_ratio > 0.")

@@ -4,13 +4,19 @@ A rule may ship C source (``PlasticityRule.c_source``) so that it runs at kernel
 is written once for both precisions, with ``real`` as the float type and ``SSMN_RULE(name)`` around
 its two function names, and must define::
 
-    int SSMN_RULE(update)(void *ctx, real *W, const real *pre, const real *post, int64_t H);
-    int SSMN_RULE(vjp)(void *ctx, real *G, real *dpre, real *dpost, const real *W,
-                       const real *pre, const real *post, int64_t H);   /* if the rule has a vjp */
+    int SSMN_RULE(update)(void *ctx, real *W, const real *pre, const real *post,
+                          const real *eta, const real *decay, int64_t n, int64_t H);
+    int SSMN_RULE(vjp)(void *ctx, real *G, real *dpre, real *dpost, real *deta, real *ddecay,
+                       const real *W, const real *pre, const real *post,
+                       const real *eta, const real *decay, int64_t n, int64_t H);  /* if it has a vjp */
 
-``ctx`` points to doubles: eta, decay, then the rule's declared parameters in declaration order.
-``update`` overwrites W (H,H, row = post index) with the rule's W' before the clip; ``vjp`` gets
-G = dL/dW' and must overwrite it with dL/dW and *add* dL/dpre and dL/dpost. Return 0 on success.
+Each call covers n blocks at once (every stream, and head, of one step): W (n,H,H, row = post
+index), pre and post (n,H), and block b's rates eta[b], decay[b] (the model's fixed values, or
+the gates' eta_t and lambda_t when the rule declares ``per_stream_rates``). ``ctx`` points to
+doubles: the rule's declared parameters in declaration order. ``update`` overwrites W with the
+rule's W' before the clip; ``vjp`` gets G = dL/dW' and must overwrite it with dL/dW and *add*
+dL/dpre and dL/dpost, and dL/deta, dL/ddecay (n each) when those pointers are not NULL (they are
+NULL unless the model's gates need them). Return 0 on success.
 The compiled module is cached under ``$SSMN_RL_CACHE`` (default ``~/.cache/ssmn_rl``), keyed by a
 hash of the source and the compiler flags, and reused by later processes. When the source does not
 compile, the ConfigError carries the compiler's own messages (line numbers refer to ``rule.c``,
@@ -49,10 +55,12 @@ def cache_dir() -> pathlib.Path:
 def _cdef(has_vjp: bool) -> str:
     lines = []
     for ctype, suf in _PRECISIONS:
-        lines.append(f"int update_{suf}(void *, {ctype} *, const {ctype} *, const {ctype} *, int64_t);")
+        lines.append(f"int update_{suf}(void *, {ctype} *, const {ctype} *, const {ctype} *, const {ctype} *, "
+                     f"const {ctype} *, int64_t, int64_t);")
         if has_vjp:
-            lines.append(f"int vjp_{suf}(void *, {ctype} *, {ctype} *, {ctype} *, const {ctype} *, "
-                         f"const {ctype} *, const {ctype} *, int64_t);")
+            lines.append(f"int vjp_{suf}(void *, {ctype} *, {ctype} *, {ctype} *, {ctype} *, {ctype} *, "
+                         f"const {ctype} *, const {ctype} *, const {ctype} *, const {ctype} *, const {ctype} *, "
+                         "int64_t, int64_t);")
     return "\n".join(lines)
 
 

@@ -24,6 +24,15 @@ from .stream import Stream
 _CHUNK_CACHE_BYTES = 16 << 20
 #: Scratch buffers up to this size are kept per thread and reused across calls.
 _POOL_MAX_BYTES = 1 << 30
+_CKPT_MIN_FLOATS = 1 << 24
+
+
+def _keep_checkpoints(n_ckpt: int, n_cache: int) -> bool:
+    """Whether a training forward keeps its fast-weight checkpoints (O(B sqrt(T) H^2) floats) for
+    the backward pass: when there are any (an external rule's backward replays) and they take no
+    more floats than the activation cache, or than 2^24. Otherwise the backward replays the updates
+    (O(sqrt(T) H^2) per thread)."""
+    return 0 < n_ckpt <= max(n_cache, _CKPT_MIN_FLOATS)
 
 
 def _as_array(X, name: str) -> np.ndarray:
@@ -127,10 +136,11 @@ class SSMN:
     neuromodulation : bool, optional
         Each plastic layer computes its write strength per step from its input,
         eta_t = plasticity_eta * sigmoid(w_eta . z_t + b_eta) (Miconi et al. 2019,
-        "Backpropamine"); n_heads * (H + 1) parameters per plastic layer. Built-in rules only.
+        "Backpropamine"); n_heads * (H + 1) parameters per plastic layer. Needs a rule that
+        takes per-stream rates (the built-in rules, or ``PlasticityRule.per_stream_rates``).
     learned_decay : bool, optional
         Each plastic layer computes its decay per step, lambda_t = sigmoid(w_lam . z_t + b_lam)
-        (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Built-in rules only.
+        (gated forgetting as in Gated DeltaNet), starting at decay_lambda. Same rule condition.
     n_heads : int
         Attention heads (each attends with H / n_heads features and its own position bias) and
         fast-weight blocks: each plastic layer's W_f becomes n_heads blocks of
@@ -145,6 +155,11 @@ class SSMN:
     dtype : {"float32", "float64"}
     seed : int or None
         Seed of the initial parameters.
+    n_threads : int or None
+        Threads each kernel call may use (OpenMP; GEMMs, row loops and the per-stream loops of
+        attention and plastic layers). None: the environment variable SSMN_NUM_THREADS, else the
+        cores this process may use. Not part of the model: not saved, settable later
+        (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
 
     Examples
     --------
@@ -165,7 +180,7 @@ class SSMN:
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
                  learned_decay: bool | None = None, norm: str | None = None, n_heads: int = 1,
-                 memory: str | None = None, dtype: str = "float32", seed=None):
+                 memory: str | None = None, dtype: str = "float32", seed=None, n_threads: int | None = None):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
@@ -208,13 +223,14 @@ class SSMN:
                          **flags)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self._setup(cfg)
+        self._setup(cfg, n_threads)
         self._params = init_parameters(cfg, seed)
         self.seed = seed
 
     # ------------------------------------------------------------------ construction
-    def _setup(self, cfg: SSMNConfig) -> None:
+    def _setup(self, cfg: SSMNConfig, n_threads: int | None = None) -> None:
         self.config = cfg
+        self._n_threads = _kernels.resolve_threads(n_threads)
         self._dtype = np.dtype(cfg.dtype)
         self._bind_rule()
         sz = _kernels.sizes(self._c_cfg)
@@ -262,10 +278,11 @@ class SSMN:
             pool[name] = buf
 
     @classmethod
-    def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None) -> "SSMN":
+    def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None,
+                    n_threads: int | None = None) -> "SSMN":
         cfg = config if isinstance(config, SSMNConfig) else SSMNConfig(**config)
         model = cls.__new__(cls)
-        model._setup(cfg)
+        model._setup(cfg, n_threads)
         model._params = init_parameters(cfg, seed)
         model.seed = seed
         if parameters is not None:
@@ -274,10 +291,10 @@ class SSMN:
 
     def __getstate__(self):
         return {"config": self.config.to_dict(), "params": self._params, "seed": self.seed,
-                "live": self._live}
+                "live": self._live, "n_threads": self._n_threads}
 
     def __setstate__(self, d):
-        self._setup(SSMNConfig(**d["config"]))
+        self._setup(SSMNConfig(**d["config"]), d.get("n_threads"))
         self._params = d["params"]
         self.seed = d["seed"]
         self._live = d["live"]
@@ -338,7 +355,19 @@ class SSMN:
         from .rule_binding import RuleBinding
 
         self._binding = RuleBinding(self.config, get_rule(self.config.rule))
-        self._c_cfg = _kernels.make_c_config(self.config, self._binding)
+        self._c_cfg = _kernels.make_c_config(self.config, self._binding, self._n_threads)
+
+    @property
+    def n_threads(self) -> int:
+        """Threads each kernel call may use (settable; None = SSMN_NUM_THREADS, else the cores
+        this process may use). Results are the same run to run for a given count; the forward
+        pass gives the same result for every count, gradients may differ in the last bits."""
+        return self._n_threads
+
+    @n_threads.setter
+    def n_threads(self, value: int | None) -> None:
+        self._n_threads = _kernels.resolve_threads(value)
+        self._c_cfg.n_threads = self._n_threads
 
     # ------------------------------------------------------------------ state
     @property
@@ -583,9 +612,11 @@ class SSMN:
                             "the training cache and workspace")
         cache = self._scratch("cache", B * T * sz["n_cache"])
         work = self._scratch("work", sz["n_work"])
+        ckpt = self._scratch("ckpt", sz["n_ckpt"]) if _keep_checkpoints(sz["n_ckpt"], B * T * sz["n_cache"]) else None
         try:
             Y = np.empty((B, T, self.config.output_dim), self._dtype)
-            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding)
+            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding,
+                             ckpt=ckpt)
             if custom:
                 value, dY = self._custom_loss(loss, Y[0] if single else Y)
                 dY = _as_array(dY, "dL/dY from the loss")
@@ -600,10 +631,11 @@ class SSMN:
             grad = np.zeros(self._n_params, self._dtype)
             dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
             _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
-                              self._params, B, T, self._binding)
+                              self._params, B, T, self._binding, ckpt=ckpt)
         finally:
             self._release("cache", cache)
             self._release("work", work)
+            self._release("ckpt", ckpt)
         out = [value, grad]
         if return_state:
             out.append(st)

@@ -61,7 +61,9 @@ MODEL_OPTIONS: tuple[Option, ...] = (
     Option("variant", "standard", [str], "str",
            "Any registered model variant (``ssmn_rl.list_variants()``): \"standard\" (80/20 "
            "static/plastic split) or \"custom_split\" (any ``plastic_ratio``) for real-valued "
-           "inputs."),
+           "inputs; \"text_native\" for integer token ids (a 2-D X of shape (n_sequences, T), "
+           "read through a learned embedding; see ``vocab_size`` and ``embed_dim``) where the "
+           "estimator takes token sequences."),
     Option("hidden_dim", 32, [Interval(Integral, 1, None, closed="left")], "int >= 1",
            "Width H of the network."),
     Option("window_size", 8, [Interval(Integral, 1, None, closed="left")], "int >= 1",
@@ -119,12 +121,25 @@ MODEL_OPTIONS: tuple[Option, ...] = (
            "Precision of the network."),
 )
 
-#: Options of token-input variants (``"text_native"``): the embedding width and a decoder tied to it.
+#: Options of token-input variants (``"text_native"``): the embedding width and a decoder tied to it
+#: (the language model's).
 TOKEN_OPTIONS: tuple[Option, ...] = (
     Option("embed_dim", 64, [Interval(Integral, 1, None, closed="left")], "int >= 1",
            "Width E of the token embedding."),
     Option("tied", False, ["boolean"], "bool",
            "Decode the next token with the embedding table (needs ``embed_dim == hidden_dim``).", bool),
+)
+
+#: The token-input options of the estimators that read integer token sequences with a token-input
+#: variant (``variant="text_native"``); with a real-input variant both must stay None.
+ESTIMATOR_TOKEN_OPTIONS: tuple[Option, ...] = (
+    Option("vocab_size", None, [Interval(Integral, 2, None, closed="left"), None], "int >= 2 or None",
+           "Token-input variants (``variant=\"text_native\"``) only: number of token ids, X holding "
+           "ids in [0, vocab_size). None: one more than the largest id in the data of the first "
+           "fit (ids beyond it are refused later)."),
+    Option("embed_dim", None, [Interval(Integral, 1, None, closed="left"), None], "int >= 1 or None",
+           "Token-input variants only: width E of the token embedding (None: the variant's "
+           "default, 32 for \"text_native\")."),
 )
 
 # ------------------------------------------------------------------------------ the trainer's

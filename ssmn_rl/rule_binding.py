@@ -2,7 +2,9 @@
 
 Three ways, chosen from the rule and ``rule_backend``: a built-in C rule (an id in the config),
 a third-party rule's C source compiled by cffi (function pointers), or the rule's NumPy functions
-called back from the kernel once per stream and step (cffi callbacks; slower, same results).
+called back from the kernel (cffi callbacks; slower, same results). An external rule (the last
+two) is called once per step and plastic layer with every stream (and head) of the call at once:
+W (n, H, H), pre and post (n, H), n = streams x heads.
 An exception raised inside a NumPy rule is kept and re-raised after the kernel returns, naming
 the rule, its plugin's distribution and the function (``update`` or ``vjp``) that failed.
 """
@@ -16,8 +18,9 @@ from .errors import ConfigError, SSMNError
 from .plugin_manager import describe
 
 EXTERNAL_RULE_ID = 100
-_UPDATE_SIG = "int(void *, void *, const void *, const void *, int64_t)"
-_VJP_SIG = "int(void *, void *, void *, void *, const void *, const void *, const void *, int64_t)"
+_UPDATE_SIG = "int(void *, void *, const void *, const void *, const void *, const void *, int64_t, int64_t)"
+_VJP_SIG = ("int(void *, void *, void *, void *, void *, void *, const void *, const void *, const void *, "
+            "const void *, const void *, int64_t, int64_t)")
 
 
 class RuleError(SSMNError, RuntimeError):
@@ -59,7 +62,7 @@ class RuleBinding:
         c_cfg.rule = EXTERNAL_RULE_ID
         if self.kind == "compiled":
             rffi, rlib = compile_rule(rule.name, rule.c_source, rule.vjp is not None, label=self.label)
-            ctx = ffi.new("double[]", [cfg.plasticity_eta, cfg.decay_lambda, *values])
+            ctx = ffi.new("double[]", [*values, 0.0])  # the rule's parameters (never empty)
             suf = "f32" if self.dtype == np.float32 else "f64"
 
             def addr(fname):
@@ -82,7 +85,11 @@ class RuleBinding:
         return np.frombuffer(ffi.buffer(ffi.cast("char *", ptr), n * self.dtype.itemsize),
                              dtype=self.dtype).reshape(shape)
 
-    def _args(self):
+    def _rates(self, eta, decay, n):
+        """What the NumPy functions get as eta and decay: per-block arrays (n,) for a rule that
+        takes them (``per_stream_rates``), else the model's fixed values."""
+        if self.rule.per_stream_rates:
+            return self._view(eta, (n,)).copy(), self._view(decay, (n,)).copy()
         return self.cfg.plasticity_eta, self.cfg.decay_lambda
 
     def _result(self, what: str, value, shape: tuple) -> np.ndarray:
@@ -99,28 +106,30 @@ class RuleBinding:
                             "np.outer (ssmn_rl.testing.check_rule finds such bugs)")
         return arr
 
-    def _update(self, ctx, W, pre, post, H):
+    def _update(self, ctx, W, pre, post, eta, decay, n, H):
         self._where = "update"
-        Wv = self._view(W, (1, H, H))
-        out = self.rule.update(Wv.copy(), self._view(pre, (1, H)).copy(), self._view(post, (1, H)).copy(),
-                               *self._args(), **self.cfg.rule_params)
-        Wv[...] = self._result("update", out, (1, H, H))
+        Wv = self._view(W, (n, H, H))
+        out = self.rule.update(Wv.copy(), self._view(pre, (n, H)).copy(), self._view(post, (n, H)).copy(),
+                               *self._rates(eta, decay, n), **self.cfg.rule_params)
+        Wv[...] = self._result("update", out, (n, H, H))
         return 0
 
-    def _vjp(self, ctx, G, dpre, dpost, W, pre, post, H):
+    def _vjp(self, ctx, G, dpre, dpost, deta, ddecay, W, pre, post, eta, decay, n, H):
         self._where = "vjp"
-        Gv = self._view(G, (1, H, H))
-        res = self.rule.vjp(Gv.copy(), self._view(W, (1, H, H)).copy(), self._view(pre, (1, H)).copy(),
-                            self._view(post, (1, H)).copy(), *self._args(), **self.cfg.rule_params)
-        if not isinstance(res, (tuple, list)) or len(res) != 3:
-            raise RuleError(f"{self.label}: vjp must return a tuple (dW, dpre, dpost), got "
-                            f"{type(res).__name__}{'' if not isinstance(res, (tuple, list)) else f' of {len(res)}'}")
-        dW = self._result("vjp's dW", res[0], (1, H, H))
-        dp = self._result("vjp's dpre", res[1], (1, H))
-        dq = self._result("vjp's dpost", res[2], (1, H))
-        Gv[...] = dW
-        self._view(dpre, (1, H))[...] += dp
-        self._view(dpost, (1, H))[...] += dq
+        Gv = self._view(G, (n, H, H))
+        res = self.rule.vjp(Gv.copy(), self._view(W, (n, H, H)).copy(), self._view(pre, (n, H)).copy(),
+                            self._view(post, (n, H)).copy(), *self._rates(eta, decay, n), **self.cfg.rule_params)
+        want = 5 if self.rule.per_stream_rates else 3
+        if not isinstance(res, (tuple, list)) or len(res) != want:
+            got = type(res).__name__ + (f" of {len(res)}" if isinstance(res, (tuple, list)) else "")
+            raise RuleError(f"{self.label}: vjp must return a tuple "
+                            f"{'(dW, dpre, dpost, deta, ddecay)' if want == 5 else '(dW, dpre, dpost)'}, got {got}")
+        Gv[...] = self._result("vjp's dW", res[0], (n, H, H))
+        self._view(dpre, (n, H))[...] += self._result("vjp's dpre", res[1], (n, H))
+        self._view(dpost, (n, H))[...] += self._result("vjp's dpost", res[2], (n, H))
+        for name, ptr, value in (("deta", deta, res[3:4]), ("ddecay", ddecay, res[4:5])):
+            if value and ptr != ffi.NULL:
+                self._view(ptr, (n,))[...] += self._result(f"vjp's {name}", value[0], (n,))
         return 0
 
     def _onerror(self, exc_type, exc_value, tb):

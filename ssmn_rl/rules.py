@@ -5,7 +5,7 @@ pre and post (B, H). Every rule has a NumPy `update` (the readable reference and
 and, for gradient training, a `vjp` giving (dL/dW, dL/dpre, dL/dpost) from dL/dW'. Built-in rules
 also name the C implementation of the core (`c_rule_id`); a third-party rule may ship C source
 (`c_source`) that ssmn_rl compiles on first use (see ssmn_rl/custom_rules.py), or run through its
-NumPy functions, called from the kernels once per stream and step (slower, same results).
+NumPy functions, called from the kernels once per step with every stream (slower, same results).
 Every rule bounds W to [-clip, clip] after its update (the core applies the clip).
 """
 from __future__ import annotations
@@ -18,6 +18,16 @@ from typing import Callable, Optional
 import numpy as np
 
 from .errors import ConfigError
+
+
+def per_block(rate, ndim: int = 3) -> np.ndarray:
+    """A rule's ``eta`` or ``decay`` shaped to broadcast against a batch of ``ndim`` dimensions:
+    (B,) -> (B, 1, 1) for W-shaped arrays (``ndim=3``) or (B, 1) for pre/post-shaped ones
+    (``ndim=2``); a float stays a float. So one rule body serves the fixed rates and the
+    per-stream ones (``PlasticityRule.per_stream_rates``)."""
+    if np.ndim(rate) == 0:  # a fixed rate broadcasts as it is (and keeps W's dtype)
+        return rate
+    return np.asarray(rate).reshape((-1,) + (1,) * (ndim - 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +76,10 @@ class PlasticityRule:
     doc : one-paragraph description (shown by ``ssmn-rl plugins``).
     normalises_keys : the rule normalises ``pre`` itself (the delta rule's keys); the default
         cell then keeps only its attention options (no pre-norm, no gates) unless they are given.
+    per_stream_rates : the NumPy functions take ``eta`` and ``decay`` as arrays of shape (B,),
+        one rate per stream (and head), and ``vjp`` returns ``(dW, dpre, dpost, deta, ddecay)``:
+        the model's gates (neuromodulation, learned decay) then work with the rule. Otherwise
+        they get the model's fixed floats and the gates are refused.
     """
 
     name: str
@@ -76,6 +90,7 @@ class PlasticityRule:
     c_source: Optional[str] = None
     doc: str = ""
     normalises_keys: bool = False
+    per_stream_rates: bool = False
 
     def resolve_params(self, given: dict | None) -> dict:
         """Defaults overlaid with `given`, each checked against its declared range."""

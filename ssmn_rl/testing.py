@@ -177,11 +177,31 @@ class _RuleChecks:
             return
         _fail(prop, "resolve_params accepted an undeclared parameter 'no_such_parameter'")
 
-    def _update(self, prop, W, pre, post):
-        return _call(prop, "update", self.rule.update, W, pre, post, ETA, DECAY, **self.params)
+    @property
+    def _names(self) -> tuple:
+        """What vjp returns, in order."""
+        return ("dW", "dpre", "dpost", "deta", "ddecay") if self.rule.per_stream_rates else ("dW", "dpre", "dpost")
 
-    def _vjp(self, prop, G, W, pre, post):
-        return _call(prop, "vjp", self.rule.vjp, G, W, pre, post, ETA, DECAY, **self.params)
+    def _rates(self, B: int, dtype=np.float64):
+        """eta and decay for B streams: one rate per stream (distinct) for a rule that takes them,
+        else the fixed floats."""
+        if not self.rule.per_stream_rates:
+            return ETA, DECAY
+        k = np.arange(B)
+        return (ETA * (1 + 0.25 * k)).astype(dtype), (DECAY * (1 + 0.5 * k)).astype(dtype)
+
+    def _update(self, prop, W, pre, post, rates=None):
+        eta, decay = self._rates(len(W), W.dtype) if rates is None else rates
+        return _call(prop, "update", self.rule.update, W, pre, post, eta, decay, **self.params)
+
+    def _vjp(self, prop, G, W, pre, post, rates=None):
+        eta, decay = self._rates(len(W), W.dtype) if rates is None else rates
+        return _call(prop, "vjp", self.rule.vjp, G, W, pre, post, eta, decay, **self.params)
+
+    def _one(self, b: int):
+        """Stream b's rates, as the rule gets them when it runs alone."""
+        eta, decay = self._rates(BATCH)
+        return (eta, decay) if not self.rule.per_stream_rates else (eta[b:b + 1].copy(), decay[b:b + 1].copy())
 
     # -- update
     def update_shape_dtype(self) -> None:
@@ -214,24 +234,29 @@ class _RuleChecks:
         W, pre, post = _inputs(self.rng, BATCH, HIDDEN, np.float64)
         whole = self._update(prop, W, pre, post)
         for b in range(BATCH):
-            alone = self._update(prop, W[b:b + 1].copy(), pre[b:b + 1].copy(), post[b:b + 1].copy())
+            alone = self._update(prop, W[b:b + 1].copy(), pre[b:b + 1].copy(), post[b:b + 1].copy(), self._one(b))
             err = _rel_err(whole[b], alone[0])
             if err > TOL_BATCH:
                 _fail(prop, f"stream {b} of {BATCH} updated with the others differs from the same stream "
                             f"updated alone (relative error {err:.3g}). HINT: W is (B, H, H), pre and post "
                             "(B, H): use post[:, :, None] * pre[:, None, :] or "
-                            "np.einsum('bi,bj->bij', post, pre), not np.outer on one stream")
+                            "np.einsum('bi,bj->bij', post, pre), not np.outer on one stream"
+                            + ("; eta and decay are (B,): eta[:, None, None]" if self.rule.per_stream_rates else ""))
 
     # -- vjp
     def vjp_shape_dtype(self) -> None:
-        prop = "vjp returns (dW, dpre, dpost) shaped and typed like (W, pre, post)"
+        names = self._names
+        prop = f"vjp returns ({', '.join(names)}) shaped and typed like its inputs"
         for dtype in (np.float32, np.float64):
             W, pre, post = _inputs(self.rng, BATCH, HIDDEN, dtype)
             G = self.rng.normal(size=W.shape).astype(dtype)
             res = self._vjp(prop, G, W, pre, post)
-            if not isinstance(res, (tuple, list)) or len(res) != 3:
-                _fail(prop, f"vjp returned {type(res).__name__}, expected a tuple (dW, dpre, dpost)")
-            for name, got, like in zip(("dW", "dpre", "dpost"), res, (W, pre, post)):
+            if not isinstance(res, (tuple, list)) or len(res) != len(names):
+                _fail(prop, f"vjp returned {type(res).__name__}"
+                            f"{f' of {len(res)}' if isinstance(res, (tuple, list)) else ''}, expected a tuple "
+                            f"({', '.join(names)})" + (" (the rule declares per_stream_rates)" if len(names) == 5 else ""))
+            rates = np.zeros(BATCH, dtype)
+            for name, got, like in zip(names, res, (W, pre, post, rates, rates)):
                 if not isinstance(got, np.ndarray) or got.shape != like.shape or got.dtype != like.dtype:
                     desc = (f"{got.dtype} {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__)
                     _fail(prop, f"vjp's {name} is {desc}, expected {like.dtype} {like.shape}")
@@ -253,8 +278,8 @@ class _RuleChecks:
         whole = self._vjp(prop, G, W, pre, post)
         for b in range(BATCH):
             sl = slice(b, b + 1)
-            alone = self._vjp(prop, G[sl].copy(), W[sl].copy(), pre[sl].copy(), post[sl].copy())
-            for name, x, y in zip(("dW", "dpre", "dpost"), whole, alone):
+            alone = self._vjp(prop, G[sl].copy(), W[sl].copy(), pre[sl].copy(), post[sl].copy(), self._one(b))
+            for name, x, y in zip(self._names, whole, alone):
                 err = _rel_err(x[b], y[0])
                 if err > TOL_BATCH:
                     _fail(prop, f"{name} of stream {b} of {BATCH} differs from the same stream alone "
@@ -267,12 +292,14 @@ class _RuleChecks:
         W, pre, post = _inputs(self.rng, B, H, np.float64)
         G = self.rng.normal(size=W.shape)
         grads = self._vjp(prop, G, W, pre, post)
-
-        def loss(w, p, q):
-            return float(np.sum(G * self._update(prop, w, p, q)))
-
         args = [W, pre, post]
-        for k, name in enumerate(("dW", "dpre", "dpost")):
+        if self.rule.per_stream_rates:
+            args += [np.asarray(r, np.float64).copy() for r in self._rates(B)]
+
+        def loss(w, p, q, *rates):
+            return float(np.sum(G * self._update(prop, w, p, q, rates or None)))
+
+        for k, name in enumerate(self._names):
             num = np.zeros_like(args[k])
             for idx in np.ndindex(args[k].shape):
                 plus = [a.copy() for a in args]
@@ -296,42 +323,47 @@ class _RuleChecks:
             rffi, rlib = compile_rule(self.rule.name, self.rule.c_source, self.rule.vjp is not None)
         except ConfigError as e:
             _fail(prop, str(e))
-        ctx = rffi.new("double[]", [ETA, DECAY, *self.params.values()])
+        ctx = rffi.new("double[]", [*self.params.values(), 0.0])
+        per_stream = self.rule.per_stream_rates
         for dtype, suf, ctype in ((np.float32, "f32", "float"), (np.float64, "f64", "double")):
+            def buf(a):
+                return rffi.from_buffer(f"{ctype}[]", a)
+
             W, pre, post = _inputs(self.rng, BATCH, HIDDEN, dtype)
+            rates64 = self._rates(BATCH)
+            eta, decay = (np.full(BATCH, r, dtype) if np.ndim(r) == 0 else np.asarray(r, dtype) for r in rates64)
             want = np.asarray(self._update(prop, W.astype(np.float64), pre.astype(np.float64),
-                                           post.astype(np.float64)))
+                                           post.astype(np.float64), rates64))
             got = W.copy()
-            for b in range(BATCH):
-                rc = getattr(rlib, f"update_{suf}")(ctx, rffi.from_buffer(f"{ctype}[]", got[b]),
-                                                    rffi.from_buffer(f"{ctype}[]", pre[b]),
-                                                    rffi.from_buffer(f"{ctype}[]", post[b]), HIDDEN)
-                if rc != 0:
-                    _fail(prop, f"C update_{suf} returned {rc} (non-zero means failure) on moderate inputs")
+            rc = getattr(rlib, f"update_{suf}")(ctx, buf(got), buf(pre), buf(post), buf(eta), buf(decay), BATCH, HIDDEN)
+            if rc != 0:
+                _fail(prop, f"C update_{suf} returned {rc} (non-zero means failure) on moderate inputs")
             err = _rel_err(got, want)
             if err > TOL_C[dtype]:
                 _fail(prop, f"C update_{suf} differs from the NumPy update by {err:.3g} (relative; "
-                            f"tolerance {TOL_C[dtype]:g})")
+                            f"tolerance {TOL_C[dtype]:g}; {BATCH} streams in one call)")
             if self.rule.vjp is None:
                 continue
             G = self.rng.normal(size=W.shape).astype(dtype)
-            dW_np, dpre_np, dpost_np = (np.asarray(a, np.float64) for a in self._vjp(
-                prop, G.astype(np.float64), W.astype(np.float64), pre.astype(np.float64), post.astype(np.float64)))
-            base_pre = self.rng.normal(size=pre.shape).astype(dtype)
-            base_post = self.rng.normal(size=post.shape).astype(dtype)
-            Gc, dpre, dpost = G.copy(), base_pre.copy(), base_post.copy()
-            for b in range(BATCH):
-                buf = [rffi.from_buffer(f"{ctype}[]", a[b]) for a in (Gc, dpre, dpost, W, pre, post)]
-                rc = getattr(rlib, f"vjp_{suf}")(ctx, *buf, HIDDEN)
-                if rc != 0:
-                    _fail(prop, f"C vjp_{suf} returned {rc} (non-zero means failure) on moderate inputs")
-            for name, got_, want_ in (("dW (written over G)", Gc, dW_np),
-                                      ("dpre (added to the buffer)", dpre - base_pre, dpre_np),
-                                      ("dpost (added to the buffer)", dpost - base_post, dpost_np)):
+            want_v = [np.asarray(a, np.float64) for a in self._vjp(
+                prop, G.astype(np.float64), W.astype(np.float64), pre.astype(np.float64), post.astype(np.float64),
+                rates64)]
+            base = [self.rng.normal(size=a.shape).astype(dtype) for a in (pre, post, eta, decay)]
+            Gc, dpre, dpost, deta, ddecay = (a.copy() for a in [G] + base)
+            rc = getattr(rlib, f"vjp_{suf}")(ctx, buf(Gc), buf(dpre), buf(dpost),
+                                            buf(deta) if per_stream else rffi.NULL,
+                                            buf(ddecay) if per_stream else rffi.NULL,
+                                            buf(W), buf(pre), buf(post), buf(eta), buf(decay), BATCH, HIDDEN)
+            if rc != 0:
+                _fail(prop, f"C vjp_{suf} returned {rc} (non-zero means failure) on moderate inputs")
+            got_v = [("dW (written over G)", Gc), ("dpre (added to the buffer)", dpre - base[0]),
+                     ("dpost (added to the buffer)", dpost - base[1]),
+                     ("deta (added to the buffer)", deta - base[2]), ("ddecay (added to the buffer)", ddecay - base[3])]
+            for (name, got_), want_ in zip(got_v, want_v):
                 err = _rel_err(got_, want_)
                 if err > TOL_C[dtype]:
                     _fail(prop, f"C vjp_{suf}'s {name} differs from the NumPy vjp by {err:.3g} (relative). "
-                                "HINT: vjp overwrites G with dL/dW and ADDS to dpre and dpost (+=)")
+                                "HINT: vjp overwrites G with dL/dW and ADDS to dpre, dpost, deta and ddecay (+=)")
 
     # -- inside a model: the core's own C implementation against the NumPy twin
     def in_model(self) -> None:
@@ -343,22 +375,26 @@ class _RuleChecks:
         X = self.rng.normal(size=(BATCH, 8, 3))
         Yt = self.rng.normal(size=(BATCH, 8, 2))
         with _InModel(self.rule) as name:
+            gates = bool(self.rule.per_stream_rates)
+
             def model(backend, dtype):
-                # 3 layers, 2 plastic: the first sees a relu output as pre, the second the first's output
-                # the default cell without its gates: a rule run through its NumPy functions
-                # takes a fixed eta and lambda, so the gates apply to built-in kernels only
+                # 3 layers, 2 plastic: the first sees a relu output as pre, the second the first's output;
+                # the gates (per-step eta_t, lambda_t) when the rule takes per-stream rates
                 return _call(prop, "building a model", SSMN, "custom_split", input_dim=3, hidden_dim=HIDDEN,
                              output_dim=2, window_size=2, n_layers=3, plastic_ratio=0.67, rule=name,
                              rule_backend=backend, plasticity_eta=ETA, decay_lambda=DECAY, clip=5.0,
-                             neuromodulation=False, learned_decay=False, dtype=dtype, seed=0)
+                             neuromodulation=gates, learned_decay=gates, dtype=dtype, seed=0)
 
             for dtype in ("float32", "float64"):
                 ref = model("numpy", dtype)
+                if gates:  # gate weights start at 0: give them some so that eta_t, lambda_t vary
+                    ref.set_parameters(ref.get_parameters() + 0.1 * self.rng.normal(size=ref.n_parameters))
                 Y, st = _call(prop, "the model's forward pass", ref.forward, X, return_state=True)
                 if not np.isfinite(Y).all():
                     _fail(prop, f"the model's outputs are not finite ({dtype})")
                 if has_c:
                     fast = model("c", dtype)
+                    fast.set_parameters(ref.get_parameters())
                     Yc, stc = _call(prop, "the model's forward pass (C kernel)", fast.forward, X, return_state=True)
                     tol = 1e-4 if dtype == "float32" else 1e-9
                     for what, a, b in (("outputs", Yc, Y), ("fast weights", stc.fast_weights, st.fast_weights)):
@@ -403,18 +439,22 @@ def check_rule(rule, *, seed: int = 0) -> list[str]:
     The properties: declared parameter ranges (defaults inside, values outside refused); ``update``
     returns W's shape and dtype (float32 and float64), leaves its inputs unchanged, and treats a
     batch of B streams as B independent streams; ``vjp`` likewise, and matches central finite
-    differences of ``update`` in float64; a ``c_source`` compiles and its ``update``/``vjp`` match
-    the NumPy ones in float32 and float64; inside a small model the core's C kernel (built-in
-    ``c_rule_id`` or ``c_source``) gives the outputs, fast weights and gradients of the NumPy rule.
+    differences of ``update`` in float64; a ``c_source`` compiles and its ``update``/``vjp``, called
+    once for a batch of streams, match the NumPy ones in float32 and float64; inside a small model
+    the core's C kernel (built-in ``c_rule_id`` or ``c_source``) gives the outputs, fast weights
+    and gradients of the NumPy rule. A rule declaring ``per_stream_rates`` gets eta and decay
+    arrays (one distinct rate per stream) in every check, its vjp's deta and ddecay are checked
+    like dpre and dpost, and its model runs with neuromodulation and learned decay.
     """
     obj, label = _resolve("rule", rule)
     c = _RuleChecks(obj, seed)
+    names = ", ".join(c._names)
     checks = [("declared parameter ranges", c.params_declared),
               ("update returns W's shape and dtype", c.update_shape_dtype),
               ("update leaves its inputs unchanged", c.update_pure),
               ("update is batched over streams", c.update_batched)]
     if obj.vjp is not None:
-        checks += [("vjp returns (dW, dpre, dpost) shaped and typed like (W, pre, post)", c.vjp_shape_dtype),
+        checks += [(f"vjp returns ({names}) shaped and typed like its inputs", c.vjp_shape_dtype),
                    ("vjp leaves its inputs unchanged", c.vjp_pure),
                    ("vjp is batched over streams", c.vjp_batched),
                    ("vjp matches central finite differences of update (float64)", c.vjp_finite_differences)]

@@ -37,6 +37,8 @@ def plastic_update(cfg, W, pre, post, eta=None, decay=None):
     rule = get_rule(cfg.rule)
     eta = cfg.plasticity_eta if eta is None else eta
     decay = cfg.decay_lambda if decay is None else decay
+    if rule.per_stream_rates:  # the rule takes one rate per stream
+        eta, decay = np.array([eta], np.float64), np.array([decay], np.float64)
     new = rule.update(W[None], pre[None], post[None], eta, decay, **cfg.rule_params)[0]
     return np.clip(new, -cfg.clip, cfg.clip)
 

@@ -112,3 +112,14 @@ def test_critic_option_refuses_bad_values():
         _agent("twin")
     with pytest.raises(ConfigError, match=r"policy_kwargs\['critic'\].*applies to agents with a value"):
         ES("standard", ENV, population_size=4, policy_kwargs={"critic": "separate"})
+
+
+def test_separate_critic_is_identical_inline_and_in_processes():
+    """The env runners step the critic's streams beside the actor's: same parameters on every backend."""
+    a = _agent("separate", seed=3).learn(96)
+    b = _agent("separate", seed=3, backend="process", n_workers=2)
+    try:
+        b.learn(96)
+    finally:
+        b.close()
+    np.testing.assert_array_equal(a.policy.get_parameters(), b.policy.get_parameters())

@@ -86,6 +86,39 @@ def test_gradients_match_finite_differences(gates, rule, chat_steps, rng):
     assert_gradients_match(m, X, Yt, s0, fd=_fd_grad)
 
 
+# a plugin rule taking per-stream rates (the example BCM plugin): the gates run through its compiled
+# C source and through its NumPy functions, both called once per step for all streams
+PLUGIN_GATES = [dict(neuromodulation=True, learned_decay=True, norm="layer"),
+                dict(neuromodulation=True, learned_decay=True, n_heads=2, position_bias=True)]
+
+
+@pytest.mark.parametrize("gates", PLUGIN_GATES)
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_plugin_rule_with_gates_matches_reference(gates, backend, rng):
+    m = make_model(rule="bcm", rule_backend=backend, n_layers=3, plastic_ratio=0.67, hidden_dim=6,
+                   plasticity_eta=0.4, clip=5.0, dtype="float64", **gates)
+    theta = _perturbed(m, rng)
+    X = rng.standard_normal((3, 9, 3))
+    s0 = _state(m, 3, rng)
+    Y, s1 = m.forward(X, state=s0, return_state=True)
+    Yr, data_r, _ = reference_forward(m.config, theta, X, s0.data, s0.steps)
+    np.testing.assert_allclose(Y, Yr, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(s1.data, data_r, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("gates", PLUGIN_GATES)
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+@pytest.mark.parametrize("chat_steps", [1, 2])
+def test_plugin_rule_with_gates_gradients_match_finite_differences(gates, backend, chat_steps, rng):
+    m = make_model(rule="bcm", rule_backend=backend, n_layers=3, plastic_ratio=0.67, hidden_dim=4,
+                   plasticity_eta=0.4, clip=0.5, decay_lambda=0.2, chat_steps=chat_steps, **gates)
+    _perturbed(m, rng)
+    X = rng.standard_normal((2, 8, 3))
+    s0 = _state(m, 2, rng)
+    Yt = m.forward(X, state=s0) + 0.01 * rng.standard_normal((2, 8, 2))
+    assert_gradients_match(m, X, Yt, s0, fd=_fd_grad)
+
+
 @pytest.mark.parametrize("gates", GATES)
 def test_streaming_equals_one_sequence_call(gates, rng):
     """Step by step (one-row products) against one call (packed GEMMs): the same function up to
@@ -150,9 +183,12 @@ def test_norm_starts_as_unit_gain_and_zero_bias(norm):
 
 
 @pytest.mark.parametrize("flag", ["neuromodulation", "learned_decay"])
-def test_gates_need_a_builtin_rule_kernel(flag):
-    with pytest.raises(ConfigError, match=rf"{flag} need a rule whose C kernel.*rule_backend='numpy'"):
-        SSMN(input_dim=2, output_dim=1, rule_backend="numpy", **{flag: True})
+def test_gates_need_a_rule_taking_per_stream_rates(flag):
+    with pytest.raises(ConfigError, match=rf"{flag} need a rule that takes a per-step eta_t.*'antihebbian'.*"
+                                          r"per_stream_rates"):
+        SSMN(input_dim=2, output_dim=1, rule="antihebbian", **{flag: True})
+    # the built-in rules' NumPy references take them (run in lock-step through the NumPy functions)
+    assert getattr(SSMN(input_dim=2, output_dim=1, rule_backend="numpy", **{flag: True}).config, flag)
 
 
 def test_gates_need_a_plastic_layer():
@@ -205,9 +241,9 @@ def test_the_default_cell_keeps_only_the_attention_options_for_a_rule_that_norma
 
 
 def test_the_default_cell_leaves_the_gates_off_where_they_cannot_apply():
-    numpy_rule = SSMN(input_dim=2, output_dim=1, rule_backend="numpy")
-    assert not numpy_rule.config.neuromodulation and not numpy_rule.config.learned_decay
-    assert numpy_rule.config.norm == "layer" and numpy_rule.config.position_bias
+    fixed_rates = SSMN(input_dim=2, output_dim=1, rule="antihebbian")
+    assert not fixed_rates.config.neuromodulation and not fixed_rates.config.learned_decay
+    assert fixed_rates.config.norm == "layer" and fixed_rates.config.position_bias
     static_only = SSMN("custom_split", input_dim=2, output_dim=1, plastic_ratio=0.0)
     assert not static_only.config.neuromodulation
 

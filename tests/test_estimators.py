@@ -310,7 +310,7 @@ def test_forecaster_pickles_and_refuses_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="fitted without X"):
         f.predict(3, np.zeros((3, 1)))
     with pytest.raises(ValueError, match="minimum of 9"):
-        SSMNForecaster().fit(y[:3])
+        SSMNForecaster(lags=8).fit(y[:3])
     with pytest.raises(ValueError, match="minimum of 4 .*differences=1"):
         SSMNForecaster(lags=2, differences=1).fit(y[:3])
 
@@ -526,11 +526,65 @@ def test_the_default_cell_reads_the_token_two_steps_back():
     assert default > plain + 0.2, (plain, default)
 
 
-def test_token_input_variants_are_refused_with_a_hint():
+def test_token_input_variants_are_refused_with_a_hint_where_inputs_are_real():
     X, y = _stream(40)
     with pytest.raises(ConfigError, match="variant must be one of the real-input variants .*got "
                                           "'text_native'.*HINT: for text use"):
+        SSMNTransformer(variant="text_native").fit(X)
+    with pytest.raises(ConfigError, match="regressor's variant 'text_native' reads token ids"):
+        SSMNForecaster(regressor=SSMNRegressor(variant="text_native")).fit(y)
+    with pytest.raises(ValueError, match="X must hold integer token ids"):
         SSMNRegressor(variant="text_native", max_iter=1).fit(X, y)
+    for name, value in (("vocab_size", 10), ("embed_dim", 8)):
+        with pytest.raises(ConfigError, match=f"{name} is for token-input variants.*got {name}={value}"):
+            SSMNRegressor(max_iter=1, **{name: value}).fit(X, y)
+
+
+def _tokens(N=600, V=6, T=8, seed=0):
+    return np.random.default_rng(seed).integers(0, V, (N, T))
+
+
+@pytest.mark.parametrize("solver", ["adam", "ridge"])
+def test_text_native_classifier_reads_integer_token_sequences(solver):
+    """variant="text_native": X (n_sequences, T) of token ids through the embedding; the label is
+    the token two steps before the last (the ridge read-out of a random network gets part of it,
+    trained end to end it is exact)."""
+    ids = _tokens()
+    y = ids[:, -3]
+    clf = SSMNClassifier(variant="text_native", embed_dim=8, hidden_dim=32, window_size=4, max_iter=40,
+                         batch_size=32, solver=solver, random_state=0).fit(ids[:500], y[:500])
+    cfg = clf.model_.config
+    assert (cfg.variant, cfg.input_dim, cfg.vocab_size, clf.vocab_size_, clf.n_features_in_) == \
+        ("text_native", 8, 6, 6, 1)
+    assert clf.predict_proba(ids[500:]).shape == (100, 6)
+    assert clf.score(ids[500:], y[500:]) > (0.95 if solver == "adam" else 0.3)
+    # any sequence length at prediction; ids beyond the vocabulary are refused by name
+    assert clf.predict(ids[:3, :5]).shape == (3,)
+    with pytest.raises(ValueError, match=r"token id 6, outside \[0, 6\) \(vocab_size\)"):
+        clf.predict(np.full((2, 4), 6))
+    with pytest.raises(ValueError, match="2-D integer token ids of shape"):
+        clf.predict(ids[:, :, None])
+
+
+def test_text_native_regressor_per_step_targets_and_partial_fit():
+    """Per-step targets (the running count of token 0), more classes than token ids, and
+    partial_fit continuing on new sequences."""
+    ids = _tokens(300, V=3, T=10, seed=1)
+    y = np.cumsum(ids == 0, axis=1).astype(float)
+    kw = dict(variant="text_native", target="step", hidden_dim=16, random_state=0)
+    reg = SSMNRegressor(max_iter=30, **kw).fit(ids[:250], y[:250])
+    assert reg.predict(ids[250:]).shape == (50, 10)
+    pred = reg.predict(ids[250:])
+    assert np.mean((pred - y[250:]) ** 2) < 0.5 * y[250:].var()
+    labels = np.arange(300) % 5  # 5 classes, 3 token ids: the network gets 5 outputs
+    clf = SSMNClassifier(variant="text_native", hidden_dim=8, random_state=0, max_iter=1)
+    clf.partial_fit(ids[:100], labels[:100], classes=np.arange(5))
+    clf.partial_fit(ids[100:200], labels[100:200])
+    assert clf.model_.config.vocab_size == 5 and clf.predict_proba(ids[:4]).shape == (4, 5)
+    with pytest.raises(ValueError, match=r"outside \[0, 3\) \(vocab_size\)"):
+        clf.partial_fit(ids[:10] + 1, labels[:10])
+    fixed = SSMNClassifier(variant="text_native", vocab_size=50, hidden_dim=8, max_iter=1).fit(ids, labels)
+    assert fixed.vocab_size_ == 50 and fixed.predict(np.full((1, 3), 49)).shape == (1,)
 
 
 def test_warmup_and_time_budget_reach_the_trainer():
@@ -553,3 +607,35 @@ def test_forecaster_grid_search_over_the_wrapped_regressor():
     with pytest.raises(ValueError, match=r"The 'regressor' parameter of SSMNForecaster must be an "
                                          r"instance of '[\w.]*SSMNRegressor' or None. Got Ridge\(\) instead"):
         SSMNForecaster(regressor=Ridge()).fit(y)
+
+
+def test_solver_auto_keeps_the_solver_better_on_the_time_ordered_tail():
+    """solver="auto": ridge on a target the inputs explain linearly; Adam where the read-out of a
+    random network cannot (the token two steps back); both repeatable with random_state."""
+    X, y = _stream(600)
+    reg = SSMNRegressor(solver="auto", max_iter=20, random_state=0).fit(X, y)
+    assert reg.solver_ == "ridge" and set(reg.solver_scores_) == {"ridge", "adam"}
+    assert reg.solver_scores_["ridge"] <= reg.solver_scores_["adam"] and reg.input_coef_ is not None
+    again = SSMNRegressor(solver="auto", max_iter=20, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), again.predict(X))
+    ids = _tokens(600)
+    clf = SSMNClassifier(variant="text_native", solver="auto", max_iter=30, batch_size=32,
+                         random_state=0).fit(ids, ids[:, -3])
+    assert clf.solver_ == "adam" and clf.solver_scores_["adam"] < clf.solver_scores_["ridge"]
+    assert clf.score(ids, ids[:, -3]) > 0.9
+    # too short to hold a tail out: the closed form, no scores
+    tiny = SSMNRegressor(solver="auto", random_state=0).fit(X[:5], y[:5])
+    assert tiny.solver_ == "ridge" and tiny.solver_scores_ == {}
+    assert SSMNRegressor(solver="auto", random_state=0).partial_fit(X, y).solver_ == "adam"
+
+
+def test_forecaster_lags_auto_picks_on_the_tail_and_is_repeatable():
+    y = _sine(600)
+    f = SSMNForecaster(lags="auto", random_state=0).fit(y)
+    assert set(f.lag_scores_) == {1, 2, 4, 8, 16, 32} and f.lags_ == min(f.lag_scores_, key=f.lag_scores_.get)
+    assert f.lag_scores_[f.lags_] < f.lag_scores_[1]
+    assert f.history_.shape == (f.lags_, 1)
+    np.testing.assert_array_equal(f.predict(5), SSMNForecaster(lags="auto", random_state=0).fit(y).predict(5))
+    assert SSMNForecaster(lags=3).fit(y).lags_ == 3
+    with pytest.raises(ValueError, match="lags='auto' needs at least 4.*HINT: give lags as an integer"):
+        SSMNForecaster(lags="auto").fit(y[:3])

@@ -587,6 +587,87 @@ def test_declared_parameters_refuse_bad_values_by_name(case, value):
         assert f"The '{name}' parameter of {cls.__name__} must be" in str(err) and "Got " in str(err)
 
 
+# ---------------------------------------------------------------------------------- token sequences
+@functools.lru_cache(maxsize=None)
+def token_estimators():
+    """Small estimators fitted on token sequences (``variant="text_native"``, ids in [0, 7))."""
+    from ssmn_rl.estimators import SSMNClassifier, SSMNRegressor
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 7, (40, 5))
+    kw = dict(variant="text_native", embed_dim=4, hidden_dim=8, window_size=3, random_state=0)
+    return ids, {"classifier": SSMNClassifier(max_iter=2, **kw).fit(ids, ids[:, 0] % 3),
+                 "regressor": SSMNRegressor(solver="ridge", target="step", **kw).fit(ids, ids * 0.5)}
+
+
+@pytest.mark.filterwarnings("ignore:R\\^2 score is not well-defined")
+@FUZZ
+@given(tokens=token_arrays(), labels=anything(None, max_dims=2, huge=False))
+def test_token_estimators_refuse_or_answer_any_input(tokens, labels):
+    """Estimators on token sequences: any X to predict/score/partial_fit and any labels give an
+    answer or a ValueError/TypeError, and leave the fitted estimators unchanged."""
+    import copy
+
+    ids, ests = token_estimators()
+    clf, reg = ests["classifier"], ests["regressor"]
+    before = [clf.predict_proba(ids).tobytes(), reg.predict(ids).tobytes()]
+    for name, call in {"classifier.predict_proba": lambda: clf.predict_proba(tokens),
+                       "classifier.predict": lambda: clf.predict(tokens),
+                       "classifier.score": lambda: clf.score(tokens, labels),
+                       "regressor.predict": lambda: reg.predict(tokens)}.items():
+        ok, out = attempt(call, ESTIMATOR_ERRORS)
+        if ok and name != "classifier.score":
+            assert np.isfinite(np.asarray(out, np.float64)).all(), name
+    n = max(1, int(np.shape(tokens)[0])) if isinstance(tokens, np.ndarray) and tokens.ndim else 1
+    for est, y in ((clf, labels), (clf, np.zeros(n, int)), (reg, labels)):
+        twin = copy.deepcopy(est)
+        ok, _ = attempt(lambda: twin.partial_fit(tokens, y), ESTIMATOR_ERRORS)
+        if not ok:
+            out = twin.predict_proba(ids) if twin is not reg and hasattr(twin, "predict_proba") else twin.predict(ids)
+            ref = before[0] if hasattr(twin, "predict_proba") else before[1]
+            assert out.tobytes() == ref, "a refused partial_fit changed the model"
+    assert [clf.predict_proba(ids).tobytes(), reg.predict(ids).tobytes()] == before
+
+
+#: The options that only token-input variants take, and the variant itself, fuzzed with
+#: ``variant="text_native"`` on token data.
+_TOKEN_CASES = [(cls, name) for cls in ("SSMNRegressor", "SSMNClassifier")
+                for name in ("vocab_size", "embed_dim", "variant", "target")]
+
+
+@pytest.mark.parametrize("case", _TOKEN_CASES, ids=lambda c: f"{c[0]}.{c[1]}")
+@settings(FUZZ, max_examples=max(4, N_EXAMPLES // 5))
+@given(value=st.one_of(PARAM_VALUES, st.integers(-2, 12), st.sampled_from(["text_native", "standard", None])))
+def test_token_parameters_refuse_bad_values_by_name(case, value):
+    """With ``variant="text_native"`` and token data, a value of ``vocab_size``, ``embed_dim``,
+    ``variant`` or ``target`` outside its declared constraints is refused by name; a declared
+    value fits or raises a ValueError/TypeError (e.g. ids beyond ``vocab_size``, token options with
+    a real-input variant, token ids read as real inputs)."""
+    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+    from ssmn_rl import estimators
+
+    cls_name, name = case
+    cls = getattr(estimators, cls_name)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 6, (12, 4))
+    if name == "embed_dim" and isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 8:
+        value = 8
+    est = cls(**{"variant": "text_native", "hidden_dim": 4, "window_size": 2, "max_iter": 1, name: value})
+    try:
+        validate_parameter_constraints({name: cls._parameter_constraints[name]}, {name: value}, "x")
+        declared_ok = True
+    except InvalidParameterError:
+        declared_ok = False
+    y = ids[:, 0] % 2 if est.target == "sequence" else ids % 2
+    ok, err = attempt(lambda: est.fit(ids, y), (ValueError, TypeError, SizeError))
+    if not declared_ok:
+        assert not ok and isinstance(err, InvalidParameterError), (name, value, err)
+        assert f"The '{name}' parameter of {cls_name} must be" in str(err) and "Got " in str(err)
+    elif ok:
+        assert np.isfinite(np.asarray(est.predict(ids), np.float64)).all()
+
+
 # ---------------------------------------------------------------------------------- language model
 @functools.lru_cache(maxsize=None)
 def language_model():

@@ -172,7 +172,7 @@ def _raise_import():
 
 def _good_rule():
     from ssmn_rl.plugins.rule_hebbian import update, vjp
-    return PlasticityRule(name="goodrule", update=update, vjp=vjp)
+    return PlasticityRule(name="goodrule", update=update, vjp=vjp, per_stream_rates=True)
 
 
 BROKEN = [
@@ -291,7 +291,7 @@ def test_numpy_rule_errors_name_the_function_and_the_shape(monkeypatch, fn):
         raise ValueError("operands could not be broadcast")
 
     rule = PlasticityRule(name="shapes", update=bad_update if fn == "update" else update,
-                          vjp=bad_vjp if fn == "vjp" else vjp)
+                          vjp=bad_vjp if fn == "vjp" else vjp, per_stream_rates=True)
     mod = _module("shapes", ssmn_rl_register_rules=lambda: [rule])
     monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
                         lambda group: [_EntryPoint("shapes", "shapes-dist", lambda: mod)] if group == "ssmn_rl" else [])
@@ -300,7 +300,7 @@ def test_numpy_rule_errors_name_the_function_and_the_shape(monkeypatch, fn):
     X = np.ones((2, 4, 3))
     if fn == "update":
         with pytest.raises(RuleError, match=r"rule 'shapes' \(plugin 'shapes', distribution shapes-dist 9.9\): "
-                                            r"update returned shape \(6, 6\), expected \(1, 6, 6\)\. HINT"):
+                                            r"update returned shape \(6, 6\), expected \(2, 6, 6\)\. HINT"):
             m.forward(X)
     else:
         with pytest.raises(RuleError, match=r"distribution shapes-dist 9.9\): vjp raised ValueError: operands"):
@@ -366,3 +366,57 @@ def test_cli_plugins_shows_warnings_as_one_clean_line_each(monkeypatch, capsys):
     assert "goodrule" in out and "plugin 'import_fails' from distribution broken-import 9.9 was skipped" in out
     assert err.splitlines() == ["ssmn-rl plugins: warning: DeprecationWarning: ssmn_rl_register_rules of 'noisy' "
                                 "uses an old API"]
+
+
+def _recording_rule(name: str, seen: list):
+    from ssmn_rl.plugins.rule_hebbian import update, vjp
+
+    def rec_update(W, pre, post, eta, decay):
+        seen.append(("update", W.shape, pre.shape, post.shape))
+        return update(W, pre, post, eta, decay)
+
+    def rec_vjp(G, W, pre, post, eta, decay):
+        seen.append(("vjp", G.shape, pre.shape, post.shape))
+        return vjp(G, W, pre, post, eta, decay)
+
+    return PlasticityRule(name=name, update=rec_update, vjp=rec_vjp, per_stream_rates=True)
+
+
+@pytest.mark.parametrize("n_heads", [1, 2])
+def test_numpy_rule_is_called_once_per_step_with_every_stream(monkeypatch, n_heads):
+    seen: list = []
+    rule = _recording_rule("recorder", seen)
+    mod = _module("recorder", ssmn_rl_register_rules=lambda: [rule])
+    monkeypatch.setattr(pmod.importlib.metadata, "entry_points",
+                        lambda group: [_EntryPoint("recorder", "recorder-dist", lambda: mod)] if group == "ssmn_rl" else [])
+    pmod.reload_plugins()
+    try:
+        m = _small("recorder", dtype="float64", n_heads=n_heads)
+        B, T, H = 3, 5, 6
+        X = np.random.default_rng(0).standard_normal((B, T, 3))
+        m.forward(X)
+        d = H // n_heads
+        assert seen == [("update", (B * n_heads, d, d), (B * n_heads, d), (B * n_heads, d))] * T
+        seen.clear()
+        m.value_and_grad(X, np.zeros((B, T, 2)))
+        assert {s[1:] for s in seen} == {((B * n_heads, d, d), (B * n_heads, d), (B * n_heads, d))}
+        assert sum(s[0] == "vjp" for s in seen) == T  # one vjp call per step for all streams
+    finally:
+        monkeypatch.undo()
+        pmod.reload_plugins()
+
+
+def test_batched_numpy_rule_equals_its_c_kernel_stream_by_stream():
+    X = np.random.default_rng(3).standard_normal((4, 9, 3))
+    Y = np.random.default_rng(4).standard_normal((4, 9, 2))
+    for cell in ({}, {"preset": "default"}):
+        a = _small("oja", dtype="float64", **cell)
+        b = _small("oja", dtype="float64", rule_backend="numpy", **cell)
+        b.set_parameters(a.get_parameters())
+        np.testing.assert_allclose(b.forward(X), a.forward(X), atol=1e-12, rtol=0)
+        np.testing.assert_allclose(b.value_and_grad(X, Y)[1], a.value_and_grad(X, Y)[1], atol=1e-11, rtol=0)
+
+
+def test_gates_with_a_fixed_rate_rule_are_refused_by_name():
+    with pytest.raises(ConfigError, match="per_stream_rates"):
+        _small("antihebbian", neuromodulation=True)

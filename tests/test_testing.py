@@ -37,7 +37,7 @@ def test_good_rules_pass_and_the_checks_are_listed():
 
 def test_rejects_a_wrong_vjp():
     def vjp(G, W, pre, post, eta, decay):
-        dW, dpre, dpost = rule_hebbian.vjp(G, W, pre, post, eta, decay)
+        dW, dpre, dpost, *_ = rule_hebbian.vjp(G, W, pre, post, eta, decay)
         return dW, 2.0 * dpre, dpost
 
     bad = PlasticityRule(name="wrongvjp", update=rule_hebbian.update, vjp=vjp)
@@ -60,7 +60,8 @@ def test_rejects_a_builtin_c_id_whose_numpy_twin_differs():
     def update(W, pre, post, eta, decay):
         return rule_hebbian.update(W, pre, post, eta, decay) + 1e-3
 
-    bad = PlasticityRule(name="twin", update=update, vjp=rule_hebbian.vjp, c_rule_id=rule_hebbian.C_RULE_ID)
+    bad = PlasticityRule(name="twin", update=update, vjp=rule_hebbian.vjp, c_rule_id=rule_hebbian.C_RULE_ID,
+                         per_stream_rates=True)
     with _fails("C kernel in the model matches the NumPy rule (float32, float64)", "twin") as e:
         check_rule(bad)
     assert "with the C kernel differ from those with the NumPy update" in str(e.value)
@@ -146,3 +147,27 @@ def test_check_variant_rejects_a_validate_that_returns_false_or_raises_typeerror
         check_variant(ModelVariant(name="quiet", validate=returns_false))
     with pytest.raises(AssertionError, match=r"validate raised TypeError: too few layers"):
         check_variant(ModelVariant(name="loud", validate=raises_type_error))
+
+
+def test_rejects_a_wrong_rate_gradient_of_a_per_stream_rate_rule():
+    """A rule that takes one eta and decay per stream (the gates' eta_t, lambda_t) must return
+    their gradients too; a wrong dL/deta is found by finite differences and named."""
+    def vjp(G, W, pre, post, eta, decay):
+        dW, dpre, dpost, deta, ddecay = rule_hebbian.vjp(G, W, pre, post, eta, decay)
+        return dW, dpre, dpost, 0.5 * deta, ddecay
+
+    bad = PlasticityRule(name="wrongdeta", update=rule_hebbian.update, vjp=vjp, per_stream_rates=True)
+    with _fails("vjp matches central finite differences of update (float64)", "wrongdeta") as e:
+        check_rule(bad)
+    assert "deta differs from finite differences" in str(e.value)
+
+
+def test_per_stream_rates_are_checked_stream_by_stream():
+    """With per_stream_rates the batch check gives each stream its own eta: a rule that uses only
+    the first stream's rate fails it."""
+    def update(W, pre, post, eta, decay):
+        return rule_hebbian.update(W, pre, post, eta[:1], decay[:1])
+
+    bad = PlasticityRule(name="onerate", update=update, per_stream_rates=True)
+    with _fails("update is batched over streams", "onerate"):
+        check_rule(bad)

@@ -69,6 +69,7 @@ def add_subcommands(subparsers) -> None:
                           "  ssmn-rl train --algo ppo --env CartPole-v1 --out runs\n"
                           "  ssmn-rl train --policy-kwargs '{\"hidden_dim\": 32, \"rule\": \"oja\"}'\n"
                           "  ssmn-rl train --backend process --n-workers 2             # ES rollouts in 2 processes\n"
+                          "  ssmn-rl train --algo ppo --backend ray --n-workers 2      # PPO env runners on Ray\n"
                           "  ssmn-rl train --resume runs/<run>/model.npz               # continue a checkpoint")
     p.add_argument("--env", default="ssmn/StatelessCartPole-v0", help="Gymnasium id")
     p.add_argument("--algo", default="es", choices=ALGOS, help="evolution strategies or recurrent PPO")
@@ -87,9 +88,9 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--env-kwargs", type=lambda s: _json_arg(s, "--env-kwargs"), default={},
                    help="keyword arguments of gymnasium.make as JSON, e.g. '{\"difficulty\": \"hard\"}'")
     p.add_argument("--backend", choices=("inline", "process", "ray"), default=None,
-                   help="where ES rollouts run (default: ES's own default, inline: in this process)")
+                   help="where rollouts run: ES members, PPO env runners (default: inline, in this process)")
     p.add_argument("--n-workers", type=positive_int, default=None,
-                   help="ES rollout workers (default: 1 inline, one per CPU for process and ray)")
+                   help="rollout workers (default: 1 inline, one per CPU for process and ray; PPO: at most n_envs)")
     p.add_argument("--ray-address", default=None,
                    help="join this Ray cluster, e.g. 'auto' (default: start a local Ray instance; backend ray)")
     p.add_argument("--eval-episodes", type=positive_int, default=20,
@@ -197,14 +198,9 @@ def cmd_train(args) -> int:
     hp.pop("total_timesteps", None)
     policy_kwargs = {**hp.pop("policy_kwargs", {}), **args.policy_kwargs}
     algo_kwargs = {**hp, **args.algo_kwargs}
-    if args.algo == "es":
-        for name in ("backend", "n_workers", "ray_address"):
-            if getattr(args, name) is not None:
-                algo_kwargs[name] = getattr(args, name)
-    elif args.backend not in (None, "inline") or args.ray_address or args.n_workers:
-        return fail("train", "--backend, --n-workers and --ray-address apply to --algo es only (PPO steps its "
-                             "envs in-process)",
-                    "drop them, or set the number of PPO environments with --algo-kwargs '{\"n_envs\": 8}'")
+    workers = {name: getattr(args, name) for name in ("backend", "n_workers", "ray_address")
+               if getattr(args, name) is not None}
+    algo_kwargs.update(workers)
     if args.resume and not pathlib.Path(args.resume).is_file():
         return fail("train", f"--resume {args.resume!r}: no such file",
                     "give a checkpoint .npz: <run>/model.npz of an interrupted or finished run, or a file "
@@ -214,7 +210,7 @@ def cmd_train(args) -> int:
     cls = _agent_class(args.algo)
     try:
         if args.resume:
-            agent = cls.load(args.resume, env=args.env, tensorboard_log=str(run))
+            agent = cls.load(args.resume, env=args.env, tensorboard_log=str(run), **workers)
             remaining = max(agent._total_timesteps - agent.num_timesteps, 0)
             if args.total_timesteps is not None:
                 remaining = max(args.total_timesteps - agent.num_timesteps, 0)

@@ -6,12 +6,18 @@ turns the returns into centered ranks, and takes an Adam step on the mean along
 ``sum_i (rank+_i - rank-_i) eps_i`` minus L2 weight decay. Observations are standardised with
 running statistics gathered from every rollout. Policies act deterministically (argmax / mean).
 
-Every random number of generation g comes from ``SeedSequence([seed, g, ...])`` and workers
-regenerate their noise from a seed, so the learning curve is the same on every backend and a
-checkpoint resumes exactly.
+Every random number of generation g comes from ``SeedSequence([seed, g, ...])``. The directions
+are slices of a shared noise table (Salimans et al.): every worker builds the same table once from
+the agent's seed, and a direction travels as one integer, its offset. So the learning curve is the
+same on every backend, a checkpoint resumes exactly, and no generation spends time drawing noise.
+
+Rollouts are population-batched by default: a worker steps all the members it scores together,
+one kernel call per env step (:class:`ssmn_rl.population.Population`), over one env copy per
+episode; ``population_batching=False`` plays member by member (the reference path; same returns).
 """
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError
@@ -19,24 +25,38 @@ from ..optim import Adam
 from .common.backends import BACKENDS, make_backend
 from .common.base import BaseAgent
 from .common.policy import SSMNPolicy
+from ..population import Population
 
-_WORKER_CACHE: dict = {}
+#: Floats in the shared noise table: at least this many, and at least NOISE_TABLE_FACTOR times the
+#: parameter count, so that directions (slices at random offsets) overlap little.
+NOISE_TABLE_MIN = 1 << 21
+NOISE_TABLE_FACTOR = 8
+_NOISE_TABLES: dict = {}
 
 
-def _worker_objects(policy_cfg: dict, env_factory, env_obj):
-    """Per-process cache of (policy, env) so workers build them once, not every generation."""
-    key = (repr(sorted(policy_cfg.items(), key=str)), repr(env_factory), id(env_obj) if env_obj is not None else 0)
-    got = _WORKER_CACHE.get(key)
-    if got is None:
-        cfg = {**policy_cfg, "normalize_obs": False}
-        policy = SSMNPolicy.from_config(cfg)
-        env = env_obj if env_obj is not None else env_factory()
-        got = _WORKER_CACHE[key] = (policy, env)
-    return got
+def noise_table(seed: int, n_params: int) -> np.ndarray:
+    """The shared standard-normal table of an ES run (float64, built once per process and seed)."""
+    key = (int(seed), int(n_params))
+    table = _NOISE_TABLES.get(key)
+    if table is None:
+        size = max(NOISE_TABLE_MIN, NOISE_TABLE_FACTOR * int(n_params))
+        table = np.random.default_rng(np.random.SeedSequence([int(seed), 0x4E4F495345])).standard_normal(size)
+        table.flags.writeable = False
+        _NOISE_TABLES.clear()  # one run's table at a time: they are large
+        _NOISE_TABLES[key] = table
+    return table
+
+
+def noise_slice(table: np.ndarray, noise_seed: int, n_params: int) -> np.ndarray:
+    """The direction of `noise_seed`: n_params consecutive floats of the table (a read-only view)."""
+    offset = int(noise_seed) % (table.size - n_params + 1)
+    return table[offset:offset + n_params]
 
 
 def _episode(policy, env, theta, mean, std, clip, env_seed, max_steps):
-    """One deterministic episode with parameters theta -> (return, length, obs sum, obs sum of squares)."""
+    """One deterministic episode with parameters theta -> (return, length, obs sum, obs sum of squares).
+
+    The per-member reference path: one env step and one kernel call at a time."""
     policy.set_parameters(theta)
     model = policy.model
     model.reset(batch_size=1)
@@ -59,38 +79,149 @@ def _episode(policy, env, theta, mean, std, clip, env_seed, max_steps):
             return total, steps, s1, s2
 
 
-def es_rollout_task(task: dict) -> list:
-    """Worker entry point: evaluate a chunk of antithetic pairs (and/or the unperturbed mean).
+#: Wrappers that gymnasium.make adds and that change nothing a rollout sees once the env is reset:
+#: a batched rollout steps the env beneath them (TimeLimit's truncation is applied by the rollout).
+_TRANSPARENT_WRAPPERS = (gym.wrappers.TimeLimit, gym.wrappers.OrderEnforcing, gym.wrappers.PassiveEnvChecker)
 
-    task: policy_cfg, env_factory, env_obj (in-process only), theta (n,), obs_mean, obs_std,
-    sigma, items: list of (kind, noise_seed, env_seeds) with kind "pair" or "center".
-    Returns one dict per item: returns (2,) or (1,), lengths, obs_sum, obs_sumsq, obs_count.
+
+def _stepper(env):
+    """(the env whose ``step`` a rollout may call, TimeLimit's max_episode_steps or None)."""
+    limit, e = None, env
+    while isinstance(e, gym.Wrapper):
+        if not isinstance(e, _TRANSPARENT_WRAPPERS):
+            return env, None
+        if isinstance(e, gym.wrappers.TimeLimit):
+            limit = e._max_episode_steps if limit is None else min(limit, e._max_episode_steps)
+        e = e.env
+    return e, limit
+
+
+def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
+    """One episode per stream, all streams stepped together: one kernel call per env step.
+
+    population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= S envs.
+    Returns per stream: returns (S,), lengths (S,), obs sums and sums of squares (S, D); each
+    stream's numbers are exactly those of :func:`_episode` with the same parameters and seed."""
+    S, D = len(env_seeds), mean.size
+    population.reset()
+    dist, extra = policy.dist, policy.extra
+    first = [envs[i].reset(seed=int(env_seeds[i]))[0] for i in range(S)]
+    steppers = []  # per stream: (env to step, stop once its length is >= this)
+    for i in range(S):
+        env, limit = _stepper(envs[i])
+        caps = [c for c in (limit, max_steps) if c is not None]
+        steppers.append((env, min(caps) if caps else float("inf")))
+    obs = np.stack([np.asarray(o) for o in first])  # (S, *obs shape): row j is active stream j
+    returns, lengths = [0.0] * S, [0] * S
+    s1, s2 = np.zeros((S, D)), np.zeros((S, D))
+    active = np.arange(S)
+    while active.size:
+        n = active.size
+        x = policy.encode(obs[:n], batched=True)
+        s1[active] += x
+        s2[active] += x.astype(np.float64) ** 2
+        xn = np.clip((x - mean) / std, -clip, clip).astype(np.float32)
+        actions = dist.to_env(dist.mode(population.step(xn, active), extra))
+        keep = 0
+        for j, i in enumerate(active.tolist()):
+            env, cap = steppers[i]
+            o, r, term, trunc, _ = env.step(actions[j])
+            returns[i] += float(r)
+            steps = lengths[i] = lengths[i] + 1
+            if not (term or trunc or steps >= cap):
+                obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
+                active[keep] = i
+                keep += 1
+        active = active[:keep]
+    return np.array(returns), np.array(lengths, np.int64), s1, s2
+
+
+class ESWorker:
+    """A rollout worker that lives across generations: its policy, envs and population are built
+    once; each generation only the parameters, seeds and observation statistics arrive.
+
+    setup: policy_cfg, env_factory, env_obj (in-process only, None otherwise), seed (of the noise
+    table), obs_clip, max_steps, sigma, batched (population-batched rollouts, else member by member),
+    threads (OpenMP threads of the population kernel).
     """
-    policy, env = _worker_objects(task["policy_cfg"], task["env_factory"], task.get("env_obj"))
-    theta, mean, std, sigma = task["theta"], task["obs_mean"], task["obs_std"], task["sigma"]
-    out = []
-    for kind, noise_seed, env_seeds in task["items"]:
-        if kind == "center":
-            candidates = [theta]
+
+    def __init__(self, setup: dict):
+        self.setup = setup
+        self.policy = SSMNPolicy.from_config({**setup["policy_cfg"], "normalize_obs": False})
+        env_obj, factory = setup.get("env_obj"), setup["env_factory"]
+        self.envs = [env_obj if env_obj is not None else factory()]
+        # an Env instance that cannot be rebuilt has no copies to batch over: member by member
+        self.batched = bool(setup["batched"]) and (env_obj is None or factory is not None)
+        self.population = None
+        self.noise = noise_table(setup["seed"], self.policy.n_parameters)
+
+    def _env_list(self, n: int) -> list:
+        while len(self.envs) < n:
+            self.envs.append(self.setup["env_factory"]())
+        return self.envs
+
+    def rollouts(self, gen: dict) -> list:
+        """Evaluate a chunk of antithetic pairs (and/or the unperturbed mean).
+
+        gen: theta (n,), obs_mean, obs_std, items: list of (kind, noise_seed, env_seeds) with kind
+        "pair" or "center". Returns one dict per item: returns (2,) or (1,), lengths, obs_sum,
+        obs_sumsq."""
+        theta, mean, std, sigma = gen["theta"], gen["obs_mean"], gen["obs_std"], self.setup["sigma"]
+        clip, max_steps = self.setup["obs_clip"], self.setup["max_steps"]
+        cands = []  # (item index, candidate parameters, env seeds), in item then +/- order
+        for k, (kind, noise_seed, env_seeds) in enumerate(gen["items"]):
+            if kind == "center":
+                cands.append((k, theta, env_seeds))
+            else:
+                eps = noise_slice(self.noise, noise_seed, theta.size)
+                cands += [(k, theta + sigma * eps, env_seeds), (k, theta - sigma * eps, env_seeds)]
+        # one episode per (candidate, env seed): its return, length and observation moments
+        if self.batched:
+            episodes = self._batched(cands, mean, std, clip, max_steps)
         else:
-            eps = np.random.default_rng(noise_seed).standard_normal(theta.size)
-            candidates = [theta + sigma * eps, theta - sigma * eps]
-        rets, lens = [], []
-        s1 = np.zeros(mean.size)
-        s2 = np.zeros(mean.size)
-        for cand in candidates:
-            r_tot = 0.0
-            n_tot = 0
-            for es in env_seeds:
-                r, n, a, b = _episode(policy, env, cand, mean, std, task["obs_clip"], es, task["max_steps"])
+            episodes = [[_episode(self.policy, self.envs[0], cand, mean, std, clip, es, max_steps)
+                         for es in seeds] for _, cand, seeds in cands]
+        out = [{"returns": [], "lengths": [], "obs_sum": np.zeros(mean.size), "obs_sumsq": np.zeros(mean.size)}
+               for _ in gen["items"]]
+        for (k, _, seeds), eps_results in zip(cands, episodes):
+            r_tot, n_tot = 0.0, 0
+            for r, n, a, b in eps_results:
                 r_tot += r
                 n_tot += n
-                s1 += a
-                s2 += b
-            rets.append(r_tot / len(env_seeds))
-            lens.append(n_tot)
-        out.append({"returns": np.array(rets), "lengths": np.array(lens), "obs_sum": s1, "obs_sumsq": s2})
-    return out
+                out[k]["obs_sum"] += a
+                out[k]["obs_sumsq"] += b
+            out[k]["returns"].append(r_tot / len(seeds))
+            out[k]["lengths"].append(n_tot)
+        for o in out:
+            o["returns"], o["lengths"] = np.array(o["returns"]), np.array(o["lengths"])
+        return out
+
+    def _batched(self, cands, mean, std, clip, max_steps) -> list:
+        policy = self.policy
+        n_model = policy.model.n_parameters
+        seeds = [es for _, _, ss in cands for es in ss]
+        S = len(seeds)
+        if self.population is None or self.population.n_rows != S:
+            rows = np.empty((S, n_model), policy.model.dtype)
+            rows[:] = cands[0][1][:n_model]
+            self.population = Population(policy.model, rows, n_threads=self.setup["threads"], copy=False)
+        rows = self.population.params_for_update()
+        r = 0
+        for _, cand, ss in cands:  # the same cast as SSMNPolicy.set_parameters (float64 -> model dtype)
+            rows[r:r + len(ss)] = cand[:n_model]
+            r += len(ss)
+        ret, lens, s1, s2 = _population_episodes(policy, self._env_list(S), self.population, seeds, mean, std,
+                                                 clip, max_steps)
+        episodes, s = [], 0
+        for _, _, ss in cands:
+            episodes.append([(float(ret[s + j]), int(lens[s + j]), s1[s + j], s2[s + j]) for j in range(len(ss))])
+            s += len(ss)
+        return episodes
+
+
+def _norm(v: np.ndarray) -> float:
+    """Euclidean norm without BLAS: np.linalg.norm's dot wakes OpenBLAS threads (ms each on a busy machine)."""
+    return float(np.sqrt(np.square(v).sum()))
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
@@ -129,6 +260,13 @@ class ES(BaseAgent):
         Address of an existing Ray cluster to join.
     max_episode_steps : int, optional
         Cap on episode length during training.
+    population_batching : bool
+        Step each worker's share of the population as one batch: one kernel call per env step for
+        all its members, each on its own parameters, over one env copy per episode (default). False
+        plays member by member, one kernel call per member and step (the reference path); both
+        give the same returns for a seed.
+    threads_per_worker : int
+        OpenMP threads of each worker's population kernel (1: one core per worker).
     policy_kwargs, env_kwargs, normalize_obs, seed, tensorboard_log, verbose : see BaseAgent.
     """
 
@@ -139,6 +277,7 @@ class ES(BaseAgent):
                  learning_rate: float = 0.03, weight_decay: float = 0.005, episodes_per_member: int = 1,
                  eval_center: bool = True, backend: str = "inline", n_workers: int | None = None,
                  ray_address: str | None = None, max_episode_steps: int | None = None,
+                 population_batching: bool = True, threads_per_worker: int = 1,
                  policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
                  log_std_init: float = 0.0, obs_clip: float = 5.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
         if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 2 \
@@ -153,6 +292,10 @@ class ES(BaseAgent):
             raise ConfigError(f"episodes_per_member must be an integer >= 1, got {episodes_per_member!r}")
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if not isinstance(population_batching, (bool, np.bool_)):
+            raise ConfigError(f"population_batching must be True or False, got {population_batching!r}")
+        if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
+            raise ConfigError(f"threads_per_worker must be an integer >= 1, got {threads_per_worker!r}")
         super().__init__(policy, env, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs,
                          normalize_obs=normalize_obs, log_std_init=log_std_init, seed=seed, tensorboard_log=tensorboard_log,
                          verbose=verbose, _spaces=_spaces)
@@ -163,6 +306,7 @@ class ES(BaseAgent):
         self.weight_decay, self.episodes_per_member = float(weight_decay), episodes_per_member
         self.eval_center, self.backend, self.n_workers = bool(eval_center), backend, n_workers
         self.ray_address, self.max_episode_steps, self.obs_clip = ray_address, max_episode_steps, float(obs_clip)
+        self.population_batching, self.threads_per_worker = bool(population_batching), threads_per_worker
         self.theta = self.policy.get_parameters()
         self.optimizer = Adam(self.theta.size, lr=self.learning_rate)
 
@@ -180,15 +324,12 @@ class ES(BaseAgent):
         rms = self.policy.obs_rms
         mean = rms.mean if rms is not None else np.zeros(self.policy.encoder.dim)
         std = rms.std if rms is not None else np.ones(self.policy.encoder.dim)
+        # only what changes travels: parameters, seeds, observation statistics
         n_chunks = min(len(items), backend.n_workers)
         bounds = np.linspace(0, len(items), n_chunks + 1).astype(int)
-        common = {"policy_cfg": self.policy.config(), "env_factory": self.env_factory, "theta": self.theta,
-                  "obs_mean": mean, "obs_std": std, "sigma": self.sigma, "obs_clip": self.obs_clip,
-                  "max_steps": self.max_episode_steps}
-        if backend.name == "inline":
-            common["env_obj"] = self.env if self.env_factory is None else None
-        tasks = [{**common, "items": items[bounds[k]:bounds[k + 1]]} for k in range(n_chunks)]
-        results = [r for chunk in backend.map(es_rollout_task, tasks) for r in chunk]
+        payloads = [{"theta": self.theta, "obs_mean": mean, "obs_std": std, "items": items[bounds[k]:bounds[k + 1]]}
+                    for k in range(n_chunks)]
+        results = [r for chunk in backend.call("rollouts", payloads) for r in chunk]
         pair_res = results[:n_pairs]
         returns = np.stack([r["returns"] for r in pair_res])          # (n_pairs, 2)
         steps = int(sum(int(r["lengths"].sum()) for r in results))
@@ -196,12 +337,13 @@ class ES(BaseAgent):
         ranks = centered_ranks(returns)
         w = ranks[:, 0] - ranks[:, 1]
         grad = np.zeros(self.theta.size)
+        table = noise_table(self.seed, self.theta.size)
         for wi, seed_i in zip(w, noise_seeds):
-            grad += wi * np.random.default_rng(seed_i).standard_normal(self.theta.size)
+            grad += wi * noise_slice(table, seed_i, self.theta.size)
         grad /= returns.size
         step_grad = -grad + self.weight_decay * self.theta
         new_theta = self.optimizer.step(self.theta, step_grad)
-        update_ratio = float(np.linalg.norm(new_theta - self.theta) / (np.linalg.norm(self.theta) + 1e-12))
+        update_ratio = float(_norm(new_theta - self.theta) / (_norm(self.theta) + 1e-12))
         self.theta = new_theta
         self.policy.set_parameters(self.theta)
         # ---- observation statistics, merged in item order (backend-independent)
@@ -215,7 +357,7 @@ class ES(BaseAgent):
                  "charts/episodic_length": float(np.mean([r["lengths"].mean() for r in pair_res])
                                                  / self.episodes_per_member),
                  "charts/return_max": float(returns.max()), "charts/return_min": float(returns.min()),
-                 "losses/grad_norm": float(np.linalg.norm(grad)), "losses/param_norm": float(np.linalg.norm(self.theta)),
+                 "losses/grad_norm": float(_norm(grad)), "losses/param_norm": float(_norm(self.theta)),
                  "losses/update_ratio": update_ratio}
         if self.eval_center:
             stats["charts/center_return"] = float(results[n_pairs]["returns"][0])
@@ -225,8 +367,9 @@ class ES(BaseAgent):
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "ES":
         """Run generations until `total_timesteps` env steps have been used; returns self."""
         cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
-        backend = make_backend(self.backend, self.n_workers, self.ray_address)
+        backend = self._backend = make_backend(self.backend, self.n_workers, self.ray_address)
         try:
+            backend.start(ESWorker, self._worker_setup(backend))
             cb.on_training_start()
             while self.num_timesteps < self._total_timesteps:
                 stats = self._generation(backend)
@@ -242,16 +385,25 @@ class ES(BaseAgent):
                     break
         finally:
             backend.close()
+            self._backend = None
             cb.on_training_end()
             self.logger.close()
         return self
+
+    def _worker_setup(self, backend) -> dict:
+        """What every worker is built from, once per learn() (it does not change between generations)."""
+        return {"policy_cfg": self.policy.config(), "env_factory": self.env_factory,
+                "env_obj": self.env if backend.name == "inline" and self.env_factory is None else None,
+                "seed": self.seed, "sigma": self.sigma, "obs_clip": self.obs_clip, "max_steps": self.max_episode_steps,
+                "batched": self.population_batching, "threads": self.threads_per_worker}
 
     # ------------------------------------------------------------------ files
     def _hyperparameters(self) -> dict:
         return {"population_size": self.population_size, "sigma": self.sigma, "learning_rate": self.learning_rate,
                 "weight_decay": self.weight_decay, "episodes_per_member": self.episodes_per_member,
                 "eval_center": self.eval_center, "backend": self.backend, "n_workers": self.n_workers,
-                "max_episode_steps": self.max_episode_steps, "obs_clip": self.obs_clip}
+                "max_episode_steps": self.max_episode_steps, "obs_clip": self.obs_clip,
+                "population_batching": self.population_batching, "threads_per_worker": self.threads_per_worker}
 
     def _training_state(self):
         return {"adam_t": int(self.optimizer.t)}, {"adam_m": self.optimizer.m, "adam_v": self.optimizer.v,

@@ -12,16 +12,24 @@ GAE, advantage normalisation, optional reward normalisation (running std of the 
 return), global-norm gradient clipping, learning-rate and clip-range schedules, optional target-KL
 early stop. Truncated episodes bootstrap from the
 value of their final observation.
+
+Rollouts run in env runners (:mod:`~ssmn_rl.agents.common.env_runners`) on a backend chosen by
+``backend`` (in-process, local processes or Ray): each steps its share of the envs with a copy of
+the policy and returns trajectories; the update runs here. The same seed gives bit-identical
+parameters on every backend and worker count.
 """
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..optim import Adam
+from .common.backends import BACKENDS
 from .common.base import BaseAgent, _rng_from_state, _rng_state
 from .common.buffers import RecurrentRolloutBuffer
-from .common.envs import make_vec_env
+from .common.env_runners import EnvRunnerGroup, check_runner_split
 from .common.normalize import RunningMeanStd
 from .common.policy import PPO_DEFAULT_POLICY_KWARGS
 from .common.schedules import describe_schedule, make_schedule
@@ -71,9 +79,23 @@ class PPO(BaseAgent):
         so value targets of order 1 keep the value loss from drowning the policy gradient.
     reward_clip : float
         Bound of the normalised rewards.
+    backend : {"inline", "process", "ray"}
+        Where the env runners step the envs: in this process, in local worker processes, or in Ray
+        actors. Learning always happens here; every backend gives the same parameters for a seed.
+    n_workers : int, optional
+        Env runners, each stepping a contiguous share of the ``n_envs`` envs (at most ``n_envs``;
+        default 1 inline, else one per CPU up to ``n_envs``).
+    ray_address : str, optional
+        Address of an existing Ray cluster to join (``backend="ray"`` only).
 
     Notes
     -----
+    Each env samples its actions from its own random stream (derived from ``seed``, the step
+    count and the env's index) and the runners normalise observations with the statistics of the
+    start of the rollout; the statistics then take in the rollout's observations step by step.
+    So results do not depend on how the envs are split over workers. Runners (and their episodes
+    in progress) persist across ``learn`` calls; :meth:`close` releases them.
+
     Resuming from a checkpoint (``save(path, checkpoint=True)``, e.g. by
     :class:`~ssmn_rl.agents.CheckpointCallback`, then ``PPO.load`` and
     ``learn(..., reset_num_timesteps=False)``) restores the parameters, Adam moments, observation
@@ -95,7 +117,14 @@ class PPO(BaseAgent):
                  max_grad_norm: float = 0.5, normalize_advantage: bool = True, target_kl: float | None = None,
                  reward_scale: float = 1.0, normalize_reward: bool = True, reward_clip: float = 10.0,
                  policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
-                 log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
+                 log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0,
+                 backend: str = "inline", n_workers: int | None = None, ray_address: str | None = None,
+                 _spaces=None):
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if ray_address is not None and (backend != "ray" or not isinstance(ray_address, str)):
+            raise ConfigError(f"ray_address must be a string and is only used with backend='ray', got "
+                              f"ray_address={ray_address!r} with backend={backend!r}")
         for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
@@ -118,6 +147,9 @@ class PPO(BaseAgent):
         self.lr_schedule = make_schedule(learning_rate, "learning_rate")
         self.clip_schedule = make_schedule(clip_range, "clip_range")
         self.n_envs = self.env.num_envs if hasattr(self.env, "num_envs") else n_envs
+        self.backend, self.n_workers, self.ray_address = backend, n_workers, ray_address
+        check_runner_split(1 if n_workers is None else n_workers, self.n_envs, backend,
+                           rebuildable=self.env is None or self.env_factory is not None)
         self.n_steps, self.batch_size, self.n_epochs = n_steps, batch_size, n_epochs
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
         self.ent_coef, self.vf_coef, self.max_grad_norm = float(ent_coef), float(vf_coef), float(max_grad_norm)
@@ -128,78 +160,57 @@ class PPO(BaseAgent):
         self._disc_ret = None
         self.optimizer = Adam(self.policy.n_parameters, lr=1.0, max_grad_norm=self.max_grad_norm)
         self._rng = np.random.default_rng([self.seed, 1])
-        self._venv = None
-        self._last_obs = None
-        self._last_starts = None
+        self._runners = None         # EnvRunnerGroup, started by _start_envs
+        self._runners_env = None     # the env they were built for
+        self._close_runners = None   # finalizer releasing them with the agent
+        self._last_obs = None        # encoded observations the next rollout starts from
         self._ep_acc = None
 
     # ------------------------------------------------------------------ rollout
     def _start_envs(self):
-        if self._venv is None:
-            self._venv = make_vec_env(self.env, self.n_envs, self.env_factory)
-            self.n_envs = self._venv.num_envs
+        if self._runners is None or not self._runners.started or self._runners_env is not self.env:
+            self.close()
+            self.n_envs = self.env.num_envs if hasattr(self.env, "num_envs") else self.n_envs
+            self._runners = EnvRunnerGroup(self.backend, self.n_workers, self.ray_address, self.policy,
+                                           self.env_factory, self.env, self.n_envs, self.seed)
+            self._runners_env = self.env
+            self._close_runners = weakref.finalize(self, self._runners.close)
+            self._last_obs = None
         if self._last_obs is None:
             # a fresh run resets from `seed`; a resumed one (see Notes) from (seed, num_timesteps)
             reset_seed = self.seed if self.num_timesteps == 0 else \
                 int(np.random.SeedSequence([self.seed, self.num_timesteps]).generate_state(1)[0])
-            self._last_obs, _ = self._venv.reset(seed=reset_seed)
-            self._last_starts = np.ones(self.n_envs, bool)
+            self._last_obs = self._runners.reset(reset_seed)
             self._disc_ret = None
-            self.policy.model.reset(batch_size=self.n_envs)
-            if self.policy.critic is not None:
-                self.policy.critic.reset(batch_size=self.n_envs)
+
+    def close(self) -> None:
+        """Release the env runners (worker processes or Ray actors) and their envs; the next
+        ``learn`` starts new ones, every env with a fresh episode."""
+        if self._close_runners is not None:
+            self._close_runners()
+        self._runners = self._runners_env = self._close_runners = None
+        self._last_obs = None
 
     def _collect_rollout(self) -> RecurrentRolloutBuffer:
-        pol, model, dist = self.policy, self.policy.model, self.policy.dist
-        critic = pol.critic
-        vmodel, vcol = pol.value_model()
-        act_shape = dist.action_shape
+        pol, dist, rms = self.policy, self.policy.dist, self.policy.obs_rms
+        # the runners act with these parameters and observation statistics (see Notes)
+        r = self._runners.rollout(pol.get_parameters(), None if rms is None else rms.state_dict(),
+                                  self.n_steps, self.num_timesteps)
         act_dtype = np.float32 if dist.continuous else np.int64
-        buf = RecurrentRolloutBuffer(self.n_steps, self.n_envs, pol.encoder.dim, act_shape, act_dtype)
-        for t in range(self.n_steps):
-            starts = self._last_starts
-            if starts.any():
-                model.reset(mask=starts)
-                if critic is not None:
-                    critic.reset(mask=starts)
-            if t == 0 or starts.any():
-                rows = range(self.n_envs) if t == 0 else [int(i) for i in np.flatnonzero(starts)]
-                s = model.state
-                sc = None if critic is None else critic.state
-                for i in rows:
-                    buf.seq_states[(i, t)] = s[i]
-                    if sc is not None:
-                        buf.critic_states[(i, t)] = sc[i]
-            raw = pol.encode(self._last_obs, batched=True)
-            if pol.obs_rms is not None:
-                pol.obs_rms.update(raw)
-            x = pol.normalize(raw)
-            a, out = pol.act(x, False, self._rng)
-            logits, values = pol.split(out)
-            if critic is not None:
-                values = critic.forward_step(x)[:, 0]
-            logp = dist.log_prob_entropy(logits, pol.extra, a)[0]
-            obs, rew, term, trunc, info = self._venv.step(dist.to_env(a))
-            raw_rew = np.asarray(rew, np.float64)
-            self._track_returns(raw_rew, np.logical_or(term, trunc))
-            rew = self._learning_reward(raw_rew, np.logical_or(term, trunc))
-            for i in np.flatnonzero(np.logical_and(trunc, np.logical_not(term))):
-                final = pol.normalize(pol.encode(info["final_obs"][i], batched=False))
-                y = vmodel.forward(final[None], state=vmodel.state[int(i)])
-                rew[i] += self.gamma * float(y[0, 0, vcol])
-            buf.obs[t], buf.actions[t], buf.rewards[t] = x, a.reshape(buf.actions[t].shape), rew
-            buf.values[t], buf.log_probs[t], buf.episode_starts[t] = values, logp, starts
-            self._last_obs, self._last_starts = obs, np.logical_or(term, trunc)
+        buf = RecurrentRolloutBuffer(self.n_steps, self.n_envs, pol.encoder.dim, dist.action_shape, act_dtype)
+        buf.obs[...] = pol.normalize(r["raw_obs"])
+        buf.actions[...], buf.values[...], buf.log_probs[...] = r["actions"], r["values"], r["log_probs"]
+        buf.episode_starts[...], buf.seq_states = r["episode_starts"], r["seq_states"]
+        buf.critic_states = r["critic_states"]
+        for t in range(self.n_steps):  # statistics and rewards step by step, in env order
+            if rms is not None:
+                rms.update(r["raw_obs"][t])
+            self._track_returns(r["rewards"][t], r["dones"][t])
+            # truncated episodes bootstrap from the value of their final observation
+            buf.rewards[t] = self._learning_reward(r["rewards"][t], r["dones"][t]) + self.gamma * r["final_values"][t]
+        self._last_obs = r["last_obs"]
         self.num_timesteps += self.n_steps * self.n_envs
-        # bootstrap value of the observation after the rollout, from the state a step would start from
-        st = vmodel.state
-        if self._last_starts.any():
-            fresh = vmodel.initial_state(self.n_envs)
-            st.data[self._last_starts] = fresh.data[self._last_starts]
-            st.steps[self._last_starts] = 0
-        x = pol.normalize(pol.encode(self._last_obs, batched=True))
-        last_v = vmodel.forward(x[:, None, :], state=st)[:, 0, vcol].astype(np.float64)
-        buf.compute_returns_and_advantage(last_v, self._last_starts.astype(float), self.gamma, self.gae_lambda)
+        buf.compute_returns_and_advantage(r["last_values"], r["last_starts"].astype(float), self.gamma, self.gae_lambda)
         return buf
 
     def _learning_reward(self, raw_rew: np.ndarray, dones: np.ndarray) -> np.ndarray:
@@ -344,7 +355,7 @@ class PPO(BaseAgent):
                 "ent_coef": self.ent_coef, "vf_coef": self.vf_coef, "max_grad_norm": self.max_grad_norm,
                 "normalize_advantage": self.normalize_advantage, "target_kl": self.target_kl,
                 "reward_scale": self.reward_scale, "normalize_reward": self.normalize_reward,
-                "reward_clip": self.reward_clip}
+                "reward_clip": self.reward_clip, "backend": self.backend, "n_workers": self.n_workers}
 
     def _training_state(self):
         meta = {"adam_t": int(self.optimizer.t), "rng": _rng_state(self._rng)}

@@ -26,7 +26,9 @@ class Problem:
     sequences form one minibatch (parallel segments of one stream). ``chunk`` is the truncation
     length of BPTT; the state is carried from chunk to chunk of the same sequences. ``offset``
     (N, T, D_out), when given, is added to the model's outputs before the loss (the fixed input
-    term of a ridge read-out that Adam continues from).
+    term of a ridge read-out that Adam continues from). ``n_out``, when given, restricts the loss to
+    the first ``n_out`` outputs (a token model has one output per token id). X holds (N, T) token
+    ids for a token model.
     """
 
     X: np.ndarray
@@ -36,15 +38,28 @@ class Problem:
     shuffle: bool
     chunk: int
     offset: np.ndarray | None = None
+    n_out: int | None = None
 
 
-def _offset_loss(kind: str, target, mask, offset):
-    """The loss of outputs ``Y + offset`` as a callable for ``SSMN.value_and_grad`` (dL/dY equals
-    the gradient with respect to the shifted outputs)."""
+def _loss(kind: str, target, mask, offset, n_out):
+    """The loss of the outputs ``Y[..., :n_out] + offset`` (either part may be None: all outputs,
+    no offset) as a callable for ``SSMN.value_and_grad``, or ``kind`` itself when neither is
+    given. A token model's outputs are one per token id; an estimator uses the first ``n_out`` of
+    them (its targets or classes), and the others get no gradient."""
+    if offset is None and n_out is None:
+        return kind
     base = mse if kind == "mse" else cross_entropy
 
     def loss(Y):
-        return base(Y + offset.astype(Y.dtype), target, mask.astype(Y.dtype))
+        Yk = Y if n_out is None else Y[..., :n_out]
+        if offset is not None:
+            Yk = Yk + offset.astype(Y.dtype)
+        value, dY = base(np.ascontiguousarray(Yk), target, mask.astype(Y.dtype))
+        if n_out is not None:
+            full = np.zeros_like(Y)
+            full[..., :n_out] = dY
+            dY = full
+        return value, dY
 
     return loss
 
@@ -52,6 +67,8 @@ def _offset_loss(kind: str, target, mask, offset):
 def evaluate(model: SSMN, p: Problem, state=None) -> float:
     """Weighted loss of the model on a problem (forward only)."""
     Y = model.forward(p.X, state=state)
+    if p.n_out is not None:
+        Y = np.ascontiguousarray(Y[..., :p.n_out])
     if p.offset is not None:
         Y = Y + p.offset.astype(Y.dtype)
     return (mse if p.loss == "mse" else cross_entropy)(Y, p.target, p.mask.astype(Y.dtype))[0]
@@ -109,8 +126,8 @@ def train_adam(model: SSMN, est, train: Problem, rng: np.random.Generator, *, n_
                     _, state = model.forward(xs, state=state, return_state=True)
                     continue
                 tgt = train.target[idx, t0:t1]
-                kind = train.loss if train.offset is None else \
-                    _offset_loss(train.loss, tgt, m, train.offset[idx, t0:t1])
+                kind = _loss(train.loss, tgt, m, None if train.offset is None else
+                             train.offset[idx, t0:t1], train.n_out)
                 loss, grad, state = model.value_and_grad(
                     xs, None if callable(kind) else tgt, loss=kind, state=state, mask=m,
                     return_state=True)

@@ -33,8 +33,8 @@ class SSMNClassifier(ClassifierMixin, SSMNSupervisedBase):
     classes_ : ndarray of shape (n_classes,)
     model_ : ssmn_rl.SSMN
         The fitted network; its outputs are one logit per class.
-    fit_mode_, stream_state_, input_coef_, ridge_alpha_, n_iter_, loss_curve_, \
-validation_loss_curve_, n_features_in_, feature_names_in_
+    fit_mode_, stream_state_, input_coef_, ridge_alpha_, solver_, solver_scores_, vocab_size_, \
+n_iter_, loss_curve_, validation_loss_curve_, n_features_in_, feature_names_in_
         As in :class:`SSMNRegressor` (losses are cross-entropies in nats for "adam").
 
     Examples

@@ -38,6 +38,48 @@ def validate_X(est, X, *, reset: bool, y=None, y_kwargs=None):
     return X, y
 
 
+def validate_tokens(est, X, *, reset: bool, vocab_size=None) -> np.ndarray:
+    """Validate integer token sequences ``X`` of shape (n_sequences, T) for a token-input variant.
+
+    Returns X as int32. Ids must be integers (an integral float array is accepted) in
+    [0, vocab_size) when ``vocab_size`` is given. ``n_features_in_`` is 1 (one token id per step);
+    sequences of any length are accepted at prediction.
+    """
+    shape = getattr(X, "shape", None)
+    if shape is None or hasattr(X, "toarray"):
+        shape = np.asarray(X, dtype=object).shape if isinstance(X, (list, tuple)) else None
+    if shape is not None and len(shape) != 2:  # before any copy (a huge view of the wrong shape)
+        raise ValueError(f"X must be 2-D integer token ids of shape (n_sequences, T) with a "
+                         f"token-input variant ({est.variant!r}), got shape {tuple(shape)}. HINT: "
+                         "pass X[None] for a single sequence.")
+    X = check_array(X, dtype=None, ensure_2d=False, allow_nd=True, input_name="X",
+                    ensure_all_finite=True)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D integer token ids of shape (n_sequences, T) with a "
+                         f"token-input variant ({est.variant!r}), got shape {X.shape}. HINT: pass "
+                         "X[None] for a single sequence.")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must hold at least one sequence of at least one token, got shape {X.shape}")
+    if X.dtype.kind == "f":
+        if not np.all(X == np.round(X)):
+            raise ValueError("X must hold integer token ids with a token-input variant, got "
+                             "non-integral floats")
+    elif X.dtype.kind not in "iub":
+        raise ValueError(f"X must hold integer token ids with a token-input variant, got dtype {X.dtype}")
+    if X.min() < 0:
+        raise ValueError(f"X must hold token ids >= 0, got {X.min()}")
+    if vocab_size is not None and X.max() >= vocab_size:
+        raise ValueError(f"X holds token id {X.max()}, outside [0, {vocab_size}) (vocab_size). "
+                         "HINT: set vocab_size to the number of token ids before the first fit.")
+    if X.max() > np.iinfo(np.int32).max - 1:
+        raise ValueError(f"X holds token id {X.max()}, beyond the int32 range of token ids")
+    if reset:
+        est.n_features_in_ = 1
+        if hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+    return X.astype(np.int32)
+
+
 def is_3d(X) -> bool:
     """Whether X is a batch of sequences, judged without converting array-likes that refuse it."""
     if hasattr(X, "shape") and not hasattr(X, "toarray"):

@@ -8,7 +8,8 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import ConfigError
-from ..options import MODEL_OPTIONS, RANDOM_STATE, TRAINING_OPTIONS, VERBOSE, Option
+from ..options import (ESTIMATOR_TOKEN_OPTIONS, MODEL_OPTIONS, RANDOM_STATE, TRAINING_OPTIONS, VERBOSE,
+                       Option)
 from ..plugin_manager import get_variant, list_rules, list_variants
 
 TARGET = Option("target", "sequence", [StrOptions({"sequence", "step"})], "{\"sequence\", \"step\"}",
@@ -17,10 +18,16 @@ TARGET = Option("target", "sequence", [StrOptions({"sequence", "step"})], "{\"se
 
 #: Options of the two solvers (BPTT with the shared trainer, closed-form ridge read-out).
 SOLVER_OPTIONS: tuple[Option, ...] = (
-    Option("solver", "adam", [StrOptions({"adam", "ridge"})], "{\"adam\", \"ridge\"}",
+    Option("solver", "adam", [StrOptions({"adam", "ridge", "auto"})], "{\"adam\", \"ridge\", \"auto\"}",
            "\"adam\": BPTT through the whole network. \"ridge\": closed-form read-out on the "
            "features z_t of the randomly initialised network and the raw inputs x_t, with a bias "
-           "(reservoir computing; other weights stay as drawn)."),
+           "(reservoir computing; other weights stay as drawn). \"auto\": both, chosen inside "
+           "``fit`` on the time-ordered tail (the last ``validation_fraction`` of the rows of a "
+           "stream, or of the sequences): ridge fitted on the rest, Adam with early stopping on "
+           "the same split; the one with the smaller tail error (mean squared error, or error "
+           "rate for a classifier; ties: ridge) is kept, ridge refitted on all the data "
+           "(``solver_``, ``solver_scores_``). Repeatable with ``random_state``; ``max_time`` "
+           "bounds each candidate's fit."),
     Option("ridge_alpha", 1e-3, [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
            "float >= 0 or \"auto\"",
            "L2 penalty of the ridge read-out on the (standardised) network features; the raw inputs "
@@ -48,20 +55,33 @@ SOLVER_OPTIONS: tuple[Option, ...] = (
 )
 
 #: Everything a supervised estimator (regressor, classifier) declares, in signature order.
-SUPERVISED_OPTIONS: tuple[Option, ...] = (TARGET, *MODEL_OPTIONS, *SOLVER_OPTIONS, RANDOM_STATE, VERBOSE)
+SUPERVISED_OPTIONS: tuple[Option, ...] = (TARGET, *MODEL_OPTIONS, *ESTIMATOR_TOKEN_OPTIONS, *SOLVER_OPTIONS,
+                                          RANDOM_STATE, VERBOSE)
 
 
-def check_registered_names(est) -> None:
-    """Refuse a variant or rule name that no plugin registered, listing the registered ones, and a
-    token-input variant (its inputs are token ids, which these estimators do not take)."""
+def check_registered_names(est, tokens: bool = True) -> bool:
+    """Refuse a variant or rule name that no plugin registered, listing the registered ones; refuse
+    a token-input variant where the estimator takes real inputs only (``tokens=False``) and the
+    token options (``vocab_size``, ``embed_dim``) with a real-input variant. Returns whether the
+    variant reads token ids."""
     for what, registered in (("variant", list_variants()), ("rule", list_rules())):
         names = sorted(entry["name"] for entry in registered)
         if getattr(est, what) not in names:
             raise ConfigError(f"{type(est).__name__}: {what} must be one of {names}, got "
                               f"{getattr(est, what)!r}. HINT: install or register the plugin that "
                               f"provides it (ssmn-rl plugins lists what is registered).")
-    if get_variant(est.variant).token_input:
+    token_input = get_variant(est.variant).token_input
+    if token_input and not tokens:
         real = sorted(e["name"] for e in list_variants() if not get_variant(e["name"]).token_input)
         raise ConfigError(f"{type(est).__name__}: variant must be one of the real-input variants "
                           f"{real}, got {est.variant!r}, which reads token ids. HINT: for text use "
-                          f"ssmn_rl.text.SSMNLanguageModel; for token sequences, one-hot encode them.")
+                          f"ssmn_rl.text.SSMNLanguageModel; for token sequences, SSMNClassifier or "
+                          f"SSMNRegressor with variant={est.variant!r}.")
+    if not token_input:
+        for name in ("vocab_size", "embed_dim"):
+            if getattr(est, name, None) is not None:
+                raise ConfigError(f"{type(est).__name__}: {name} is for token-input variants (e.g. "
+                                  f"'text_native'), got {name}={getattr(est, name)!r} with "
+                                  f"variant={est.variant!r}. HINT: leave {name}=None, or set "
+                                  f"variant='text_native' to read integer token ids.")
+    return token_input

@@ -31,16 +31,25 @@ INPUT_ALPHA = 1e-6
 AUTO_TAIL = 0.2
 
 
-def outputs(model: SSMN, input_coef, X, state=None, return_state=False, return_features=False):
+def is_token_model(model: SSMN) -> bool:
+    """Whether the model reads token ids (its outputs are then one per token id)."""
+    return model.config.vocab_size > 0
+
+
+def outputs(model: SSMN, input_coef, X, state=None, return_state=False, return_features=False,
+            n_out=None):
     """Model outputs plus the input term of the ridge read-out: ``W_out z_t + b_out + C x_t``.
 
-    ``input_coef`` (D_out, D_in) or None (no input term, e.g. after the "adam" solver). Returns Y,
-    then Z when ``return_features``, then the final state when ``return_state`` (as
-    ``SSMN.forward``)."""
-    X = np.asarray(X, model.dtype)
+    ``input_coef`` (D_out, D_in) or None (no input term, e.g. after the "adam" solver, and always
+    for a token model, whose X holds token ids). ``n_out``: keep the first ``n_out`` outputs only
+    (an estimator on a token model, which has one output per token id). Returns Y, then Z when
+    ``return_features``, then the final state when ``return_state`` (as ``SSMN.forward``)."""
+    X = np.asarray(X) if is_token_model(model) else np.asarray(X, model.dtype)
     res = model.forward(X, state=state, return_state=return_state, return_features=return_features)
     res = res if isinstance(res, tuple) else (res,)
     Y = res[0].astype(np.float64)
+    if n_out is not None:
+        Y = Y[..., :n_out]
     if input_coef is not None:
         Y = Y + X @ input_coef.T
     return Y if len(res) == 1 else (Y,) + tuple(res[1:])
@@ -133,17 +142,23 @@ def fit_ridge(model: SSMN, X: np.ndarray, Y: np.ndarray, mask: np.ndarray, alpha
     """Fit the read-out of ``model`` on sequences X (N, T, F) with float targets Y (N, T, D) and
     step weights mask (N, T), regressing on ``[z_t, x_t]`` and a bias; every other parameter stays
     as initialised. Writes the z-part into ``W_out``/``b_out`` and returns
-    ``(input_coef (D, F), weighted training MSE, alpha used)``."""
+    ``(input_coef (D, F), weighted training MSE, alpha used)``. A token model (X: (N, T) ids)
+    regresses on ``z_t`` and a bias only, into its first D outputs (the others are set to 0), and
+    returns None as ``input_coef``."""
     _, Z = model.forward(X, return_features=True)  # (N, T, H)
-    H, F, D = Z.shape[-1], X.shape[-1], Y.shape[-1]
-    feats = np.concatenate([Z.reshape(-1, H).astype(np.float64), X.reshape(-1, F).astype(np.float64)],
-                           axis=1)
+    tokens = is_token_model(model)
+    H, D = Z.shape[-1], Y.shape[-1]
+    F = 0 if tokens else X.shape[-1]  # a token model's ids are not inputs of the read-out
+    feats = Z.reshape(-1, H).astype(np.float64)
+    if F:
+        feats = np.concatenate([feats, X.reshape(-1, F).astype(np.float64)], axis=1)
     Yf, wf = Y.reshape(-1, D), mask.reshape(-1).astype(np.float64)
     keep = wf > 0
     W, b, used = ridge_readout(feats[keep], Yf[keep], wf[keep], alpha, n_inputs=F)
-    set_readout(model, W[:, :H], b)
-    input_coef = W[:, H:].copy()
+    D_model = model.config.output_dim  # > D for a token model: the other outputs are unused
+    set_readout(model, np.vstack([W[:, :H], np.zeros((D_model - D, H))]), np.r_[b, np.zeros(D_model - D)])
+    input_coef = None if tokens else W[:, H:].copy()
     # the model's outputs in its own precision, as prediction will see them
-    pred = outputs(model, input_coef, X)
+    pred = outputs(model, input_coef, X, n_out=D)
     resid = pred.reshape(-1, D)[keep] - Yf[keep]
     return input_coef, float((wf[keep] @ (resid ** 2).mean(axis=1)) / wf[keep].sum()), used

@@ -36,7 +36,16 @@ class SSMNRegressor(RegressorMixin, SSMNSupervisedBase):
         Coefficients of the raw inputs in the outputs (``solver="ridge"``; None for "adam"), in
         standardised target units.
     ridge_alpha_ : float
-        Penalty the ridge read-out used (only after a ``solver="ridge"`` fit).
+        Penalty the ridge read-out used (only after a ridge fit).
+    solver_ : {"adam", "ridge"}
+        The solver that fitted the model (``solver``, or the one ``solver="auto"`` chose;
+        ``partial_fit`` trains by Adam).
+    solver_scores_ : dict
+        ``solver="auto"`` only: each solver's error on the held-out tail (empty when the data
+        were too short to hold one out; ridge is then used).
+    vocab_size_ : int
+        Token-input variants only: the number of token ids (``vocab_size`` or one more than the
+        largest id of the first fit).
     n_outputs_ : int
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         Target standardisation.

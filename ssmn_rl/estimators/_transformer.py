@@ -72,7 +72,7 @@ class SSMNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
         """
         X, _ = validate_X(self, X, reset=True)
-        check_registered_names(self)
+        check_registered_names(self, tokens=False)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.model_ = SSMN(self.variant, input_dim=X.shape[-1], output_dim=1, seed=seed,
                            **model_kwargs(self, trained=False))

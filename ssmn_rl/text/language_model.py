@@ -8,8 +8,9 @@ The texts are encoded with a :class:`~ssmn_rl.text.CharTokenizer` learnt from th
 ``validation_fraction`` is held out. The rest is cut into ``batch_size`` contiguous streams that are
 read in parallel, ``chunk_length`` tokens at a time: truncated back-propagation through time, with
 each stream's state (attention window and fast weights) carried from one chunk to the next, and
-Adam on the mean next-token cross-entropy. The batch is split across ``n_jobs`` threads (the C
-kernels release the GIL) and the gradients averaged, so every core works on each step.
+Adam on the mean next-token cross-entropy. Each step's batch runs as one kernel call on ``n_jobs``
+threads (the model's ``n_threads``: its streams split over the cores inside the C core), which
+measured faster than splitting the batch across Python threads (see ``SPLIT_BATCH``).
 
 The validation tail is scored in ``n_jobs`` contiguous pieces, one per thread, each from a fresh
 state. ``history_`` records the validation loss (nats per character) against the training time;
@@ -58,6 +59,10 @@ MODEL_FILE, META_FILE = "model.ssmn", "language_model.json"
 _META_KEYS = {"format", "format_version", "params", "tokenizer", "fitted", "model_sha256", "sha256"}
 #: score() reads long texts in pieces of this many tokens (state carried), bounding the logits held.
 _SCORE_PIECE = 1 << 16
+#: False: each training step's batch is one kernel call on n_jobs threads; True: the batch is split
+#: across n_jobs Python threads, each call on one kernel thread (the choice before the core had
+#: threads of its own). Chosen by ``python scripts/bench_charlm.py --threading``.
+SPLIT_BATCH = False
 
 
 def _json_digest(meta: dict) -> str:
@@ -201,10 +206,14 @@ class SSMNLanguageModel(BaseEstimator):
         T = min(self.chunk_length, L)
         starts = list(range(0, L, T))
         n_threads = self._threads(B)
-        groups = [g for g in np.array_split(np.arange(B), n_threads) if g.size]
+        # the batch in one kernel call on n_threads OpenMP threads, or split across Python threads
+        # each running one-thread calls (SPLIT_BATCH; scripts/bench_charlm.py --threading measures both)
+        groups = [g for g in np.array_split(np.arange(B), n_threads if SPLIT_BATCH else 1) if g.size]
         weights = [g.size / B for g in groups]
         model = self.model_
-        pool = concurrent.futures.ThreadPoolExecutor(max(len(groups), self._threads(8)))
+        train_threads = 1 if SPLIT_BATCH else n_threads
+        model.n_threads = train_threads
+        pool = concurrent.futures.ThreadPoolExecutor(max(n_threads, self._threads(8)))
 
         def run(i, t0, state):
             g = groups[i]
@@ -225,7 +234,12 @@ class SSMNLanguageModel(BaseEstimator):
                 yield loss, grad, 1.0
 
         def validate() -> float:
-            nll, n = self._segment_nll(model, val_ids, pool, len(groups))
+            # one stream: its pieces on Python threads, one kernel thread each
+            model.n_threads = 1
+            try:
+                nll, n = self._segment_nll(model, val_ids, pool, n_threads)
+            finally:
+                model.n_threads = train_threads
             return float(nll / n)
 
         trainer = Trainer.from_estimator(self, max_epochs=self.max_epochs,
@@ -237,6 +251,7 @@ class SSMNLanguageModel(BaseEstimator):
                                     validate=None if val_ids is None else validate)
         finally:
             pool.shutdown(wait=True)
+            model.n_threads = n_threads
         self.history_, self.best_val_loss_ = result.history, result.best_val_loss
         self.n_steps_, self.train_time_ = result.n_steps, result.train_time
         self.n_epochs_ = self.history_[-1]["epoch"] if self.history_ else 0.0

@@ -1,36 +1,70 @@
-"""Rollout backends: run a list of independent tasks in-process, in local processes, or on Ray.
+"""Rollout backends: persistent workers in-process, in local processes, or on Ray.
 
-Every backend returns results in task order and tasks carry their own seeds, so a computation built
-on ``Backend.map`` gives bit-identical results whichever backend runs it. Ray is optional: it is
-imported only when ``backend="ray"`` is chosen; ``ray_address`` joins an existing cluster
+A backend starts ``n_workers`` workers once (``start(factory, setup)``: each builds
+``factory(setup)``, e.g. a policy, its envs and its buffers, and keeps it); every later
+``call(method, payloads)`` sends payload k to worker k and returns the results in worker order.
+Only what changes travels per call (for ES: the parameters, seeds and observation statistics), and
+computations carry their own seeds, so results are bit-identical whichever backend runs them.
+
+A worker that dies (a killed process, a failed Ray actor) raises :class:`WorkerError` naming the
+backend and the worker; the driver never waits on a dead worker. Ray is optional: it is imported
+only when ``backend="ray"`` is chosen; ``ray_address`` joins an existing cluster
 (``ray.init(address=...)``), otherwise a local Ray instance is started.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import traceback
 from abc import ABC, abstractmethod
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
 
-from ...errors import ConfigError
+from ...errors import ConfigError, SSMNError
 
 BACKENDS = ("inline", "process", "ray")
 
 
+class WorkerError(SSMNError, RuntimeError):
+    """A rollout worker died or could not be reached (the message names the backend and worker)."""
+
+
 class Backend(ABC):
-    """Runs ``fn(task)`` for each task and returns the results in order."""
+    """``n_workers`` persistent workers; ``call`` runs one method on each with its own payload."""
 
     name = "abstract"
 
     def __init__(self, n_workers: int):
         self.n_workers = int(n_workers)
+        self._started = False
+
+    def start(self, factory, setup: dict) -> None:
+        """Build ``factory(setup)`` once in every worker (factory: a picklable module-level callable)."""
+        if self._started:
+            raise ConfigError(f"backend={self.name!r}: workers are already started; close() before start()")
+        self._start(factory, setup)
+        self._started = True
+
+    def call(self, method: str, payloads: list) -> list:
+        """``getattr(worker_k, method)(payloads[k])`` for k < len(payloads), results in order."""
+        if not self._started:
+            raise ConfigError(f"backend={self.name!r}: call start(factory, setup) before call()")
+        if len(payloads) > self.n_workers:
+            raise ConfigError(f"backend={self.name!r}: {len(payloads)} payloads for {self.n_workers} workers")
+        return self._call(method, payloads)
+
+    def worker_pids(self) -> list:
+        """Process id of every worker (the calling process for the inline backend)."""
+        return [os.getpid()] * self.n_workers
 
     @abstractmethod
-    def map(self, fn, tasks: list) -> list:
-        """Results of fn over tasks, in task order."""
+    def _start(self, factory, setup: dict) -> None: ...
+
+    @abstractmethod
+    def _call(self, method: str, payloads: list) -> list: ...
 
     def close(self) -> None:
-        """Release workers (no-op for the in-process backend)."""
+        """Release the workers (safe to call twice, and after a worker died)."""
+        self._started = False
 
     def __enter__(self):
         return self
@@ -40,34 +74,158 @@ class Backend(ABC):
 
 
 class InlineBackend(Backend):
-    """Runs every task in the calling process, one after the other."""
+    """Every worker object lives in the calling process; calls run one after the other."""
 
     name = "inline"
 
-    def map(self, fn, tasks):
-        return [fn(t) for t in tasks]
+    def _start(self, factory, setup):
+        self._workers = [factory(setup) for _ in range(self.n_workers)]
+
+    def _call(self, method, payloads):
+        return [getattr(w, method)(p) for w, p in zip(self._workers, payloads)]
+
+    def close(self):
+        self._workers = []
+        super().close()
+
+
+class _RemoteTraceback(Exception):
+    """Carries a worker's traceback text as the cause of the exception it raised."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+def _send_error(conn, e: BaseException) -> None:
+    tb = traceback.format_exc()
+    try:
+        conn.send(("error", (e, tb)))
+    except Exception:  # noqa: BLE001 - an exception that does not pickle travels as text
+        conn.send(("error", (RuntimeError(f"{type(e).__name__}: {e}"), tb)))
+
+
+def _process_main(conn, factory, setup) -> None:
+    """Worker process loop: build the worker, then answer (method, payload) messages until None."""
+    try:
+        worker = factory(setup)
+        conn.send(("ok", None))
+    except BaseException as e:  # noqa: BLE001 - reported to the driver, which raises it
+        _send_error(conn, e)
+        return
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        method, payload = msg
+        try:
+            result = getattr(worker, method)(payload)
+        except BaseException as e:  # noqa: BLE001
+            _send_error(conn, e)
+            continue
+        conn.send(("ok", result))
+
+
+#: Thread pools a worker process starts with one thread: a worker is one core's worth of rollouts,
+#: and idle BLAS/OpenMP threads spinning beside it would take the core of the next worker.
+_SINGLE_THREAD_ENV = ("SSMN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ProcessBackend(Backend):
-    """A pool of local worker processes (spawned, so no state is inherited by accident)."""
+    """Persistent local worker processes (spawned, so no state is inherited by accident), one pipe
+    each. A worker that exits is noticed through its process sentinel, never by a timeout."""
 
     name = "process"
 
-    def __init__(self, n_workers: int):
-        super().__init__(n_workers)
-        self._pool = ProcessPoolExecutor(max_workers=self.n_workers,
-                                         mp_context=multiprocessing.get_context("spawn"))
+    def _start(self, factory, setup):
+        ctx = multiprocessing.get_context("spawn")
+        self._procs, self._conns = [], []
+        saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
+        os.environ.update({k: "1" for k, v in saved.items() if v is None})  # inherited by the children
+        try:
+            for _ in range(self.n_workers):
+                parent, child = ctx.Pipe()
+                p = ctx.Process(target=_process_main, args=(child, factory, setup), daemon=True)
+                p.start()
+                child.close()
+                self._procs.append(p)
+                self._conns.append(parent)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+        for k in range(self.n_workers):
+            self._receive(k, "starting")
 
-    def map(self, fn, tasks):
-        return list(self._pool.map(fn, tasks))
+    def worker_pids(self) -> list:
+        return [p.pid for p in self._procs]
+
+    def _receive(self, k: int, what: str):
+        conn, proc = self._conns[k], self._procs[k]
+        while True:
+            ready = wait([conn, proc.sentinel])
+            if conn in ready:
+                try:
+                    status, value = conn.recv()
+                except (EOFError, OSError):
+                    break
+                if status == "error":  # the worker raised: re-raise it here, its traceback as the cause
+                    exc, tb = value
+                    raise exc from _RemoteTraceback(f"\n(in backend='process' worker {k}, while {what})\n{tb}")
+                return value
+            if proc.sentinel in ready:
+                break
+        proc.join(timeout=1)
+        code = proc.exitcode
+        self.close()
+        raise WorkerError(f"backend='process': worker {k} (pid {proc.pid}) died while {what} "
+                          f"(exit code {code}). HINT: a negative code is the signal that killed it "
+                          "(-9: killed, e.g. out of memory); the last checkpoint is unaffected.")
+
+    def _call(self, method, payloads):
+        for k, p in enumerate(payloads):
+            try:
+                self._conns[k].send((method, p))
+            except (BrokenPipeError, OSError):
+                return [self._receive(k, f"running {method}")]  # raises: the worker is gone
+        return [self._receive(k, f"running {method}") for k in range(len(payloads))]
 
     def close(self):
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for conn in getattr(self, "_conns", []):
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for p in getattr(self, "_procs", []):
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        for conn in getattr(self, "_conns", []):
+            conn.close()
+        self._procs, self._conns = [], []
+        super().close()
+
+
+class _RayWorker:
+    """Ray actor body: holds ``factory(setup)`` and runs its methods."""
+
+    def __init__(self, factory, setup):
+        self.worker = factory(setup)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def call(self, method, payload):
+        return getattr(self.worker, method)(payload)
 
 
 class RayBackend(Backend):
-    """Ray tasks on a local instance (started with ``n_workers`` CPUs) or on the cluster at
-    ``ray_address``. Ray stays initialised after ``close`` so later agents reuse it."""
+    """Persistent Ray actors (one CPU each) on a local instance (started with ``n_workers`` CPUs)
+    or on the cluster at ``ray_address``. Ray stays initialised after ``close`` so later agents
+    reuse it."""
 
     name = "ray"
 
@@ -85,13 +243,39 @@ class RayBackend(Backend):
                          configure_logging=False)
             else:
                 ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
-        self._remote = {}
+        self._actors = []
 
-    def map(self, fn, tasks):
-        remote = self._remote.get(fn)
-        if remote is None:
-            remote = self._remote[fn] = self._ray.remote(num_cpus=1)(fn)
-        return self._ray.get([remote.remote(t) for t in tasks])
+    def _start(self, factory, setup):
+        ray = self._ray
+        cls = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
+        setup_ref = ray.put(setup)
+        self._actors = [cls.remote(factory, setup_ref) for _ in range(self.n_workers)]
+        self._get([a.pid.remote() for a in self._actors], "starting")
+
+    def _get(self, refs, what: str):
+        ray = self._ray
+        try:
+            return ray.get(refs)
+        except ray.exceptions.RayActorError as e:
+            self.close()
+            raise WorkerError(f"backend='ray': a worker actor died while {what}: {type(e).__name__}: {e}. "
+                              "HINT: see the Ray logs (ray status, /tmp/ray/session_latest/logs); the last "
+                              "checkpoint is unaffected.") from None
+
+    def worker_pids(self) -> list:
+        return self._get([a.pid.remote() for a in self._actors], "reporting its pid")
+
+    def _call(self, method, payloads):
+        return self._get([a.call.remote(method, p) for a, p in zip(self._actors, payloads)], f"running {method}")
+
+    def close(self):
+        for a in self._actors:
+            try:
+                self._ray.kill(a)
+            except Exception:  # noqa: BLE001 - an actor that is already gone needs no killing
+                pass
+        self._actors = []
+        super().close()
 
 
 def make_backend(backend: str = "inline", n_workers: int | None = None, ray_address: str | None = None) -> Backend:

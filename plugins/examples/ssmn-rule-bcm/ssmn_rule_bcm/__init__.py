@@ -7,50 +7,66 @@ from ssmn_rl.rules import PlasticityRule, RuleParam
 
 
 def bcm_update(W, pre, post, eta, decay, theta):
-    """W (B,H,H) post x pre; pre, post (B,H)."""
-    return (1.0 - decay) * W + eta * (post * (post - theta))[:, :, None] * pre[:, None, :]
+    """W (B,H,H) post x pre; pre, post (B,H); eta, decay (B,): one rate per stream (and head)."""
+    eta, keep = eta[:, None, None], (1.0 - decay)[:, None, None]
+    return keep * W + eta * (post * (post - theta))[:, :, None] * pre[:, None, :]
 
 
 def bcm_vjp(G, W, pre, post, eta, decay, theta):
+    """dL/dW, dL/dpre, dL/dpost, dL/deta, dL/ddecay from G = dL/dW' (B,H,H)."""
     phi = post * (post - theta)
-    dpre = eta * np.einsum("bij,bi->bj", G, phi)
-    dpost = eta * np.einsum("bij,bj->bi", G, pre) * (2.0 * post - theta)
-    return (1.0 - decay) * G, dpre, dpost
+    Gp = np.einsum("bij,bj->bi", G, pre)  # (G pre)_i
+    dpre = eta[:, None] * np.einsum("bij,bi->bj", G, phi)
+    dpost = eta[:, None] * Gp * (2.0 * post - theta)
+    deta = np.einsum("bi,bi->b", Gp, phi)
+    ddecay = -np.einsum("bij,bij->b", G, W)
+    return (1.0 - decay)[:, None, None] * G, dpre, dpost, deta, ddecay
 
 
 # The same rule in C, compiled by ssmn_rl through cffi on first use (see ssmn_rl/custom_rules.py):
-# ctx holds eta, decay, theta; W is (H,H), row = post index.
+# n blocks per call, block b's W at W + b H^2 (row = post index), its rates eta[b], decay[b];
+# ctx holds the declared parameters (theta).
 BCM_C = r"""
-int SSMN_RULE(update)(void *ctx, real *W, const real *pre, const real *post, int64_t H) {
-    const double *p = (const double *)ctx;
-    real eta = (real)p[0], keep = (real)(1.0 - p[1]), theta = (real)p[2];
-    for (int64_t i = 0; i < H; i++) {
-        real a = eta * post[i] * (post[i] - theta);
-        for (int64_t j = 0; j < H; j++) W[i * H + j] = keep * W[i * H + j] + a * pre[j];
+int SSMN_RULE(update)(void *ctx, real *W, const real *pre, const real *post, const real *eta,
+                      const real *decay, int64_t n, int64_t H) {
+    const real theta = (real)((const double *)ctx)[0];
+    for (int64_t b = 0; b < n; b++, W += H * H, pre += H, post += H) {
+        const real keep = 1 - decay[b];
+        for (int64_t i = 0; i < H; i++) {
+            real a = eta[b] * post[i] * (post[i] - theta);
+            for (int64_t j = 0; j < H; j++) W[i * H + j] = keep * W[i * H + j] + a * pre[j];
+        }
     }
     return 0;
 }
 
-int SSMN_RULE(vjp)(void *ctx, real *G, real *dpre, real *dpost, const real *W, const real *pre,
-                   const real *post, int64_t H) {
-    const double *p = (const double *)ctx;
-    real eta = (real)p[0], keep = (real)(1.0 - p[1]), theta = (real)p[2];
-    (void)W;
-    for (int64_t i = 0; i < H; i++) {
-        real phi = post[i] * (post[i] - theta), s = 0;
-        for (int64_t j = 0; j < H; j++) {
-            s += G[i * H + j] * pre[j];
-            dpre[j] += eta * G[i * H + j] * phi;
-            G[i * H + j] *= keep;
+int SSMN_RULE(vjp)(void *ctx, real *G, real *dpre, real *dpost, real *deta, real *ddecay,
+                   const real *W, const real *pre, const real *post, const real *eta,
+                   const real *decay, int64_t n, int64_t H) {
+    const real theta = (real)((const double *)ctx)[0];
+    for (int64_t b = 0; b < n; b++, G += H * H, W += H * H, pre += H, post += H, dpre += H, dpost += H) {
+        const real keep = 1 - decay[b];
+        real de = 0, dd = 0;
+        for (int64_t i = 0; i < H; i++) {
+            real phi = post[i] * (post[i] - theta), s = 0;
+            for (int64_t j = 0; j < H; j++) {
+                s += G[i * H + j] * pre[j];
+                dd -= G[i * H + j] * W[i * H + j];
+                dpre[j] += eta[b] * G[i * H + j] * phi;
+                G[i * H + j] *= keep;
+            }
+            dpost[i] += eta[b] * s * (2 * post[i] - theta);
+            de += s * phi;
         }
-        dpost[i] += eta * s * (2 * post[i] - theta);
+        if (deta) deta[b] += de;
+        if (ddecay) ddecay[b] += dd;
     }
     return 0;
 }
 """
 
 BCM = PlasticityRule(
-    name="bcm", update=bcm_update, vjp=bcm_vjp, c_source=BCM_C,
+    name="bcm", update=bcm_update, vjp=bcm_vjp, c_source=BCM_C, per_stream_rates=True,
     params={"theta": RuleParam(0.5, 0.0, 100.0, doc="modification threshold")},
     doc="Bienenstock-Cooper-Munro: potentiate above the threshold theta, depress below it.")
 
