@@ -21,7 +21,7 @@ TABLE = {
     ("CartPole-v1", "es"): {"total_timesteps": 100_000},
     ("ssmn/StatelessCartPole-v0", "ppo"): {"total_timesteps": 300_000},
     ("ssmn/StatelessPendulum-v0", "ppo"): {"total_timesteps": 300_000},
-    ("CartPole-v1", "ppo"): {"total_timesteps": 60_000},
+    ("CartPole-v1", "ppo"): {"total_timesteps": 100_000},
     ("ssmn/CueReward-v0", "ppo"): {"total_timesteps": 60_000},
 }
 
