@@ -352,7 +352,6 @@ class ES(BaseAgent):
                 n_obs = int(r["lengths"].sum())
                 rms.update_from_moments(r["obs_sum"], r["obs_sumsq"], n_obs)
         self.num_timesteps += steps
-        self._iteration += 1
         stats = {"charts/episodic_return": float(returns.mean()),
                  "charts/episodic_length": float(np.mean([r["lengths"].mean() for r in pair_res])
                                                  / self.episodes_per_member),
@@ -363,32 +362,25 @@ class ES(BaseAgent):
             stats["charts/center_return"] = float(results[n_pairs]["returns"][0])
         return stats
 
-    def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "",
-              reset_num_timesteps: bool = True, progress_bar: bool = False) -> "ES":
-        """Run generations until `total_timesteps` env steps have been used; returns self."""
-        cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
+    # one generation per iteration of BaseAgent.learn, on a backend that lives for the call
+    def _learn_start(self, reset_num_timesteps: bool) -> None:
         backend = self._backend = make_backend(self.backend, self.n_workers, self.ray_address)
         try:
             backend.start(ESWorker, self._worker_setup(backend))
-            cb.on_training_start()
-            while self.num_timesteps < self._total_timesteps:
-                stats = self._generation(backend)
-                self.last_episodic_return = stats.get("charts/center_return", stats["charts/episodic_return"])
-                for k, v in stats.items():
-                    self.logger.record(k, v)
-                self.logger.record("charts/SPS", self._sps())
-                self.logger.record("charts/generation", self._iteration)
-                keep = cb.on_step()
-                if self._iteration % log_interval == 0 or not keep:
-                    self.logger.dump(self.num_timesteps)
-                if not keep:
-                    break
-        finally:
-            backend.close()
-            self._backend = None
-            cb.on_training_end()
-            self.logger.close()
-        return self
+        except BaseException:
+            self._learn_end()
+            raise
+
+    def _learn_iteration(self) -> dict:
+        stats = self._generation(self._backend)
+        self.last_episodic_return = stats.get("charts/center_return", stats["charts/episodic_return"])
+        stats["charts/generation"] = self._iteration + 1
+        return stats
+
+    def _learn_end(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+        self._backend = None
 
     def _worker_setup(self, backend) -> dict:
         """What every worker is built from, once per learn() (it does not change between generations)."""
