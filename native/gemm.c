@@ -12,9 +12,21 @@
 #define GEMM_MR 6
 
 /* GCC vector extensions: portable C that every GCC/Clang target lowers to its own SIMD width;
- * used where the auto-vectoriser did not produce register tiles or efficient reductions. */
-typedef real FN(rvec) __attribute__((vector_size(64)));
-#define GEMM_VL ((int)(64 / sizeof(real)))
+ * used where the auto-vectoriser did not produce register tiles or efficient reductions. The
+ * vector is the target's widest register (AVX-512: 64 bytes, AVX: 32, otherwise 16), so that the
+ * GEMM_MR x 2 accumulators of the register tile stay in registers: 64-byte vectors on an AVX2
+ * machine (16 ymm registers) spill the tile to the stack and run the product ~10x slower. */
+#if defined(__AVX512F__)
+#define GEMM_VBYTES 64
+#elif defined(__AVX__)
+#define GEMM_VBYTES 32
+#else
+#define GEMM_VBYTES 16
+#endif
+typedef real FN(rvec) __attribute__((vector_size(GEMM_VBYTES)));
+#define GEMM_VL ((int)(GEMM_VBYTES / sizeof(real)))
+/* the register tile's width: two vectors */
+#define GEMM_NR (2 * GEMM_VL)
 
 static inline FN(rvec) FN(vload)(const real *p) {
     FN(rvec) v;
@@ -22,27 +34,14 @@ static inline FN(rvec) FN(vload)(const real *p) {
     return v;
 }
 
-typedef real FN(hvec) __attribute__((vector_size(32)));
-typedef real FN(qvec) __attribute__((vector_size(16)));
-
-/* Horizontal sum as a tree (64 -> 32 -> 16 bytes, then the last lanes): a few dependent adds
- * instead of a chain of GEMM_VL scalar ones. */
+/* Horizontal sum as a tree (halves added lane by lane): a few dependent adds instead of a chain
+ * of GEMM_VL scalar ones. */
 static inline real FN(vsum)(FN(rvec) v) {
-    FN(hvec) lo, hi;
-    memcpy(&lo, &v, sizeof lo);
-    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
-    FN(hvec) h = lo + hi;
-    FN(qvec) a, b;
-    memcpy(&a, &h, sizeof a);
-    memcpy(&b, (const char *)&h + sizeof a, sizeof b);
-    FN(qvec) q = a + b;
-    real l[sizeof(FN(qvec)) / sizeof(real)];
-    memcpy(l, &q, sizeof l);
-#if defined(SSMN_REAL_F32)
-    return (l[0] + l[2]) + (l[1] + l[3]);
-#else
-    return l[0] + l[1];
-#endif
+    real l[GEMM_VL];
+    memcpy(l, &v, sizeof l);
+    for (int w = GEMM_VL / 2; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) l[i] += l[i + w];
+    return l[0];
 }
 
 /* sum_k a[k] b[k] */

@@ -7,7 +7,6 @@ typedef float real;
 #define R_EXP expf
 #define R_LOG logf
 #define R_SQRT sqrtf
-#define GEMM_NR 32
 #elif defined(SSMN_REAL_F64)
 typedef double real;
 #define FN(name) name##_f64
@@ -15,7 +14,6 @@ typedef double real;
 #define R_EXP exp
 #define R_LOG log
 #define R_SQRT sqrt
-#define GEMM_NR 16
 #else
 #error "define SSMN_REAL_F32 or SSMN_REAL_F64 before including real.h"
 #endif

@@ -24,7 +24,7 @@ def _flag(name: str) -> bool:
 
 
 def _compile_args() -> tuple[list[str], list[str]]:
-    cflags = ["-std=c99", "-fopenmp-simd", "-fno-fast-math", "-ffp-contract=fast", "-Wall", "-Wextra"]
+    cflags = ["-std=c99", "-fopenmp-simd", "-fno-fast-math", "-fno-trapping-math", "-ffp-contract=fast", "-Wall", "-Wextra"]
     ldflags: list[str] = []
     if not _flag("SSMN_NO_OPENMP"):
         cflags.append("-fopenmp")
