@@ -12,6 +12,19 @@ import numbers
 from .errors import ConfigError
 
 DTYPES = ("float32", "float64")
+
+
+def _dtype_name(dtype) -> str:
+    """'float32' or 'float64' from a name, a NumPy scalar type or a dtype (np.float32 works as
+    well as "float32"); anything else is a ConfigError naming dtype."""
+    import numpy as np
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if dtype is None or isinstance(dtype, bool) or name not in DTYPES:
+        raise ConfigError(f"dtype must be one of {list(DTYPES)} (a name or NumPy dtype), got {dtype!r}")
+    return name
 RULE_BACKENDS = ("auto", "c", "numpy")
 
 #: Cell presets: the flags a preset sets unless the caller gives them explicitly.
@@ -179,8 +192,7 @@ class SSMNConfig:
         _float_arg("decay_lambda", self.decay_lambda, 0.0, 1.0, hi_open=True)
         _float_arg("clip", self.clip, 0.0, math.inf, lo_open=True, hi_open=True)
         _float_arg("alpha", self.alpha, -math.inf, math.inf, True, True)
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+        object.__setattr__(self, "dtype", _dtype_name(self.dtype))
         _int_arg("vocab_size", self.vocab_size, 0)
         _int_arg("chat_steps", self.chat_steps, 1)
         for flag in ("tied", *CELL_FLAGS):

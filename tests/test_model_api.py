@@ -147,3 +147,8 @@ def test_value_and_grad_with_a_loss_callable_equals_builtin_mse(rng):
     np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-14)
     with pytest.raises(Exception, match=r"must return dL/dY of shape"):
         m.value_and_grad(X, None, loss=lambda Y: (0.0, np.zeros(3)))
+
+
+def test_dtype_takes_numpy_types_as_well_as_names():
+    for given in (np.float32, np.dtype("float32"), "float32"):
+        assert SSMN(input_dim=2, hidden_dim=8, output_dim=1, dtype=given).dtype == np.float32
