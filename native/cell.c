@@ -2,8 +2,8 @@
  *
  * Compiled once per precision (cell_f32.c, cell_f64.c). The cell is the order of its layers, each
  * a forward/backward pair in its own file: encoder and static layers (dense.c), window attention
- * (window_attn.c), plastic layers with their rules (plastic.c, plastic_lockstep.c for external
- * rules, rules.c), read-out (readout.c);
+ * (window_attn.c), plastic layers with their rules (plastic.c; plastic_chunk.c for the chunkwise path,
+ * plastic_lockstep.c for external rules; rules.c), read-out (readout.c);
  * pre-norm (norm.c) and every product (gemm.c) beneath them. Everything that does not depend on
  * the fast weights runs for all B*T tokens at once as GEMMs; the plastic layers run step by step.
  * Where each tensor lives is decided in ssmn_core.c: parameters, state and cache records by
@@ -23,6 +23,7 @@
 #include "window_attn.c"
 #include "rules.c"
 #include "plastic.c"
+#include "plastic_chunk.c"
 #include "plastic_lockstep.c"
 #include "readout.c"
 #include "xent.c"
@@ -80,7 +81,7 @@ static int FN(forward_impl)(const ssmn_config *cfg, real *y, real *cache, real *
     const int64_t BT = B * T;
     const int nts = ssmn_stream_threads(cfg, B);
     ssmn_scratch Sc;
-    if ((rc = ssmn_scratch_of(L, cfg->rule, BT >= GEMM_MR, nts, ssmn_lockstep(cfg, B), &Sc))) return rc;
+    if ((rc = ssmn_scratch_of(L, cfg->rule, BT >= GEMM_MR, nts, ssmn_lockstep(cfg, B), T, &Sc))) return rc;
     real *scratch = (real *)malloc((size_t)Sc.n * sizeof(real));
     if (!scratch) return SSMN_ERR_NOMEM;
     const FN(gemm_buf) gb = {BT >= GEMM_MR ? scratch + Sc.pack : NULL, ssmn_threads(cfg)};

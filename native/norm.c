@@ -93,16 +93,17 @@ static void FN(norm_rows_backward)(const ssmn_layout *L, real *dx, real *grad, c
         for (int64_t n = 0; n < H; n++) o[n] = r * (d[n] * gain[n] - m1 - xhat[n] * m2);
     });
     real *dgain = grad + SSMN_NORM_G(L, k), *dbias = center ? grad + SSMN_NORM_B(L, k) : NULL;
-    const int64_t nblk = (H + 15) / 16;
-    const int ntc = nt < nblk ? nt : (int)nblk;
-    SSMN_FOR(ntc, blk, nblk, {
-        const int64_t n0 = blk * 16, n1 = n0 + 16 < H ? n0 + 16 : H;
+    /* one column range per thread, each pass over the rows in order (a column's sum has the
+     * one-thread order); one range on one thread, so the records are read once */
+    const int ntc = nt < (H + 15) / 16 ? nt : (int)((H + 15) / 16);
+    const int64_t width = (H + ntc - 1) / ntc;
+    SSMN_FOR(ntc, part, ntc, {
+        const int64_t n0 = part * width, n1 = n0 + width < H ? n0 + width : H;
         for (int64_t m = 0; m < BT; m++) {
             const real *xhat = cache + m * R + SSMN_C_NRM(L, k) + H, *d = dy + m * H;
-            for (int64_t n = n0; n < n1; n++) {
-                dgain[n] += d[n] * xhat[n];
-                if (dbias) dbias[n] += d[n];
-            }
+            for (int64_t n = n0; n < n1; n++) dgain[n] += d[n] * xhat[n];
+            if (dbias)
+                for (int64_t n = n0; n < n1; n++) dbias[n] += d[n];
         }
     });
 }

@@ -215,6 +215,11 @@ static int FN(plastic_stream_forward)(const ssmn_layout *L, const ssmn_config *c
     return SSMN_OK;
 }
 
+/* The chunkwise path (plastic_chunk.c, included after this file); cblk: the thread's ssmn_chunk block. */
+static int FN(plastic_stream_forward_chunked)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                                              real *rec0, real *st, real *ckpt, const real *prm, int64_t T,
+                                              real *row, real *before, real *cblk, const ssmn_chunk *Ch);
+
 /* The external-rule path (plastic_lockstep.c, included after this file). */
 static int FN(plastic_lockstep_forward)(const ssmn_layout *L, const ssmn_config *cfg, real *cache, real *state,
                                         const real *prm, int64_t B, int64_t T, real *blk, const ssmn_scratch *Sc);
@@ -238,12 +243,21 @@ static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, rea
     int status = SSMN_OK;
     const int64_t K = ssmn_segment_len(T);
     const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
+    const int chunked = SSMN_CHUNKED(L, T);
+    ssmn_chunk Ch;
+    if (ssmn_chunk_of(chunked ? K : 0, H, &Ch)) return SSMN_ERR_OVERFLOW;
     SSMN_FOR(nts, b, B, {
         real *blk = FN(thread_block)(tb, ssmn_tid);
         FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Sc->rvec);
         real *ck = ckpt ? ckpt + b * ((T + K - 1) / K) * P * L->WF : NULL;
-        FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, cache + b * T * R, state + b * L->n_state,
-                                                           ck, prm, T, blk + Sc->row, blk + Sc->before));
+        real *rec0 = cache + b * T * R, *st = state + b * L->n_state;
+        if (chunked) {
+            FN(set_status)(&status, FN(plastic_stream_forward_chunked)(L, cfg, &rx, rec0, st, ck, prm, T, blk + Sc->row,
+                                                                       blk + Sc->before, blk + Sc->chunk, &Ch));
+        } else {
+            FN(set_status)(&status, FN(plastic_stream_forward)(L, cfg, &rx, rec0, st, ck, prm, T, blk + Sc->row,
+                                                               blk + Sc->before));
+        }
     });
     return status;
 }
@@ -344,6 +358,12 @@ static int FN(plastic_stream_backward)(const ssmn_layout *L, const ssmn_config *
     return SSMN_OK;
 }
 
+static void FN(plastic_stream_backward_chunked)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
+                                                real *grad, real *dWf0, real *dz_out, real *gz,
+                                                const FN(plastic_work) *wk, const real *rec0, const real *Wf0,
+                                                const real *fck, const real *prm, int64_t b, int64_t B, int64_t T,
+                                                real *cblk, const ssmn_chunk *Ch);
+
 /* Backward of plastic_forward. dz_in (B*T, H): dL/d(the last plastic layer's output), used as
  * scratch afterwards; dz_out (B*T, H) out: dL/dz_S; grad += the layers' gradients; dstate0 (when
  * not NULL) gets dL/d(starting W_f) of each stream. The streams are split over the threads of tb,
@@ -362,6 +382,8 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, re
                                                prm, B, T);
     } else {
         const int nts = 4 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
+        ssmn_chunk Ch;
+        if (ssmn_chunk_of(Wo->chunked ? Wo->K : 0, H, &Ch)) return SSMN_ERR_OVERFLOW;
         SSMN_FOR(nts, b, B, {
             real *blk = FN(thread_block)(tb, ssmn_tid);
             FN(rule_ctx) rx = FN(base_ctx)(cfg, blk + Wo->rvec);
@@ -369,11 +391,16 @@ static int FN(plastic_backward)(const ssmn_layout *L, const ssmn_config *cfg, re
                                    blk + Wo->dh, blk + Wo->dz, blk + Wo->dr, blk + Wo->row, Wo->K, Wo->nseg};
             real *g = tb->nt > 1 ? blk + Wo->grad : grad;
             real *dWf0 = dstate0 ? dstate0 + b * L->n_state + L->s_Wf : NULL;
-            FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
-                                                                dz_in + b * T * H, &wk, cache + b * T * R,
-                                                                state0 + b * L->n_state + L->s_Wf,
-                                                                ckpt ? ckpt + b * Wo->nseg * P * L->WF : NULL, prm,
-                                                                b, B, T));
+            const real *rec0 = cache + b * T * R, *Wf0 = state0 + b * L->n_state + L->s_Wf;
+            const real *fck = ckpt ? ckpt + b * Wo->nseg * P * L->WF : NULL;
+            if (Wo->chunked) {
+                FN(plastic_stream_backward_chunked)(L, cfg, &rx, g, dWf0, dz_out + b * T * H, dz_in + b * T * H, &wk,
+                                                    rec0, Wf0, fck, prm, b, B, T, blk + Wo->chunk, &Ch);
+            } else {
+                FN(set_status)(&status, FN(plastic_stream_backward)(L, cfg, &rx, g, dWf0, dz_out + b * T * H,
+                                                                    dz_in + b * T * H, &wk, rec0, Wf0, fck, prm,
+                                                                    b, B, T));
+            }
         });
     }
     if (status) return status;

@@ -1,5 +1,8 @@
 /* ssmn_core.c - precision-independent parts of the core: status text, config checks, layout and
  * buffer sizes (with overflow checks). */
+#include <math.h>
+#include <string.h>
+
 #include "ssmn_internal.h"
 
 static const char *const status_text[SSMN_N_STATUS] = {
@@ -7,7 +10,8 @@ static const char *const status_text[SSMN_N_STATUS] = {
     "a required pointer argument is NULL",
     "invalid configuration (every dimension must be >= 1, n_static/n_plastic >= 0, "
     "eta >= 0, 0 <= decay < 1, clip > 0, flags 0 or 1, norm 0..2, n_heads dividing hidden, "
-    "0 <= n_threads <= 1024)",
+    "0 <= n_threads <= 1024, plastic_path 0..2 and 2 only for the hebbian rule with clip = inf and "
+    "chat_steps = 1)",
     "buffer sizes overflow 64-bit integers",
     "out of memory",
     "invalid argument (B must be >= 1, T >= 0)",
@@ -40,6 +44,16 @@ int64_t ssmn_segment_len(int64_t T) {
     return k;
 }
 
+/* The chunkwise path needs an update linear in W_f given pre, post and the rates: the built-in
+ * hebbian rule without the clip, and one read of W_f per step. */
+static int chunk_applies(const ssmn_config *cfg) {
+    return cfg->rule == SSMN_RULE_HEBBIAN && isinf(cfg->clip) && cfg->chat_steps == 1;
+}
+
+/* Calls of at least this many steps run chunkwise under plastic_path 0 (shorter ones gain nothing
+ * from products over chunks of ceil(sqrt(T)) steps). */
+#define SSMN_CHUNK_AUTO_T 16
+
 int ssmn_check_config(const ssmn_config *cfg) {
     if (!cfg) return SSMN_ERR_NULL;
     if (cfg->d_in < 1 || cfg->hidden < 1 || cfg->d_out < 1 || cfg->window < 1) return SSMN_ERR_CONFIG;
@@ -50,6 +64,8 @@ int ssmn_check_config(const ssmn_config *cfg) {
     if (cfg->vocab < 0 || cfg->chat_steps < 1) return SSMN_ERR_CONFIG;
     if (cfg->n_heads < 1 || cfg->hidden % cfg->n_heads != 0) return SSMN_ERR_CONFIG;
     if (cfg->n_threads < 0 || cfg->n_threads > SSMN_MAX_THREADS) return SSMN_ERR_CONFIG;
+    if (cfg->plastic_path < 0 || cfg->plastic_path > 2 || (cfg->plastic_path == 2 && !chunk_applies(cfg)))
+        return SSMN_ERR_CONFIG;
     if ((cfg->pos_bias != 0 && cfg->pos_bias != 1) || (cfg->residual != 0 && cfg->residual != 1) ||
         (cfg->neuromod != 0 && cfg->neuromod != 1) ||
         (cfg->learned_decay != 0 && cfg->learned_decay != 1) || cfg->norm < 0 || cfg->norm > 2)
@@ -83,6 +99,8 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->nh = cfg->n_heads;
     L->dh = H / L->nh;
     L->norm = cfg->norm;
+    L->chunk_min_T = !chunk_applies(cfg) || cfg->plastic_path == 1 ? INT64_MAX
+                     : (cfg->plastic_path == 2 ? 1 : SSMN_CHUNK_AUTO_T);
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
         ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH / L->nh, &PHH) ||
         ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl) ||
@@ -194,6 +212,9 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
     W->nseg = T > 0 ? (T + W->K - 1) / W->K : 0;
     W->nt = nt;
     W->nb = nb;
+    W->chunked = SSMN_CHUNKED(L, T) && L->P > 0;
+    ssmn_chunk Ch;
+    if (ssmn_chunk_of(W->chunked ? W->K : 0, H, &Ch)) return SSMN_ERR_OVERFLOW;
     if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, H, &BTH) || ssmn_mul(nb, PWF, &nPWF) || ssmn_mul(nb, L->WF, &nWF) ||
         ssmn_mul(nb, H, &nH) || ssmn_mul(nb, L->nh, &nR))
         return SSMN_ERR_OVERFLOW;
@@ -203,13 +224,13 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
         return SSMN_ERR_OVERFLOW;
     W->thr = c;
     c = 0;
-    if (place(&c, &W->G, nPWF, 1) || place(&c, &W->ckpt, nPWF, W->nseg) || place(&c, &W->seg, nPWF, W->K) ||
+    if (place(&c, &W->G, nPWF, 1) || place(&c, &W->ckpt, nPWF, W->nseg) || place(&c, &W->seg, nPWF, W->chunked ? 0 : W->K) ||
         place(&c, &W->F, nWF, 1) || place(&c, &W->gz, nH, 1) || place(&c, &W->dh, nH, 1) ||
         place(&c, &W->dz, nH, 1) || place(&c, &W->dr, nH, 1) || place(&c, &W->pre, nH, 1) ||
         place(&c, &W->post, nH, 1) || place(&c, &W->row, H, 1) || place(&c, &W->rvec, H, SSMN_RULE_VECS) ||
         place(&c, &W->dp, L->w, 1) || place(&c, &W->eta, nR, 1) || place(&c, &W->decay, nR, 1) ||
         place(&c, &W->deta, nR, 1) || place(&c, &W->ddecay, nR, 1) ||
-        place(&c, &W->grad, nt > 1 ? L->n_params : 0, 1))
+        place(&c, &W->grad, nt > 1 ? L->n_params : 0, 1) || place(&c, &W->chunk, W->chunked ? Ch.n : 0, 1))
         return SSMN_ERR_OVERFLOW;
     W->thr_n = c;
     c = W->thr;
@@ -218,22 +239,44 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
     return SSMN_OK;
 }
 
-int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, ssmn_scratch *S) {
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, int64_t T,
+                    ssmn_scratch *S) {
     const int64_t lock = rule == SSMN_RULE_EXTERNAL ? nb : 0;
     int64_t nWF, c = 0;
+    ssmn_chunk Ch;
     if (ssmn_mul(nb, L->WF, &nWF)) return SSMN_ERR_OVERFLOW;
+    if (ssmn_chunk_of(SSMN_CHUNKED(L, T) && L->P > 0 ? ssmn_segment_len(T) : 0, L->H, &Ch)) return SSMN_ERR_OVERFLOW;
     if (place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1)) return SSMN_ERR_OVERFLOW;
     S->thr = c;
     c = 0;
     if (place(&c, &S->rvec, L->H, SSMN_RULE_VECS) || place(&c, &S->row, L->H, 1) ||
         place(&c, &S->before, rule != SSMN_RULE_HEBBIAN ? nWF : 0, 1) ||
         place(&c, &S->Wg, lock ? nWF : 0, L->P) || place(&c, &S->pre, L->H, lock) ||
-        place(&c, &S->post, L->H, lock) || place(&c, &S->eta, L->nh, lock) || place(&c, &S->decay, L->nh, lock))
+        place(&c, &S->post, L->H, lock) || place(&c, &S->eta, L->nh, lock) || place(&c, &S->decay, L->nh, lock) ||
+        place(&c, &S->chunk, Ch.n, 1))
         return SSMN_ERR_OVERFLOW;
     S->thr_n = c;
     c = S->thr;
     if (place(&c, NULL, S->thr_n, nt)) return SSMN_ERR_OVERFLOW;
     S->n = c;
+    return SSMN_OK;
+}
+
+int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C) {
+    int64_t KK, KH, c = 0;
+    if (K == 0) { /* no chunkwise path: no block */
+        memset(C, 0, sizeof *C);
+        return SSMN_OK;
+    }
+    if (ssmn_mul(K, K, &KK) || ssmn_mul(K, H, &KH)) return SSMN_ERR_OVERFLOW;
+    if (place(&c, &C->D, KK, 1) || place(&c, &C->S, KK, 1) || place(&c, &C->M, KK, 1) || place(&c, &C->Pm, KK, 1) ||
+        place(&c, &C->E, KK, 1) || place(&c, &C->Z, KK, 1) || place(&c, &C->e, K, 1) || place(&c, &C->kp, K, 1) ||
+        place(&c, &C->A, K, 1) || place(&c, &C->c, K, 1) || place(&c, &C->de, K, 1) || place(&c, &C->dk, K, 1) ||
+        place(&c, &C->a, K, 1) || place(&c, &C->X, KH, 1) || place(&c, &C->dR, KH, 1) || place(&c, &C->dh, KH, 1) ||
+        place(&c, &C->dz, KH, 1) || place(&c, &C->tmp, KH, 1) || place(&c, &C->PG, KH, 1) ||
+        place(&c, &C->AQ, KH, 1) || place(&c, &C->pack, SSMN_PACK_FLOATS, 1))
+        return SSMN_ERR_OVERFLOW;
+    C->n = c;
     return SSMN_OK;
 }
 

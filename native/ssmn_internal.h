@@ -60,11 +60,13 @@ enum {
 /* H-vectors of scratch a rule may use (x->vec) */
 #define SSMN_RULE_VECS 4
 
-#define SSMN_ABI_VERSION 6
+#define SSMN_ABI_VERSION 7
 
 typedef struct {
     int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
     int64_t nh, dh, WF; /* heads, head width H / nh, floats of one plastic layer's W_f (nh dh^2) */
+    int64_t chunk_min_T; /* the plastic layers run chunkwise (plastic_chunk.c) on calls of T >= this
+                          * (INT64_MAX where the chunkwise path does not apply or is switched off) */
     /* parameter offsets (W_out == emb when tied); plastic layer j's gates start at
      * gate0 + j * gate_stride */
     int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, gate0, gate_stride;
@@ -106,12 +108,24 @@ int64_t ssmn_lockstep(const ssmn_config *cfg, int64_t B);
  * per memory block the rates eta, decay and their gradients deta, ddecay (nb, nh); and, when
  * nt > 1, the thread's own parameter gradient grad (n_params). */
 typedef struct {
-    int64_t K, nseg, nt, nb;
+    int64_t K, nseg, nt, nb, chunked;
     int64_t dA, dB, dQ, dK, dV, dPre, dX, pack, thr, thr_n;
-    int64_t G, ckpt, seg, F, gz, dh, dz, dr, pre, post, row, rvec, dp, eta, decay, deta, ddecay, grad;
+    int64_t G, ckpt, seg, F, gz, dh, dz, dr, pre, post, row, rvec, dp, eta, decay, deta, ddecay, grad, chunk;
     int64_t n_work;
 } ssmn_work;
 int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb, ssmn_work *W);
+
+/* The chunkwise path's scratch for chunks of up to K steps, one block per stream thread (ssmn_work
+ * .chunk, ssmn_scratch.chunk), carved by ssmn_chunk_of(): (K, K) matrices of the chunk's decays D,
+ * scores S, decayed scores M, output-gradient scores Pm, E = D e Pm and the gate terms Z; (K)
+ * vectors of write strengths e, keeps kp, cumulative keeps A, coefficients c and the gates'
+ * gradients de, dk, a; (K, H) rows X, dR, dh, dz, tmp, PG, AQ; and a GEMM pack of its own. */
+typedef struct {
+    int64_t D, S, M, Pm, E, Z, e, kp, A, c, de, dk, a, X, dR, dh, dz, tmp, PG, AQ, pack, n;
+} ssmn_chunk;
+int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C);
+/* whether a call of T steps runs the plastic layers chunkwise */
+#define SSMN_CHUNKED(L, T) ((T) >= (L)->chunk_min_T)
 
 /* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the GEMM pack
  * when with_pack (calls with enough rows to pack), then nt blocks of thr_n floats, one per stream
@@ -120,9 +134,10 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
  * non-hebbian rules; with an external rule also their memories Wg (P, nb, WF), pre and post (nb, H) and the
  * rates eta, decay (nb, nh). */
 typedef struct {
-    int64_t pack, thr, thr_n, rvec, row, before, Wg, pre, post, eta, decay, n;
+    int64_t pack, thr, thr_n, rvec, row, before, Wg, pre, post, eta, decay, chunk, n;
 } ssmn_scratch;
-int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, ssmn_scratch *S);
+int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, int64_t nb, int64_t T,
+                    ssmn_scratch *S);
 /* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
 int ssmn_mul(int64_t a, int64_t b, int64_t *out);
 int ssmn_add(int64_t a, int64_t b, int64_t *out);

@@ -23,7 +23,7 @@ def vjp(G, W, pre, post, eta, decay):
 
 
 RULE = PlasticityRule(
-    name="hebbian", update=update, vjp=vjp, c_rule_id=C_RULE_ID, per_stream_rates=True,
+    name="hebbian", update=update, vjp=vjp, c_rule_id=C_RULE_ID, per_stream_rates=True, chunkwise=True,
     doc="Hebbian outer product with decay: W' = (1-lambda) W + eta post pre^T (SSMN write-up).")
 
 

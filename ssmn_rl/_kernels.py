@@ -12,10 +12,10 @@ import os
 import numpy as np
 
 from ._ssmn_native import ffi, lib
-from .config import NORMS, SSMNConfig
+from .config import NORMS, PLASTIC_PATHS, SSMNConfig
 from .errors import ConfigError, InputError, KernelError, SizeError, StateError
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 _STATUS_OVERFLOW = 3
 _STATUS_NOMEM = 4
 _STATUS_CONFIG = 2
@@ -117,6 +117,7 @@ def make_c_config(cfg: SSMNConfig, binding=None, n_threads: int = 1):
     c.learned_decay = int(cfg.learned_decay)
     c.norm = NORMS.index(cfg.norm)
     c.n_heads = cfg.n_heads
+    c.plastic_path = PLASTIC_PATHS.index(cfg.plastic_path)
     if binding is not None:
         binding.fill(c)
     return c

@@ -12,6 +12,11 @@ import numbers
 from .errors import ConfigError
 
 DTYPES = ("float32", "float64")
+#: How the plastic layers run: "auto" (chunkwise where it applies, on calls of at least
+#: CHUNK_AUTO_STEPS steps), "step" (always step by step), "chunk" (chunkwise; refused where it
+#: does not apply). Same order as the core's ssmn_config.plastic_path.
+PLASTIC_PATHS = ("auto", "step", "chunk")
+CHUNK_AUTO_STEPS = 16  # SSMN_CHUNK_AUTO_T in native/ssmn_core.c
 
 
 def _dtype_name(dtype) -> str:
@@ -164,6 +169,7 @@ class SSMNConfig:
     norm: str = "none"
     n_heads: int = 1
     preset: str | None = None
+    plastic_path: str = "auto"
 
     def __post_init__(self):
         from .plugin_manager import get_rule, get_variant
@@ -190,7 +196,7 @@ class SSMNConfig:
                               "impossible. HINT: use rule_backend='auto' (runs its NumPy code).")
         _float_arg("plasticity_eta", self.plasticity_eta, 0.0, math.inf, hi_open=True)
         _float_arg("decay_lambda", self.decay_lambda, 0.0, 1.0, hi_open=True)
-        _float_arg("clip", self.clip, 0.0, math.inf, lo_open=True, hi_open=True)
+        _float_arg("clip", self.clip, 0.0, math.inf, lo_open=True)
         _float_arg("alpha", self.alpha, -math.inf, math.inf, True, True)
         object.__setattr__(self, "dtype", _dtype_name(self.dtype))
         _int_arg("vocab_size", self.vocab_size, 0)
@@ -205,6 +211,7 @@ class SSMNConfig:
                               f"a divisor of {self.hidden_dim}, e.g. 1.")
         if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ConfigError(f"norm must be one of {list(NORMS)}, got {self.norm!r}")
+        self._check_plastic_path(rule)
         if self.preset is not None and self.preset not in CELL_PRESETS:
             raise ConfigError(f"preset must be one of {sorted(CELL_PRESETS)} or None, got {self.preset!r}")
         if self.neuromodulation or self.learned_decay:
@@ -234,6 +241,42 @@ class SSMNConfig:
                               f"variant {self.variant!r} reads real vectors. HINT: remove them.")
         if variant.validate is not None:
             variant.validate(self)
+
+    def chunkwise_applies(self) -> bool:
+        """Whether the plastic layers can run chunkwise: a rule declaring ``chunkwise`` run by its
+        C kernel, no clip (``clip=inf``), one read per step (``chat_steps=1``)."""
+        from .plugin_manager import get_rule
+        rule = get_rule(self.rule)
+        return (self.n_plastic > 0 and rule.chunkwise and rule.c_rule_id is not None
+                and self.rule_backend != "numpy" and self.clip == math.inf and self.chat_steps == 1)
+
+    def plastic_path_taken(self) -> str:
+        """How the plastic layers run, in words (``summary()`` shows it)."""
+        if self.n_plastic == 0:
+            return "none (no plastic layer)"
+        if not self.chunkwise_applies() or self.plastic_path == "step":
+            return "step by step"
+        if self.plastic_path == "chunk":
+            return "chunkwise"
+        return f"chunkwise on calls of >= {CHUNK_AUTO_STEPS} steps, else step by step"
+
+    def _check_plastic_path(self, rule) -> None:
+        if self.plastic_path not in PLASTIC_PATHS:
+            raise ConfigError(f"plastic_path must be one of {list(PLASTIC_PATHS)}, got {self.plastic_path!r}")
+        if self.plastic_path == "chunk" and not self.chunkwise_applies():
+            why = []
+            if not rule.chunkwise or rule.c_rule_id is None:
+                why.append(f"rule {self.rule!r} has no chunkwise form (built in: hebbian)")
+            if self.rule_backend == "numpy":
+                why.append("rule_backend='numpy' runs the rule's NumPy code step by step")
+            if self.clip != math.inf:
+                why.append(f"clip={self.clip!r} bounds W_f after every step (the chunkwise form needs clip=inf)")
+            if self.chat_steps != 1:
+                why.append(f"chat_steps={self.chat_steps!r} (the chunkwise form reads W_f once per step)")
+            if self.n_plastic == 0:
+                why.append("the model has no plastic layer")
+            raise ConfigError("plastic_path='chunk' does not apply: " + "; ".join(why)
+                              + ". HINT: plastic_path='auto' runs chunkwise wherever it applies.")
 
     @property
     def n_static(self) -> int:

@@ -118,7 +118,8 @@ class SSMN:
     plasticity_eta, decay_lambda : float
         Rate and decay of the rule: dW = eta * post (x) pre - lambda * W.
     clip : float
-        Bound on |W_f| entries.
+        Bound on |W_f| entries after every update; ``math.inf`` (no bound) lets the hebbian rule
+        run chunkwise (see ``plastic_path``).
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
     preset : {None, "default", "prototype"}
@@ -160,6 +161,12 @@ class SSMN:
         attention and plastic layers). None: the environment variable SSMN_NUM_THREADS, else the
         cores this process may use. Not part of the model: not saved, settable later
         (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
+    plastic_path : {"auto", "step", "chunk"}
+        How the plastic layers run. The hebbian rule with ``clip=math.inf`` and ``chat_steps=1``
+        has a chunkwise form: the fast-weight recurrence over chunks of ceil(sqrt(T)) steps as
+        matrix products (Yang et al. 2024), the same values as step by step up to rounding.
+        "auto" takes it on calls of at least 16 steps; "step" never; "chunk" always (refused where
+        it does not apply). ``summary()`` shows the path taken.
 
     Examples
     --------
@@ -180,7 +187,8 @@ class SSMN:
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
                  learned_decay: bool | None = None, norm: str | None = None, n_heads: int = 1,
-                 memory: str | None = None, dtype: str = "float32", seed=None, n_threads: int | None = None):
+                 memory: str | None = None, dtype: str = "float32", seed=None, n_threads: int | None = None,
+                 plastic_path: str = "auto"):
         if memory is not None:
             if memory not in MEMORY_PRESETS:
                 raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
@@ -219,7 +227,7 @@ class SSMN:
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
                          decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
                          vocab_size=vocab_size, chat_steps=chat_steps, tied=tied, preset=preset,
-                         n_heads=n_heads,
+                         n_heads=n_heads, plastic_path=plastic_path,
                          **flags)
         if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")

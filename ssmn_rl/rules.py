@@ -6,7 +6,7 @@ and, for gradient training, a `vjp` giving (dL/dW, dL/dpre, dL/dpost) from dL/dW
 also name the C implementation of the core (`c_rule_id`); a third-party rule may ship C source
 (`c_source`) that ssmn_rl compiles on first use (see ssmn_rl/custom_rules.py), or run through its
 NumPy functions, called from the kernels once per step with every stream (slower, same results).
-Every rule bounds W to [-clip, clip] after its update (the core applies the clip).
+Every rule bounds W to [-clip, clip] after its update (the core applies the clip; clip=inf: no bound).
 """
 from __future__ import annotations
 
@@ -80,6 +80,10 @@ class PlasticityRule:
         one rate per stream (and head), and ``vjp`` returns ``(dW, dpre, dpost, deta, ddecay)``:
         the model's gates (neuromodulation, learned decay) then work with the rule. Otherwise
         they get the model's fixed floats and the gates are refused.
+    chunkwise : the update is linear in W given pre, post and the rates (W' = keep W + eta A(pre,
+        post)), and the rule's built-in C kernel has a chunkwise form: with ``clip=inf`` and
+        ``chat_steps=1`` the plastic layers then run over chunks of steps as matrix products
+        (``plastic_path``). Built in: hebbian. Other rules run step by step.
     """
 
     name: str
@@ -91,6 +95,7 @@ class PlasticityRule:
     doc: str = ""
     normalises_keys: bool = False
     per_stream_rates: bool = False
+    chunkwise: bool = False
 
     def resolve_params(self, given: dict | None) -> dict:
         """Defaults overlaid with `given`, each checked against its declared range."""

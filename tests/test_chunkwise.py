@@ -1,0 +1,134 @@
+"""The plastic layers' chunkwise path (native/plastic_chunk.c): the hebbian rule without the clip,
+over chunks of steps as matrix products, against the NumPy reference, against the per-step path
+(values, gradients, states, with and without the forward's checkpoints, on 1 and 2 threads),
+finite differences, streaming, a keep of exactly 0, and the refusals of ``plastic_path``."""
+import math
+
+import numpy as np
+import pytest
+
+import ssmn_rl.model as model_mod
+from conftest import make_model
+from reference import reference_forward
+from ssmn_rl.errors import ConfigError
+from test_cell_options import _fd_grad, _perturbed, _state
+from test_gradients import assert_gradients_match
+
+CELLS = [dict(preset="prototype"), dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"),
+         dict(n_heads=2, position_bias=True),
+         dict(preset=None),  # the default cell: position bias, residual, layer norm, both gates
+         dict(preset=None, n_heads=2, norm="rms")]
+
+
+def _model(cell, path, **kw):
+    opts = dict(rule="hebbian", n_layers=3, plastic_ratio=0.67, hidden_dim=6, plasticity_eta=0.4,
+                decay_lambda=0.2, clip=math.inf, plastic_path=path)
+    opts.update(kw)
+    return make_model(**opts, **cell)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("T", [1, 9, 40])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_chunkwise_matches_reference(cell, T, dtype, rng):
+    m = _model(cell, "chunk", dtype=dtype)
+    theta = _perturbed(m, rng)
+    X = rng.standard_normal((3, T, 3))
+    s0 = _state(m, 3, rng)
+    Y, s1 = m.forward(X, state=s0, return_state=True)
+    Yr, data_r, _ = reference_forward(m.config, theta, X, s0.data, s0.steps)
+    tol = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(Y, Yr, rtol=tol, atol=tol)
+    np.testing.assert_allclose(s1.data, data_r, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("T", [2, 17, 40])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kept", [True, False])
+def test_chunkwise_equals_step_by_step(cell, T, threads, kept, rng, monkeypatch):
+    """Loss, parameter gradients and the starting state's gradient, from the training forward's
+    checkpoints (kept) or from the backward's own replay of the memory (not kept)."""
+    if not kept:
+        monkeypatch.setattr(model_mod, "_keep_checkpoints", lambda n_ckpt, n_cache: False)
+    out = {}
+    for path in ("step", "chunk"):
+        m = _model(cell, path, n_threads=threads)
+        r = np.random.default_rng(7)
+        _perturbed(m, r)
+        X = r.standard_normal((3, T, 3))
+        s0 = _state(m, 3, r)
+        Yt = r.standard_normal((3, T, 2))
+        out[path] = m.value_and_grad(X, Yt, state=s0, return_state_grad=True)
+    (ls, gs, ds), (lc, gc, dc) = out["step"], out["chunk"]
+    assert abs(ls - lc) <= 1e-10 * max(1.0, abs(ls))
+    np.testing.assert_allclose(gc, gs, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dc, ds, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_chunkwise_gradients_match_finite_differences(cell, rng):
+    m = _model(cell, "chunk", hidden_dim=4)
+    _perturbed(m, rng)
+    X = rng.standard_normal((2, 8, 3))  # chunks of 3, 3 and 2 steps
+    s0 = _state(m, 2, rng)
+    Yt = m.forward(X, state=s0) + 0.01 * rng.standard_normal((2, 8, 2))
+    assert_gradients_match(m, X, Yt, s0, fd=_fd_grad)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_chunkwise_sequence_equals_streaming(cell, rng):
+    m = _model(cell, "auto")
+    _perturbed(m, rng)
+    X = rng.standard_normal((20, 3))  # one call of 20 steps runs chunkwise, one step does not
+    Y = m.forward(X)
+    m.reset()
+    steps = np.stack([m.forward_step(x) for x in X])
+    np.testing.assert_allclose(steps, Y, rtol=1e-12, atol=1e-12)
+
+
+def test_a_keep_of_zero_is_exact(rng):
+    """A decay gate saturated at 1 (keep 1 - lambda_t = 0.0 exactly in float64): the chunk's decays
+    are products, not ratios of cumulative products, so nothing divides by zero."""
+    out = {}
+    for path in ("step", "chunk"):
+        m = _model(dict(learned_decay=True, neuromodulation=True), path)
+        r = np.random.default_rng(3)
+        _perturbed(m, r)
+        p = m.named_parameters()
+        p["plastic0.decay_b"][:] = 60.0
+        m.set_parameters(np.concatenate([v.ravel() for v in p.values()]))
+        X = r.standard_normal((2, 20, 3))
+        Yt = r.standard_normal((2, 20, 2))
+        out[path] = m.value_and_grad(X, Yt, return_state_grad=True)
+    assert np.all(np.isfinite(out["chunk"][1]))
+    np.testing.assert_allclose(out["chunk"][1], out["step"][1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out["chunk"][2], out["step"][2], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("given, named", [
+    (dict(clip=1.0), "clip=1.0"),
+    (dict(rule="oja"), "rule 'oja' has no chunkwise form"),
+    (dict(chat_steps=2), "chat_steps=2"),
+    (dict(rule_backend="numpy"), "rule_backend='numpy'"),
+    (dict(plastic_ratio=0.0, variant="custom_split"), "no plastic layer"),
+])
+def test_chunk_is_refused_where_it_does_not_apply(given, named):
+    opts = dict(clip=math.inf, plastic_path="chunk")
+    opts.update(given)
+    with pytest.raises(ConfigError, match="plastic_path='chunk' does not apply") as err:
+        make_model(**opts)
+    assert named in str(err.value)
+
+
+@pytest.mark.parametrize("bad", ["fast", None, 2])
+def test_plastic_path_values_are_checked(bad):
+    with pytest.raises(ConfigError, match=r"plastic_path must be one of \['auto', 'step', 'chunk'\]"):
+        make_model(plastic_path=bad)
+
+
+def test_the_path_taken_is_reported():
+    assert make_model(clip=math.inf).config.plastic_path_taken().startswith("chunkwise on calls of >= 16")
+    assert make_model(clip=1.0).config.plastic_path_taken() == "step by step"
+    assert make_model(clip=math.inf, plastic_path="step").config.plastic_path_taken() == "step by step"
+    assert make_model(clip=math.inf, plastic_path="chunk").config.plastic_path_taken() == "chunkwise"
