@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -49,8 +50,11 @@ CANDIDATES = {
     # does plasticity pay? the default cell without plastic layers (the same layer count: static
     # layers instead; not in the default run, ask with --candidates)
     "default, rho=0": dict(preset="default", plastic_ratio=0.0),
+    # the default cell without the clip of W_f: the hebbian rule's chunkwise (GEMM) path needs it
+    # (not in the default run, ask with --candidates)
+    "default, clip=inf": dict(preset="default", clip=math.inf),
 }
-DEFAULT_CANDIDATES = [c for c in CANDIDATES if c != "default, rho=0"]
+DEFAULT_CANDIDATES = [c for c in CANDIDATES if c not in ("default, rho=0", "default, clip=inf")]
 
 
 # ----------------------------------------------------------------------------- tasks

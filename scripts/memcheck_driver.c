@@ -45,6 +45,7 @@ typedef struct {
     const char *name;
     int64_t d_in, hidden, d_out, window, n_static, n_plastic, vocab;
     int32_t rule, chat_steps, tied, pos_bias, residual, neuromod, learned_decay, norm, n_heads, n_threads;
+    int32_t plastic_path; /* 2: chunkwise (with clip = inf) */
 } variant;
 
 /* Every field starts at 0 (fields added to ssmn_config later keep their default), then set. */
@@ -70,7 +71,8 @@ static ssmn_config make_config(const variant *v) {
     c.n_threads = v->n_threads;
     c.eta = 0.05;
     c.decay = 0.01;
-    c.clip = 1.0;
+    c.clip = v->plastic_path == 2 ? INFINITY : 1.0;
+    c.plastic_path = v->plastic_path;
     c.alpha = 0.3;
     if (v->rule == 1) { /* importance: threshold, sharpness */
         c.rule_params[0] = 0.5;
@@ -351,6 +353,12 @@ static void run_bad_configs(void) {
     cfg = make_config(&v);
     cfg.clip = NAN;
     CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "clip = NaN accepted");
+    cfg.clip = 1.0;
+    cfg.plastic_path = 2;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "chunkwise path with a clip accepted");
+    cfg.plastic_path = 3;
+    cfg.clip = INFINITY;
+    CHECK(ssmn_check_config(&cfg) == ST_CONFIG, "plastic_path = 3 accepted");
     cfg = make_config(&v);
     cfg.rule = 42;
     CHECK(ssmn_check_config(&cfg) != ST_OK, "rule 42 accepted");
@@ -451,6 +459,9 @@ int main(void) {
         /*                                                                                      n_threads */
         {"gated_external", 3, 8,  2,  3, 1, 2, 0, RULE_EXTERNAL, 2, 0, 1, 1, 1, 1, 2, 2, 2},
         {"threads_gated",  3, 8,  2,  3, 1, 2, 0,   0,   2,   0,   1,   1,   1,   1,   2,   2,   2},
+        /*                                                                                          plastic_path */
+        {"chunk_gated",    3, 8,  2,  3, 1, 2, 0,   0,   1,   0,   1,   1,   1,   1,   2,   2,   1,   2},
+        {"chunk_threads",  3, 8,  2,  3, 2, 1, 0,   0,   1,   0,   0,   0,   0,   1,   1,   0,   2,   2},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
