@@ -132,3 +132,24 @@ def test_the_path_taken_is_reported():
     assert make_model(clip=1.0).config.plastic_path_taken() == "step by step"
     assert make_model(clip=math.inf, plastic_path="step").config.plastic_path_taken() == "step by step"
     assert make_model(clip=math.inf, plastic_path="chunk").config.plastic_path_taken() == "chunkwise"
+
+
+@pytest.mark.parametrize("path", ["step", "chunk"])
+def test_training_memory_is_linear_in_T_plus_sqrt_T_fast_weights(path):
+    """The training forward's checkpoints plus the backward workspace of one stream are
+    a T + b sqrt(T) + c floats: activations per token, and O(sqrt(T) H^2) for the fast weights
+    (no T H^2 term), on either path. Fitted on T = 256, 1024, 4096 (K = sqrt(T) exactly), checked
+    at T = 16384, and b within a few P H^2."""
+    from ssmn_rl import _kernels
+    from ssmn_rl.config import SSMNConfig
+    H = 64
+    cfg = SSMNConfig(input_dim=3, hidden_dim=H, output_dim=2, window_size=4, clip=math.inf, plastic_path=path)
+
+    def floats(T):
+        s = _kernels.sizes(_kernels.make_c_config(cfg, None, 1), 1, T)
+        return s["n_work"] + s["n_ckpt"]
+
+    Ts = np.array([256, 1024, 4096])
+    a, b, c = np.linalg.solve(np.stack([Ts, np.sqrt(Ts), np.ones(3)], 1), [floats(T) for T in Ts])
+    assert floats(16384) == pytest.approx(a * 16384 + b * 128 + c, rel=1e-9)
+    assert 0 < b <= 3 * cfg.n_plastic * H * H
