@@ -74,10 +74,15 @@ def available_cores() -> int:
 
 def resolve_threads(n_threads) -> int:
     """The thread count a model's kernel calls use: `n_threads` when given, else the environment
-    variable SSMN_NUM_THREADS, else the cores this process may use."""
+    variable SSMN_NUM_THREADS, else OMP_NUM_THREADS (its first level; joblib/loky and schedulers set
+    it so that parallel worker processes do not oversubscribe the cores), else the cores this
+    process may use."""
     if n_threads is None:
         env = os.environ.get("SSMN_NUM_THREADS", "").strip()
         if not env:
+            omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+            if omp.isdigit() and int(omp) >= 1:
+                return min(int(omp), MAX_THREADS)
             return min(available_cores(), MAX_THREADS)
         try:
             n_threads = int(env)

@@ -74,6 +74,18 @@ def test_default_and_environment(monkeypatch):
         SSMN(**SHAPES)
 
 
+def test_omp_num_threads_is_honoured_below_ssmn_num_threads(monkeypatch):
+    """joblib/loky workers get OMP_NUM_THREADS so that n_jobs processes do not oversubscribe."""
+    monkeypatch.delenv("SSMN_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3,1")
+    assert SSMN(**SHAPES).n_threads == 3
+    monkeypatch.setenv("SSMN_NUM_THREADS", "2")
+    assert SSMN(**SHAPES).n_threads == 2
+    monkeypatch.delenv("SSMN_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")  # another library's variable: ignored
+    assert SSMN(**SHAPES).n_threads >= 1
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1025, 2.0, True, "2"])
 def test_bad_thread_counts_are_refused(bad):
     with pytest.raises(ConfigError, match="n_threads"):
