@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _kernels
-from .config import MEMORY_PRESETS, SSMNConfig, cell_options
+from .config import MEMORY_PRESETS, SSMNConfig, cell_options, resolve_clip
 from .errors import ConfigError, InputError, StateError
 from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
 from .losses import LOSSES, cross_entropy, mse
@@ -117,9 +117,10 @@ class SSMN:
         Where the rule runs: its C kernel when it has one ("auto"), or its NumPy code.
     plasticity_eta, decay_lambda : float
         Rate and decay of the rule: dW = eta * post (x) pre - lambda * W.
-    clip : float
-        Bound on |W_f| entries after every update; ``math.inf`` (no bound) lets the hebbian rule
-        run chunkwise (see ``plastic_path``).
+    clip : float or None
+        Bound on |W_f| entries after every update; ``math.inf``: no bound, which lets the hebbian
+        rule run chunkwise (see ``plastic_path``). None: the preset's, no bound for the default
+        cell with the hebbian rule, 1 for the prototype's cell and every other rule.
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
     preset : {None, "default", "prototype"}
@@ -182,7 +183,7 @@ class SSMN:
                  n_layers: int = 5, plastic_ratio: float | None = None, rule: str | None = None,
                  rule_params: dict | None = None, rule_backend: str = "auto",
                  plasticity_eta: float = 0.01,
-                 decay_lambda: float = 0.001, clip: float = 1.0, alpha: float = 0.3,
+                 decay_lambda: float = 0.001, clip: float | None = None, alpha: float = 0.3,
                  vocab_size: int = 0, embed_dim: int | None = None, chat_steps: int = 1,
                  tied: bool = False, preset: str | None = None, position_bias: bool | None = None,
                  residual: bool | None = None, neuromodulation: bool | None = None,
@@ -225,7 +226,8 @@ class SSMN:
                          output_dim=output_dim, window_size=window_size, n_layers=n_layers,
                          plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
                          rule_backend=rule_backend, plasticity_eta=plasticity_eta,
-                         decay_lambda=decay_lambda, clip=clip, alpha=alpha, dtype=dtype,
+                         decay_lambda=decay_lambda, alpha=alpha, dtype=dtype,
+                         clip=resolve_clip(preset, clip, rule=rule, rule_backend=rule_backend),
                          vocab_size=vocab_size, chat_steps=chat_steps, tied=tied, preset=preset,
                          n_heads=n_heads, plastic_path=plastic_path,
                          **flags)

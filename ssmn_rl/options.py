@@ -89,8 +89,9 @@ MODEL_OPTIONS: tuple[Option, ...] = (
            "{\"long_term\", \"short_term\"} or None",
            "Named preset for (eta, lambda) from the SSMN write-up, overriding ``plasticity_eta`` and "
            "``decay_lambda``; None keeps them."),
-    Option("clip", 1.0, [Interval(Real, 0, None, closed="neither")], "float > 0",
-           "Bound on the entries of the fast-weight matrices."),
+    Option("clip", None, [Interval(Real, 0, None, closed="right"), None], "float > 0 (inf: no bound) or None",
+           "Bound on the entries of the fast-weight matrices; None: the preset's (no bound for the "
+           "default cell's hebbian rule, which then trains chunkwise; 1 otherwise)."),
     Option("alpha", 0.3, [Interval(Real, None, None, closed="neither")], "float",
            "Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h)."),
     Option("preset", None, [StrOptions({"default", "prototype"}), None], "{\"default\", \"prototype\"} or None",
