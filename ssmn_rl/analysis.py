@@ -68,7 +68,7 @@ def summary(model) -> str:
         f"n_heads={c.n_heads}",
         f"  parameters {model.n_parameters:,}",
     ]
-    st = model._live
+    st = model.state
     if st is not None:
         s = statistics(model, st)
         lines.append(f"  live state {st.batch_size} stream(s), steps={st.steps.tolist()}")
