@@ -331,9 +331,10 @@ def model_config(variant="standard", *, input_dim=None, output_dim=None, plastic
         if input_dim is not None or (output_dim is not None and output_dim != vocab_size):
             raise ConfigError(f"variant {variant!r} reads tokens: give vocab_size and embed_dim, not "
                               f"input_dim/output_dim (got input_dim={input_dim}, output_dim={output_dim})")
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) or vocab_size < 2:
-            raise ConfigError(f"variant {variant!r} reads tokens: vocab_size must be an integer >= 2, "
-                              f"got {vocab_size!r}")
+        try:
+            _int_arg("vocab_size", vocab_size, 2)
+        except ConfigError as e:
+            raise ConfigError(f"variant {variant!r} reads tokens: {e}") from None
         input_dim = defaults.get("embed_dim", 32) if embed_dim is None else embed_dim
         output_dim = vocab_size
     else:
