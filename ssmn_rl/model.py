@@ -367,7 +367,7 @@ class SSMN:
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:
-        """Write the model to `path` (atomic; versioned, non-executable format, see io.py)."""
+        """Write the model to `path` (atomic; versioned, non-executable format, see :mod:`ssmn_rl.serialization`)."""
         from .serialization import save_model
         save_model(self, path)
 
