@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-import ssmn_rl.model as model_mod
+import ssmn_rl.sequence as sequence_mod
 from conftest import make_model
 from reference import reference_forward
 from ssmn_rl.errors import ConfigError
@@ -50,7 +50,7 @@ def test_chunkwise_equals_step_by_step(cell, T, threads, kept, rng, monkeypatch)
     """Loss, parameter gradients and the starting state's gradient, from the training forward's
     checkpoints (kept) or from the backward's own replay of the memory (not kept)."""
     if not kept:
-        monkeypatch.setattr(model_mod, "_keep_checkpoints", lambda n_ckpt, n_cache: False)
+        monkeypatch.setattr(sequence_mod, "keep_checkpoints", lambda n_ckpt, n_cache: False)
     out = {}
     for path in ("step", "chunk"):
         m = _model(cell, path, n_threads=threads)
