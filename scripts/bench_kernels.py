@@ -318,11 +318,11 @@ def time_naive_stream(m: SSMN, xs: np.ndarray, plan: Plan) -> tuple[float, np.nd
     c = m.config
     st = m.initial_state(1)
     u_hist = np.zeros(c.window_size * c.hidden_dim, np.float32)
-    cache = np.empty(m._n_cache, np.float32)
+    cache = np.empty(m.core.n_cache, np.float32)
     y = np.empty(c.output_dim, np.float32)
 
     def step(x):
-        _kernels.naive_step(m._c_cfg, y, cache, st.data, u_hist, st.steps, x, m._params)
+        _kernels.naive_step(m.core.c_cfg, y, cache, st.data, u_hist, st.steps, x, m.parameters)
         return y.copy()
     warm = np.stack([step(x) for x in xs])
     nxt = cycling(xs)

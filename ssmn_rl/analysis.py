@@ -66,9 +66,10 @@ def summary(model) -> str:
         f"  cell      preset={c.preset or 'default'} position_bias={c.position_bias} residual={c.residual} "
         f"norm={c.norm} neuromodulation={c.neuromodulation} learned_decay={c.learned_decay} "
         f"n_heads={c.n_heads}",
+        f"  plastic path {c.plastic_path_taken()} (plastic_path={c.plastic_path!r})",
         f"  parameters {model.n_parameters:,}",
     ]
-    st = model._live
+    st = model.state
     if st is not None:
         s = statistics(model, st)
         lines.append(f"  live state {st.batch_size} stream(s), steps={st.steps.tolist()}")

@@ -253,7 +253,7 @@ def _stream_of(source, args) -> dict:
     model = source[1]
     if args.input is not None:
         X = _read_numbers(pathlib.Path(args.input))
-        X = X[:args.steps, 0].astype(np.int64) if model._token_input else X[:args.steps]
+        X = X[:args.steps, 0].astype(np.int64) if model.token_input else X[:args.steps]
         origin = f"{len(X)} steps of {args.input}"
     elif kind == "recall":
         from .tasks import delayed_recall
@@ -269,13 +269,13 @@ def _stream_of(source, args) -> dict:
                      title=f"delayed recall (window {model.config.window_size}, delay {delay}): "
                            f"stored value {int(y[0, -1])}, recalled {guess}")
         return stats
-    elif model._token_input:
+    elif model.token_input:
         X = np.random.default_rng(args.seed).integers(0, model.config.vocab_size, args.steps)
         origin = f"{args.steps} random tokens (seed {args.seed})"
     else:
         X = np.random.default_rng(args.seed).standard_normal((args.steps, model.config.input_dim))
         origin = f"{args.steps} steps of Gaussian noise (seed {args.seed})"
-    if not model._token_input and (X.ndim != 2 or X.shape[1] != model.config.input_dim):
+    if not model.token_input and (X.ndim != 2 or X.shape[1] != model.config.input_dim):
         raise InputError(f"--input must have {model.config.input_dim} columns (the model's input_dim), "
                          f"got shape {X.shape}")
     stats = stream_statistics(model, X)

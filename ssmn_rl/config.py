@@ -2,6 +2,8 @@
 
 `SSMNConfig` is the single place where a configuration is checked; the C core re-checks the same
 limits, but users see these messages, which name the argument, the valid range and the value given.
+:func:`model_config` turns the arguments of the ``SSMN`` constructor (presets, variant defaults,
+token sizes) into one `SSMNConfig`, and :func:`check_seed` checks its seed.
 """
 from __future__ import annotations
 
@@ -313,3 +315,61 @@ class SSMNConfig:
 
     def replace(self, **changes) -> "SSMNConfig":
         return dataclasses.replace(self, **changes)
+
+
+def check_seed(seed):
+    """`seed` itself if it is None or an integer >= 0 (the seed of the initial parameters)."""
+    if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
+        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return seed
+
+
+def model_config(variant="standard", *, input_dim=None, output_dim=None, plastic_ratio=None, rule=None,
+                 rule_params=None, rule_backend="auto", plasticity_eta=0.01, decay_lambda=0.001,
+                 vocab_size=0, embed_dim=None, preset=None, position_bias=None, residual=None,
+                 neuromodulation=None, learned_decay=None, norm=None, memory=None, n_layers=5, clip=None,
+                 **sizes) -> SSMNConfig:
+    """The `SSMNConfig` of ``SSMN(variant, **arguments)``: a `memory` preset sets eta and lambda;
+    `plastic_ratio` and `rule` default to the variant's; a token-input variant takes `vocab_size`
+    and `embed_dim` in place of `input_dim` / `output_dim`; the cell options come from `preset`
+    (:func:`cell_options`) and `clip` None from the preset (:func:`resolve_clip`). The remaining
+    arguments (`sizes`: hidden_dim, window_size, alpha, chat_steps, tied, n_heads, dtype,
+    plastic_path) go to `SSMNConfig` as they are."""
+    from .plugin_manager import get_variant
+
+    if memory is not None:
+        if memory not in MEMORY_PRESETS:
+            raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
+        plasticity_eta = MEMORY_PRESETS[memory]["plasticity_eta"]
+        decay_lambda = MEMORY_PRESETS[memory]["decay_lambda"]
+    spec = get_variant(variant) if isinstance(variant, str) else None
+    defaults = spec.defaults if spec is not None else {}
+    if plastic_ratio is None:
+        plastic_ratio = defaults.get("plastic_ratio", 0.2)
+    if rule is None:
+        rule = defaults.get("rule", "hebbian")
+    if spec is not None and spec.token_input:
+        if input_dim is not None or (output_dim is not None and output_dim != vocab_size):
+            raise ConfigError(f"variant {variant!r} reads tokens: give vocab_size and embed_dim, not "
+                              f"input_dim/output_dim (got input_dim={input_dim}, output_dim={output_dim})")
+        try:
+            _int_arg("vocab_size", vocab_size, 2)
+        except ConfigError as e:
+            raise ConfigError(f"variant {variant!r} reads tokens: {e}") from None
+        input_dim = defaults.get("embed_dim", 32) if embed_dim is None else embed_dim
+        output_dim = vocab_size
+    else:
+        if embed_dim is not None:
+            raise ConfigError(f"embed_dim is for token-input variants (e.g. 'text_native'), not "
+                              f"{variant!r}. HINT: use input_dim.")
+        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if value is None:
+                raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
+    flags = cell_options(preset, n_layers=n_layers, plastic_ratio=plastic_ratio, rule=rule,
+                         rule_backend=rule_backend, position_bias=position_bias, residual=residual,
+                         neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
+    return SSMNConfig(variant=variant, input_dim=input_dim, output_dim=output_dim, n_layers=n_layers,
+                      plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
+                      rule_backend=rule_backend, plasticity_eta=plasticity_eta,
+                      decay_lambda=decay_lambda, vocab_size=vocab_size, preset=preset,
+                      clip=resolve_clip(preset, clip, rule=rule, rule_backend=rule_backend), **sizes, **flags)

@@ -1,96 +1,25 @@
-"""The SSMN model: configuration, parameters, state handling and the calls into the C core.
+"""The SSMN model: the public face over the core, the sequence calls and the live stream.
 
-`SSMN` owns one flat parameter vector and (optionally) a live state for step-by-step streaming.
-Sequence calls (`forward`, `value_and_grad`) never touch the live state: they start from a given
-snapshot (or a fresh state) and can return the final one.
+`SSMN` owns one flat parameter vector and a live state for step-by-step streaming, and delegates
+the rest, one job a module: the configuration is built and checked in :mod:`ssmn_rl.config`, the
+compiled configuration (C config, rule binding, sizes, scratch buffers) is a
+:class:`~ssmn_rl.core.Core`, whole sequences run in :mod:`ssmn_rl.sequence`, streaming in
+:mod:`ssmn_rl.stream`, text generation in :mod:`ssmn_rl.generation`, statistics and plots in
+:mod:`ssmn_rl.analysis`, files in :mod:`ssmn_rl.serialization`. Sequence calls (`forward`,
+`value_and_grad`) never touch the live state: they start from a given snapshot (or a fresh state)
+and can return the final one.
 """
 from __future__ import annotations
 
-import numbers
-import threading
-
 import numpy as np
 
-from . import _kernels
-from .config import MEMORY_PRESETS, SSMNConfig, cell_options, resolve_clip
-from .errors import ConfigError, InputError, StateError
-from .layout import parameter_shapes, slices, state_shapes, total_size, unflatten
-from .losses import LOSSES, cross_entropy, mse
-from .plugin_manager import get_variant
-from .state import SSMNState, check_state
-from .stream import Stream
-
-#: Inference processes long sequences in time chunks whose activation cache stays under this size.
-_CHUNK_CACHE_BYTES = 16 << 20
-#: Scratch buffers up to this size are kept per thread and reused across calls.
-_POOL_MAX_BYTES = 1 << 30
-_CKPT_MIN_FLOATS = 1 << 24
-
-
-def _keep_checkpoints(n_ckpt: int, n_cache: int) -> bool:
-    """Whether a training forward keeps its fast-weight checkpoints (O(B sqrt(T) H^2) floats) for
-    the backward pass: when there are any (an external rule's backward replays) and they take no
-    more floats than the activation cache, or than 2^24. Otherwise the backward replays the updates
-    (O(sqrt(T) H^2) per thread)."""
-    return 0 < n_ckpt <= max(n_cache, _CKPT_MIN_FLOATS)
-
-
-def _as_array(X, name: str) -> np.ndarray:
-    """np.asarray(X), with NumPy's errors for ragged or unconvertible data turned into InputError."""
-    try:
-        return np.asarray(X)
-    except (ValueError, TypeError, OverflowError) as e:
-        raise InputError(f"{name} must be an array-like of numbers with a regular shape, got "
-                         f"{type(X).__name__} that NumPy cannot convert: {e}") from None
-
-
-def _validate_real_array(X, name: str, dtype) -> np.ndarray:
-    """Convert to a C-contiguous array of `dtype`, refusing non-numeric data, NaN/inf and values
-    that do not fit in `dtype` (e.g. 1e300 for a float32 model)."""
-    arr, dtype = _as_array(X, name), np.dtype(dtype)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    _kernels.check_fits(arr.size, dtype.itemsize, name)
-    if arr.size and arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InputError(f"{name} contains NaN or inf (first at index {bad}: {arr[bad]}). "
-                         "HINT: clean or impute the input; the model refuses non-finite values.")
-    with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(arr, dtype=dtype)
-    narrowed = arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize  # e.g. float64 -> float32
-    if narrowed and out.size and not np.isfinite(out).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
-        raise InputError(f"{name} holds a value too large for {dtype} (first at index {bad}: "
-                         f"{arr.reshape(out.shape)[bad]}; "
-                         f"the largest {dtype} is {np.finfo(dtype).max:.3g}). HINT: rescale the input.")
-    return out
-
-
-def init_parameters(cfg: SSMNConfig, seed) -> np.ndarray:
-    """Initial parameters from a seeded NumPy Generator (same seed, same vector on any machine):
-    Gaussian weights scaled by 1/sqrt(fan_in) (sqrt(2/fan_in) before a ReLU), zero biases and
-    zero gate weights, unit norm gains; a learned decay's bias starts at logit(decay_lambda) (clamped to
-    [1e-4, 0.5]) so that a fresh model decays at the configured rate."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    for name, shape in parameter_shapes(cfg):
-        if name.endswith(".norm_gain"):
-            parts.append(np.ones(shape))
-            continue
-        if name.endswith((".eta_w", ".decay_w")):  # gates start input-independent
-            parts.append(np.zeros(shape))
-            continue
-        if name.endswith(".decay_b"):
-            lam = min(max(cfg.decay_lambda, 1e-4), 0.5)
-            parts.append(np.full(shape, np.log(lam / (1.0 - lam))))
-            continue
-        if len(shape) == 1:
-            parts.append(np.zeros(shape))
-            continue
-        fan_in = shape[1]
-        gain = 2.0 if name.startswith(("static", "plastic")) else 1.0
-        parts.append(rng.standard_normal(shape) * np.sqrt(gain / fan_in))
-    return np.concatenate([p.ravel() for p in parts]).astype(cfg.dtype)
+from . import generation, inputs, sequence
+from .config import SSMNConfig, check_seed, model_config
+from .core import Core, init_parameters
+from .errors import InputError
+from .layout import slices, unflatten
+from .state import SSMNState
+from .stream import LiveStream, Stream
 
 
 class SSMN:
@@ -159,8 +88,8 @@ class SSMN:
         Seed of the initial parameters.
     n_threads : int or None
         Threads each kernel call may use (OpenMP; GEMMs, row loops and the per-stream loops of
-        attention and plastic layers). None: the environment variable SSMN_NUM_THREADS, else the
-        cores this process may use. Not part of the model: not saved, settable later
+        attention and plastic layers). None: the environment variable SSMN_NUM_THREADS, else
+        OMP_NUM_THREADS, else the cores this process may use. Not part of the model: not saved, settable later
         (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
     plastic_path : {"auto", "step", "chunk"}
         How the plastic layers run. The hebbian rule with ``clip=math.inf`` and ``chat_steps=1``
@@ -190,125 +119,43 @@ class SSMN:
                  learned_decay: bool | None = None, norm: str | None = None, n_heads: int = 1,
                  memory: str | None = None, dtype: str = "float32", seed=None, n_threads: int | None = None,
                  plastic_path: str = "auto"):
-        if memory is not None:
-            if memory not in MEMORY_PRESETS:
-                raise ConfigError(f"memory must be one of {list(MEMORY_PRESETS)} or None, got {memory!r}")
-            plasticity_eta = MEMORY_PRESETS[memory]["plasticity_eta"]
-            decay_lambda = MEMORY_PRESETS[memory]["decay_lambda"]
-        from .plugin_manager import get_variant
-
-        spec = get_variant(variant) if isinstance(variant, str) else None
-        defaults = spec.defaults if spec is not None else {}
-        if plastic_ratio is None:
-            plastic_ratio = defaults.get("plastic_ratio", 0.2)
-        if rule is None:
-            rule = defaults.get("rule", "hebbian")
-        if spec is not None and spec.token_input:
-            if input_dim is not None or (output_dim is not None and output_dim != vocab_size):
-                raise ConfigError(f"variant {variant!r} reads tokens: give vocab_size and embed_dim, not "
-                                  f"input_dim/output_dim (got input_dim={input_dim}, output_dim={output_dim})")
-            if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) or vocab_size < 2:
-                raise ConfigError(f"variant {variant!r} reads tokens: vocab_size must be an integer >= 2, "
-                                  f"got {vocab_size!r}")
-            input_dim = defaults.get("embed_dim", 32) if embed_dim is None else embed_dim
-            output_dim = vocab_size
-        else:
-            if embed_dim is not None:
-                raise ConfigError(f"embed_dim is for token-input variants (e.g. 'text_native'), not "
-                                  f"{variant!r}. HINT: use input_dim.")
-            for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-                if value is None:
-                    raise ConfigError(f"{name} is required for variant {variant!r} (an integer >= 1)")
-        flags = cell_options(preset, n_layers=n_layers, plastic_ratio=plastic_ratio, rule=rule,
-                             rule_backend=rule_backend, position_bias=position_bias, residual=residual,
-                             neuromodulation=neuromodulation, learned_decay=learned_decay, norm=norm)
-        cfg = SSMNConfig(variant=variant, input_dim=input_dim, hidden_dim=hidden_dim,
-                         output_dim=output_dim, window_size=window_size, n_layers=n_layers,
-                         plastic_ratio=plastic_ratio, rule=rule, rule_params=dict(rule_params or {}),
-                         rule_backend=rule_backend, plasticity_eta=plasticity_eta,
-                         decay_lambda=decay_lambda, alpha=alpha, dtype=dtype,
-                         clip=resolve_clip(preset, clip, rule=rule, rule_backend=rule_backend),
-                         vocab_size=vocab_size, chat_steps=chat_steps, tied=tied, preset=preset,
-                         n_heads=n_heads, plastic_path=plastic_path,
-                         **flags)
-        if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
-            raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self._setup(cfg, n_threads)
-        self._params = init_parameters(cfg, seed)
-        self.seed = seed
+        cfg = model_config(variant, input_dim=input_dim, output_dim=output_dim, hidden_dim=hidden_dim,
+                           window_size=window_size, n_layers=n_layers, plastic_ratio=plastic_ratio,
+                           rule=rule, rule_params=rule_params, rule_backend=rule_backend,
+                           plasticity_eta=plasticity_eta, decay_lambda=decay_lambda, clip=clip,
+                           alpha=alpha, vocab_size=vocab_size, embed_dim=embed_dim,
+                           chat_steps=chat_steps, tied=tied, preset=preset, position_bias=position_bias,
+                           residual=residual, neuromodulation=neuromodulation,
+                           learned_decay=learned_decay, norm=norm, n_heads=n_heads, memory=memory,
+                           dtype=dtype, plastic_path=plastic_path)
+        self._build(cfg, check_seed(seed), n_threads)
 
     # ------------------------------------------------------------------ construction
-    def _setup(self, cfg: SSMNConfig, n_threads: int | None = None) -> None:
-        self.config = cfg
-        self._n_threads = _kernels.resolve_threads(n_threads)
-        self._dtype = np.dtype(cfg.dtype)
-        self._bind_rule()
-        sz = _kernels.sizes(self._c_cfg)
-        self._n_params, self._n_state, self._n_cache = sz["n_params"], sz["n_state"], sz["n_cache"]
-        _kernels.check_fits(self._n_params, self._dtype.itemsize, "the parameter vector")
-        self._param_shapes = parameter_shapes(cfg)
-        self._state_shapes = state_shapes(cfg)
-        self._check_layout()
-        self._live: SSMNState | None = None
-        self._live_stream: Stream | None = None
-        self._token_input = get_variant(cfg.variant).token_input
-        self._scratch_pool = threading.local()
-        # serialises the calls that read or write the live state, so threads sharing a model's
-        # live stream see some sequential order of their steps, never a torn state
-        self._live_lock = threading.RLock()
-
-    def _check_layout(self) -> None:
-        """ssmn_rl.layout against the core's own parameter table, tensor by tensor."""
-        table = _kernels.param_table(self._c_cfg)
-        ours = [(sl.start, sl.stop - sl.start, name) for name, (sl, _) in slices(self._param_shapes).items()]
-        mismatch = [f"{name}: layout.py ({off}, {n}) vs core {c}"
-                    for (off, n, name), c in zip(ours, table) if (off, n) != c]
-        if len(table) != len(ours) or mismatch or total_size(self._state_shapes) != self._n_state:
-            raise RuntimeError(f"ssmn_rl.layout disagrees with the compiled core ({len(ours)} tensors vs "
-                               f"{len(table)}; {mismatch[:3]}); reinstall the package")
-
-    def _scratch(self, name: str, n: int) -> np.ndarray:
-        """A buffer of at least n elements taken out of the calling thread's pool until
-        :meth:`_release` gives it back: repeated training calls on the same shapes then touch no
-        fresh pages (no kernel page-zeroing), and a nested call on the same thread (a loss callable
-        or a NumPy rule that runs the model) gets a buffer of its own instead of overwriting one
-        still in use."""
-        buf = self._scratch_pool.__dict__.pop(name, None)
-        if buf is None or buf.size < n:
-            buf = np.empty(n, self._dtype)
-        return buf
-
-    def _release(self, name: str, buf: np.ndarray | None) -> None:
-        """Return a buffer from :meth:`_scratch` to the pool (giant one-off buffers are dropped)."""
-        if buf is None or buf.nbytes > _POOL_MAX_BYTES:
-            return
-        pool = self._scratch_pool.__dict__
-        held = pool.get(name)
-        if held is None or held.size < buf.size:
-            pool[name] = buf
+    def _build(self, cfg: SSMNConfig, seed, n_threads: int | None, params: np.ndarray | None = None,
+               live: SSMNState | None = None) -> None:
+        """The core first (it refuses sizes that do not fit), then the parameters (fresh from
+        `seed` when None), then the live stream (fresh when `live` is None)."""
+        self._core = Core(cfg, n_threads)
+        self._store_parameters(init_parameters(cfg, seed) if params is None else params)
+        self._live = LiveStream(self, live)
+        self.seed = seed
 
     @classmethod
     def from_config(cls, config: SSMNConfig | dict, parameters=None, seed=None,
                     n_threads: int | None = None) -> "SSMN":
         cfg = config if isinstance(config, SSMNConfig) else SSMNConfig(**config)
         model = cls.__new__(cls)
-        model._setup(cfg, n_threads)
-        model._params = init_parameters(cfg, seed)
-        model.seed = seed
+        model._build(cfg, seed, n_threads)
         if parameters is not None:
             model.set_parameters(parameters)
         return model
 
     def __getstate__(self):
         return {"config": self.config.to_dict(), "params": self._params, "seed": self.seed,
-                "live": self._live, "n_threads": self._n_threads}
+                "live": self._live.current, "n_threads": self.n_threads}
 
     def __setstate__(self, d):
-        self._setup(SSMNConfig(**d["config"]), d.get("n_threads"))
-        self._params = d["params"]
-        self.seed = d["seed"]
-        self._live = d["live"]
-        self._live_stream = None
+        self._build(SSMNConfig(**d["config"]), d["seed"], d.get("n_threads"), d["params"], d["live"])
 
     def __repr__(self) -> str:
         c = self.config
@@ -317,38 +164,63 @@ class SSMN:
                 f"plastic_ratio={c.plastic_ratio}, rule={c.rule!r}, rule_params={c.rule_params}, "
                 f"dtype={c.dtype!r})")
 
-    # ------------------------------------------------------------------ parameters
+    # ------------------------------------------------------------------ what the model is
+    @property
+    def config(self) -> SSMNConfig:
+        """The validated configuration (:meth:`set_plasticity` replaces it)."""
+        return self._core.config
+
+    @property
+    def core(self) -> Core:
+        """The compiled configuration the kernels run: C config, rule binding, sizes, tensor
+        shapes and scratch buffers (:class:`ssmn_rl.core.Core`). For ssmn_rl's own modules
+        (streams, populations) and for tests and benchmarks that call ``ssmn_rl._kernels``."""
+        return self._core
+
+    @property
+    def token_input(self) -> bool:
+        """Whether the model reads token ids (variant 'text_native') instead of real vectors."""
+        return self._core.token_input
+
     @property
     def n_parameters(self) -> int:
-        return self._n_params
+        return self._core.n_params
 
     @property
     def dtype(self) -> np.dtype:
-        return self._dtype
+        return self._core.dtype
+
+    # ------------------------------------------------------------------ parameters
+    def _store_parameters(self, theta: np.ndarray) -> None:
+        """Own `theta` as the parameter vector, with one read-only view of it handed out by
+        :attr:`parameters` until the next call (streams compare it to see new parameters)."""
+        self._params = theta
+        self._params_view = theta.view()
+        self._params_view.flags.writeable = False
 
     @property
     def parameters(self) -> np.ndarray:
-        """Read-only view of the flat parameter vector (use set_parameters to change it)."""
-        v = self._params.view()
-        v.flags.writeable = False
-        return v
+        """Read-only view of the flat parameter vector (use set_parameters to change it). The same
+        view is returned until the parameters are replaced."""
+        return self._params_view
 
     def get_parameters(self) -> np.ndarray:
         """A copy of the flat parameter vector (layout: :meth:`parameter_slices`)."""
         return self._params.copy()
 
     def set_parameters(self, theta) -> None:
-        theta = _validate_real_array(theta, "theta", self._dtype)
-        if theta.shape != (self._n_params,):
-            raise InputError(f"theta must have shape ({self._n_params},), got {theta.shape}")
-        self._params = theta.copy()
+        n = self._core.n_params
+        theta = inputs.real_array(theta, "theta", self.dtype)
+        if theta.shape != (n,):
+            raise InputError(f"theta must have shape ({n},), got {theta.shape}")
+        self._store_parameters(theta.copy())
 
     def parameter_slices(self) -> dict:
         """{name: (slice, shape)} of every tensor inside the flat parameter vector."""
-        return slices(self._param_shapes)
+        return slices(self._core.param_shapes)
 
     def named_parameters(self) -> dict:
-        return unflatten(self._params, self._param_shapes)
+        return unflatten(self._params, self._core.param_shapes)
 
     def set_plasticity(self, eta: float | None = None, decay: float | None = None) -> None:
         """Change eta and/or lambda on a live model (adaptive memory control); state is kept."""
@@ -357,118 +229,36 @@ class SSMN:
             changes["plasticity_eta"] = eta
         if decay is not None:
             changes["decay_lambda"] = decay
-        self.config = self.config.replace(**changes)
-        self._bind_rule()
-
-    def _bind_rule(self) -> None:
-        from .plugin_manager import get_rule
-        from .rule_binding import RuleBinding
-
-        self._binding = RuleBinding(self.config, get_rule(self.config.rule))
-        self._c_cfg = _kernels.make_c_config(self.config, self._binding, self._n_threads)
+        self._core.rebind(self.config.replace(**changes))
 
     @property
     def n_threads(self) -> int:
-        """Threads each kernel call may use (settable; None = SSMN_NUM_THREADS, else the cores
-        this process may use). Results are the same run to run for a given count; the forward
+        """Threads each kernel call may use (settable; None = SSMN_NUM_THREADS, else
+        OMP_NUM_THREADS, else the cores this process may use). Results are the same run to run for a given count; the forward
         pass gives the same result for every count, gradients may differ in the last bits."""
-        return self._n_threads
+        return self._core.n_threads
 
     @n_threads.setter
     def n_threads(self, value: int | None) -> None:
-        self._n_threads = _kernels.resolve_threads(value)
-        self._c_cfg.n_threads = self._n_threads
+        self._core.n_threads = value
 
     # ------------------------------------------------------------------ state
-    @property
-    def _signature(self) -> tuple:
-        c = self.config
-        return ("ssmn", c.hidden_dim, c.window_size, c.n_plastic, c.dtype)
-
     def initial_state(self, batch_size: int = 1) -> SSMNState:
         """A fresh state (empty window, zero fast weights) for `batch_size` streams."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise InputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        _kernels.check_fits(int(batch_size) * self._n_state, self._dtype.itemsize, "the state")
-        return SSMNState(np.zeros((int(batch_size), self._n_state), self._dtype),
-                         np.zeros(int(batch_size), np.int64), self._signature, self._state_shapes)
+        return self._core.initial_state(batch_size)
 
     @property
     def state(self) -> SSMNState | None:
         """Snapshot (copy) of the live streaming state, or None before the first step."""
-        with self._live_lock:
-            return None if self._live is None else self._live.copy()
+        return self._live.snapshot()
 
     @state.setter
     def state(self, value) -> None:
-        new = None if value is None else check_state(value, self._signature, None,
-                                                     n_state=self._n_state).copy()
-        with self._live_lock:
-            self._live = new
+        self._live.replace(value)
 
     def reset(self, mask=None, batch_size: int | None = None) -> None:
         """Reset live streams: all of them, those where `mask` is true, or start `batch_size` fresh."""
-        with self._live_lock:
-            if batch_size is not None or self._live is None:
-                self._live = self.initial_state(1 if batch_size is None else batch_size)
-                self._live_stream = None
-                return
-            Stream(self, self._live, copy=False).reset(mask)
-
-    # ------------------------------------------------------------------ inputs
-    def _validate(self, X, name: str) -> np.ndarray:
-        return _validate_real_array(X, name, self._dtype)
-
-    def _check_tokens(self, X, name: str = "X", step: bool = False) -> np.ndarray:
-        """Token ids as a C-contiguous int32 array; (T,) / (B, T) for sequences, () / (B,) for a step."""
-        arr = _as_array(X, name)
-        V = self.config.vocab_size
-        _kernels.check_fits(arr.size, np.dtype(np.int64).itemsize, name)
-        if arr.dtype == object or arr.dtype.kind not in "iub":
-            if arr.dtype.kind == "f" and (arr.size == 0 or (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))):
-                if arr.size and (arr.min() < 0 or arr.max() >= V):  # before a cast that could wrap
-                    bad = tuple(int(i) for i in np.argwhere((arr < 0) | (arr >= V))[0])
-                    raise InputError(f"{name} holds a token id out of range [0, {V}) (vocab_size): "
-                                     f"{arr[bad] if bad else arr} at index {bad}")
-                arr = arr.astype(np.int64)
-            else:
-                raise InputError(f"{name} must hold integer token ids in [0, {V}), got dtype {arr.dtype}")
-        ndims = (0, 1) if step else (1, 2)
-        if arr.ndim not in ndims:
-            want = "a token id or (B,) ids" if step else "(T,) or (B, T) token ids"
-            raise InputError(f"{name} must be {want}, got shape {arr.shape}")
-        if arr.size and (arr.min() < 0 or arr.max() >= V):
-            bad = tuple(int(i) for i in np.argwhere((arr < 0) | (arr >= V))[0])
-            raise InputError(f"{name} holds a token id out of range [0, {V}) (vocab_size): "
-                             f"{arr[bad] if bad else arr} at index {bad}")
-        return np.ascontiguousarray(arr, dtype=np.int32) if arr.ndim else np.asarray(arr, dtype=np.int32)
-
-    def _check_input(self, X, name: str = "X") -> tuple[np.ndarray, bool]:
-        if self._token_input:
-            arr = self._check_tokens(X, name)
-            single = arr.ndim == 1
-            arr = arr[None] if single else arr
-            if arr.shape[0] < 1:
-                raise InputError(f"{name} must hold at least one sequence, got shape {arr.shape}")
-            return arr, single
-        arr = _validate_real_array(X, name, self._dtype)
-        if arr.ndim not in (2, 3):
-            raise InputError(f"{name} must be 2-D (T, {self.config.input_dim}) or 3-D "
-                             f"(B, T, {self.config.input_dim}), got shape {arr.shape}")
-        if arr.shape[-1] != self.config.input_dim:
-            raise InputError(f"{name} must have {self.config.input_dim} features in its last axis "
-                             f"(input_dim), got shape {arr.shape}")
-        single = arr.ndim == 2
-        if single:
-            arr = arr[None]
-        if arr.shape[0] < 1:
-            raise InputError(f"{name} must hold at least one sequence, got shape {arr.shape}")
-        return arr, single
-
-    def _start_state(self, state, B: int) -> SSMNState:
-        if state is None:
-            return self.initial_state(B)
-        return check_state(state, self._signature, B, n_state=self._n_state).copy()
+        self._live.reset(mask, batch_size)
 
     # ------------------------------------------------------------------ forward
     def forward(self, X, state: SSMNState | None = None, return_state: bool = False,
@@ -481,36 +271,7 @@ class SSMN:
         with ``return_state=True`` also the final :class:`SSMNState` (a copy), last.
         Feeding a sequence in pieces, carrying the state, gives the same outputs.
         """
-        X, single = self._check_input(X)
-        B, T = X.shape[:2]
-        H = self.config.hidden_dim
-        Z = np.empty((B, T, H), self._dtype) if return_features else None
-        zoff = _kernels.feature_offset(self._c_cfg) if return_features else 0
-        st = self._start_state(state, B)
-        Y = np.empty((B, T, self.config.output_dim), self._dtype)
-        per_step = B * self._n_cache * self._dtype.itemsize
-        chunk = max(1, min(T, _CHUNK_CACHE_BYTES // max(per_step, 1)))
-        _kernels.check_fits(B * chunk * self._n_cache, self._dtype.itemsize, "the activation cache")
-        cache = self._scratch("cache", B * chunk * self._n_cache) if T else None
-        try:
-            for t0 in range(0, T, chunk):
-                t1 = min(T, t0 + chunk)
-                xs = np.ascontiguousarray(X[:, t0:t1])
-                ys = np.empty((B, t1 - t0, self.config.output_dim), self._dtype)
-                _kernels.forward(self._c_cfg, ys, cache, st.data, st.steps, xs, self._params, B,
-                                 t1 - t0, self._binding)
-                Y[:, t0:t1] = ys
-                if Z is not None:
-                    rec = cache[: B * (t1 - t0) * self._n_cache].reshape(B, t1 - t0, self._n_cache)
-                    Z[:, t0:t1] = rec[..., zoff:zoff + H]
-        finally:
-            self._release("cache", cache)
-        out = [Y[0] if single else Y]
-        if Z is not None:
-            out.append(Z[0] if single else Z)
-        if return_state:
-            out.append(st)
-        return out[0] if len(out) == 1 else tuple(out)
+        return sequence.forward(self._core, self._params, X, state, return_state, return_features)
 
     __call__ = forward
 
@@ -521,12 +282,7 @@ class SSMN:
         The live state is created on first use (see :meth:`reset`, :attr:`state`); a step that
         raises leaves it unchanged. Threads calling it on one model are served one at a time;
         for independent streams (one per thread) use :meth:`stream`."""
-        with self._live_lock:
-            if self._live_stream is None or self._live_stream.state is not self._live:
-                self._live_stream = Stream(self, self._live, copy=False)
-            y = self._live_stream.step(x)
-            self._live = self._live_stream.state
-            return y
+        return self._live.step(x)
 
     def stream(self, state: SSMNState | None = None, batch_size: int | None = None) -> Stream:
         """A :class:`~ssmn_rl.stream.Stream` over its own copy of `state` (fresh if None)."""
@@ -542,42 +298,13 @@ class SSMN:
         (O(w H + H^2 + V H) per token). ``temperature=0`` is greedy; `top_k` / `top_p` filter the
         distribution; `seed` makes sampling repeatable. The live state is not touched.
         """
-        from .sampling import check_sampling, sample_token
-
-        self._require_tokens("generate")
-        prompt = self._check_tokens(prompt_tokens, "prompt_tokens")
-        if prompt.ndim != 1 or prompt.size < 1:
-            raise InputError(f"prompt_tokens must be a non-empty 1-D sequence of ids, got shape {prompt.shape}")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-            raise InputError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
-        _kernels.check_fits(max_new_tokens, np.dtype(np.int64).itemsize, "max_new_tokens token ids")
-        check_sampling(temperature, top_k, top_p)
-        try:
-            rng = np.random.default_rng(seed)
-        except (TypeError, ValueError) as e:
-            raise InputError(f"seed must be None, an integer >= 0 or a numpy Generator, got {seed!r} "
-                             f"({e})") from None
-        logits, st = self.forward(prompt, state=state, return_state=True)
-        stream, last = Stream(self, st, copy=False), logits[-1]
-        out = np.empty(int(max_new_tokens), np.int64)
-        for i in range(int(max_new_tokens)):
-            out[i] = sample_token(last, rng, temperature, top_k, top_p)
-            if i + 1 < max_new_tokens:
-                last = stream.step(np.int32(out[i]))
-        return out
+        return generation.generate(self, prompt_tokens, max_new_tokens, temperature, top_k, top_p,
+                                   seed, state)
 
     def next_token_probabilities(self, tokens, state: SSMNState | None = None,
                                  temperature: float = 1.0) -> np.ndarray:
         """Softmax of the next-token logits after each position: (T,) ids -> (T, V)."""
-        from .sampling import softmax
-
-        self._require_tokens("next_token_probabilities")
-        return softmax(self.forward(tokens, state=state), temperature)
-
-    def _require_tokens(self, what: str) -> None:
-        if not self._token_input:
-            raise ConfigError(f"{what} needs a token model (variant 'text_native'), this one is "
-                              f"{self.config.variant!r}")
+        return generation.next_token_probabilities(self, tokens, state, temperature)
 
     # ------------------------------------------------------------------ training
     def value_and_grad(self, X, Y_target, loss: str = "mse", state: SSMNState | None = None,
@@ -605,103 +332,8 @@ class SSMN:
         dstate : ndarray (B, n_state) gradient with respect to the starting state, if
             ``return_state_grad``
         """
-        custom = callable(loss)
-        if not custom and loss not in LOSSES:
-            raise InputError(f"loss must be one of {list(LOSSES)} or a callable, got {loss!r}")
-        self._binding.require_gradient()
-        X, single = self._check_input(X)
-        B, T = X.shape[:2]
-        if T < 1:
-            raise InputError(f"X must have at least one time step, got shape {X.shape}")
-        target = None if custom else self._check_target(Y_target, loss, B, T, single)
-        m = self._check_mask(mask, B, T, single)
-        st0 = self._start_state(state, B)
-        st = st0.copy()
-        sz = _kernels.sizes(self._c_cfg, B, T)
-        _kernels.check_fits(B * T * sz["n_cache"] + sz["n_work"], self._dtype.itemsize,
-                            "the training cache and workspace")
-        cache = self._scratch("cache", B * T * sz["n_cache"])
-        work = self._scratch("work", sz["n_work"])
-        ckpt = self._scratch("ckpt", sz["n_ckpt"]) if _keep_checkpoints(sz["n_ckpt"], B * T * sz["n_cache"]) else None
-        try:
-            Y = np.empty((B, T, self.config.output_dim), self._dtype)
-            _kernels.forward(self._c_cfg, Y, cache, st.data, st.steps, X, self._params, B, T, self._binding,
-                             ckpt=ckpt)
-            if custom:
-                value, dY = self._custom_loss(loss, Y[0] if single else Y)
-                dY = _as_array(dY, "dL/dY from the loss")
-                dY = dY[None] if single else dY
-                if dY.shape != Y.shape:
-                    raise InputError(f"the loss callable must return dL/dY of shape "
-                                     f"{Y.shape[1:] if single else Y.shape}, "
-                                     f"got {dY.shape[1:] if single else dY.shape}")
-            else:
-                value, dY = mse(Y, target, m) if loss == "mse" else cross_entropy(Y, target, m, out=Y)
-            dY = _validate_real_array(dY, "dL/dY from the loss", self._dtype)
-            grad = np.zeros(self._n_params, self._dtype)
-            dstate = np.zeros((B, self._n_state), self._dtype) if return_state_grad else None
-            _kernels.backward(self._c_cfg, grad, dstate, work, dY, cache, st0.data, st0.steps, X,
-                              self._params, B, T, self._binding, ckpt=ckpt)
-        finally:
-            self._release("cache", cache)
-            self._release("work", work)
-            self._release("ckpt", ckpt)
-        out = [value, grad]
-        if return_state:
-            out.append(st)
-        if return_state_grad:
-            out.append(dstate)
-        return tuple(out)
-
-    @staticmethod
-    def _custom_loss(loss, Y):
-        out = loss(Y.copy())
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise InputError(f"the loss callable must return (loss_value, dL/dY), got {type(out).__name__}")
-        try:
-            value = float(out[0])
-        except (TypeError, ValueError):
-            raise InputError(f"the loss callable must return a real loss value first, "
-                             f"got {out[0]!r}") from None
-        if not np.isfinite(value):
-            raise InputError(f"the loss callable returned a non-finite loss {value}")
-        return value, out[1]
-
-    def _check_target(self, Y, loss: str, B: int, T: int, single: bool) -> np.ndarray:
-        if loss == "mse":
-            t = _validate_real_array(Y, "Y_target", self._dtype)
-            want = (B, T, self.config.output_dim)
-            if single:
-                t = t[None]
-            if t.shape != want:
-                raise InputError(f"Y_target must have shape {want[1:] if single else want} for "
-                                 f"loss='mse', got {t.shape[1:] if single else t.shape}")
-            return t
-        t = _as_array(Y, "Y_target")
-        if t.dtype.kind not in "iu":
-            raise InputError(f"Y_target must hold integer class ids for loss='cross_entropy', got {t.dtype}")
-        if single:
-            t = t[None]
-        if t.shape != (B, T):
-            raise InputError(f"Y_target must have shape {(T,) if single else (B, T)} for "
-                             f"loss='cross_entropy', got {t.shape[1:] if single else t.shape}")
-        C = self.config.output_dim
-        if t.size and (t.min() < 0 or t.max() >= C):
-            raise InputError(f"Y_target class ids must be in [0, {C}) (output_dim), got range "
-                             f"[{t.min()}, {t.max()}]")
-        return t.astype(np.int64)
-
-    def _check_mask(self, mask, B: int, T: int, single: bool) -> np.ndarray:
-        if mask is None:
-            return np.ones((B, T), self._dtype)
-        m = _validate_real_array(mask, "mask", self._dtype)
-        if single:
-            m = m[None]
-        if m.shape != (B, T):
-            raise InputError(f"mask must have shape {(T,) if single else (B, T)}, got {np.shape(mask)}")
-        if (m < 0).any():
-            raise InputError("mask weights must be >= 0")
-        return m
+        return sequence.value_and_grad(self._core, self._params, X, Y_target, loss, state, mask,
+                                       return_state, return_state_grad)
 
     # ------------------------------------------------------------------ inspection
     def statistics(self, state: SSMNState | None = None) -> dict:
@@ -722,8 +354,9 @@ class SSMN:
 
     def _pick_state(self, state) -> SSMNState:
         if state is None:
-            return self._live if self._live is not None else self.initial_state(1)
-        return check_state(state, self._signature, None, n_state=self._n_state)
+            live = self._live.current
+            return live if live is not None else self.initial_state(1)
+        return self._core.check_state(state)
 
     def summary(self) -> str:
         """Human-readable description: layer split, plasticity, parameter count, statistics."""
@@ -735,7 +368,7 @@ class SSMN:
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:
-        """Write the model to `path` (atomic; versioned, non-executable format, see io.py)."""
+        """Write the model to `path` (atomic; versioned, non-executable format, see :mod:`ssmn_rl.serialization`)."""
         from .serialization import save_model
         save_model(self, path)
 

@@ -175,16 +175,16 @@ def stream_statistics(model, X, state=None) -> dict:
         (T,); ``outputs`` (T, output_dim); ``state``, the final SSMNState; ``window_size``.
     """
     X = np.asarray(X)
-    want = 1 if model._token_input else 2
+    want = 1 if model.token_input else 2
     if X.ndim != want:
-        shape = "(T,) token ids" if model._token_input else f"(T, {model.config.input_dim})"
+        shape = "(T,) token ids" if model.token_input else f"(T, {model.config.input_dim})"
         raise ValueError(f"X must have shape {shape} (one stream), got {X.shape}")
     if state is not None and state.batch_size != 1:
         raise ValueError(f"state must hold one stream, got {state.batch_size}. HINT: pass state[i].")
     stream = model.stream(state, batch_size=None if state is not None else 1)
     out, ys = _empty_stats(), []
     for x in X:
-        ys.append(stream.step(np.int32(x) if model._token_input else x))
+        ys.append(stream.step(np.int32(x) if model.token_input else x))
         _append_stats(out, model, stream.state)
     res = _stack_stats(out, model)
     res["outputs"] = np.array(ys)

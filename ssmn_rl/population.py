@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _kernels
 from .errors import InputError
-from .model import _validate_real_array
+from .inputs import real_array
 from .state import SSMNState
 
 
@@ -76,7 +76,7 @@ class Population:
     def set_parameters(self, params, copy: bool = True) -> None:
         """Replace every row's parameters (R may change) and start every row from a fresh state."""
         m = self.model
-        arr = _validate_real_array(params, "params", m.dtype)
+        arr = real_array(params, "params", m.dtype)
         if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != m.n_parameters:
             raise InputError(f"params must have shape (R, {m.n_parameters}) with R >= 1 (one parameter "
                              f"vector of this model per row), got {arr.shape}")
@@ -88,7 +88,7 @@ class Population:
         """Fresh state (empty window, zero fast weights) for `rows` (all rows if None)."""
         idx = self._rows(rows, "rows")
         mask = np.ones(self.n_rows, np.uint8) if idx is None else np.bincount(idx, minlength=self.n_rows).astype(np.uint8)
-        _kernels.reset(self.model._c_cfg, self._state.data, self._state.steps, mask, self.n_rows)
+        _kernels.reset(self.model.core.c_cfg, self._state.data, self._state.steps, mask, self.n_rows)
 
     # ------------------------------------------------------------------ stepping
     def step(self, x, rows=None) -> np.ndarray:
@@ -99,7 +99,7 @@ class Population:
         B = self.n_rows if idx is None else idx.size
         arr = x
         if not (type(arr) is np.ndarray and arr.dtype == m.dtype and arr.flags.c_contiguous):
-            arr = _validate_real_array(x, "x", m.dtype)
+            arr = real_array(x, "x", m.dtype)
         if arr.shape != (B, m.config.input_dim):
             raise InputError(f"x must have shape ({B}, {m.config.input_dim}) (one input row per stepped row), "
                              f"got {arr.shape}")
@@ -107,13 +107,13 @@ class Population:
             return np.empty((0, m.config.output_dim), m.dtype)
         if self._y is None or self._y.shape[0] < B:
             self._y = np.empty((self.n_rows, 1, m.config.output_dim), m.dtype)
-            self._cache = np.empty(self.n_rows * m._n_cache, m.dtype)
+            self._cache = np.empty(self.n_rows * m.core.n_cache, m.dtype)
         y = self._y[:B]
         try:
-            _kernels.forward_population(m._c_cfg, y, self._cache, self._state.data, self._state.steps, arr,
-                                        self._params, idx, B, 1, self.n_threads, m._binding)
+            _kernels.forward_population(m.core.c_cfg, y, self._cache, self._state.data, self._state.steps, arr,
+                                        self._params, idx, B, 1, self.n_threads, m.core.binding)
         except InputError:
-            _validate_real_array(arr, "x", m.dtype)  # names the position of a NaN/inf
+            real_array(arr, "x", m.dtype)  # names the position of a NaN/inf
             raise
         return y[:, 0].copy()
 

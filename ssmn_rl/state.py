@@ -93,7 +93,7 @@ def check_state(state, signature: tuple, batch_size: int | None, name: str = "st
         sig = state.signature[1:] if isinstance(state.signature, tuple) else state.signature
         raise StateError(f"{name} was made for a model with (hidden, window, n_plastic, dtype) = "
                          f"{sig}, this model has {signature[1:]}")
-    _check_buffers(state, signature[-1], n_state, name)
+    check_buffers(state, signature[-1], n_state, name)
     if batch_size is not None and state.batch_size != batch_size:
         raise StateError(f"{name} holds {state.batch_size} streams but the input has {batch_size}. "
                          "HINT: index the state (state[[...]]) or build one per batch size.")
@@ -107,7 +107,7 @@ def check_state(state, signature: tuple, batch_size: int | None, name: str = "st
     return state
 
 
-def _check_buffers(state: SSMNState, dtype, n_state: int | None, name: str) -> None:
+def check_buffers(state: SSMNState, dtype, n_state: int | None, name: str) -> None:
     """data must be (B, n_state) of the model's dtype and steps (B,) int64, B >= 1: a state whose
     arrays were replaced or resized by hand would otherwise make the core read or write outside
     them."""

@@ -293,6 +293,6 @@ def test_python_layout_matches_the_core_tensor_by_tensor():
 
     m = make_model(neuromodulation=True, learned_decay=True, position_bias=True, chat_steps=2, norm="layer",
                    n_heads=2)
-    table = _kernels.param_table(m._c_cfg)
-    ours = [(sl.start, sl.stop - sl.start) for sl, _ in slices(m._param_shapes).values()]
+    table = _kernels.param_table(m.core.c_cfg)
+    ours = [(sl.start, sl.stop - sl.start) for sl, _ in slices(m.core.param_shapes).values()]
     assert table == ours

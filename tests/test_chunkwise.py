@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-import ssmn_rl.model as model_mod
+import ssmn_rl.sequence as sequence_mod
 from conftest import make_model
 from reference import reference_forward
 from ssmn_rl.errors import ConfigError
@@ -50,7 +50,7 @@ def test_chunkwise_equals_step_by_step(cell, T, threads, kept, rng, monkeypatch)
     """Loss, parameter gradients and the starting state's gradient, from the training forward's
     checkpoints (kept) or from the backward's own replay of the memory (not kept)."""
     if not kept:
-        monkeypatch.setattr(model_mod, "_keep_checkpoints", lambda n_ckpt, n_cache: False)
+        monkeypatch.setattr(sequence_mod, "keep_checkpoints", lambda n_ckpt, n_cache: False)
     out = {}
     for path in ("step", "chunk"):
         m = _model(cell, path, n_threads=threads)
@@ -153,3 +153,9 @@ def test_training_memory_is_linear_in_T_plus_sqrt_T_fast_weights(path):
     a, b, c = np.linalg.solve(np.stack([Ts, np.sqrt(Ts), np.ones(3)], 1), [floats(T) for T in Ts])
     assert floats(16384) == pytest.approx(a * 16384 + b * 128 + c, rel=1e-9)
     assert 0 < b <= 3 * cfg.n_plastic * H * H
+
+
+def test_summary_shows_the_plastic_path():
+    import math as _m
+    assert "plastic path chunkwise on calls of >= 16 steps" in make_model(clip=_m.inf).summary()
+    assert "plastic path step by step" in make_model(clip=1.0).summary()

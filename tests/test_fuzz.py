@@ -133,7 +133,7 @@ class Fixture:
         self.model = SSMN(kw.pop("variant"), seed=3, **kw)
         rng = np.random.default_rng(0)
         m = self.model
-        self.tokens = m._token_input
+        self.tokens = m.token_input
         self.ref = (rng.integers(0, m.config.vocab_size, (2, 5)) if self.tokens
                     else rng.standard_normal((2, 5, m.config.input_dim)))
         _, self.warm = m.forward(self.ref, return_state=True)

@@ -74,12 +74,12 @@ def test_chunks_carrying_state_equal_one_call(rng):
 
 
 def test_long_inference_is_chunked_internally(monkeypatch, rng):
-    import ssmn_rl.model as model_mod
+    import ssmn_rl.sequence as sequence_mod
 
     m = make_model(window_size=4)
     X = rng.standard_normal((2, 50, 3))
     Y = m.forward(X)
-    monkeypatch.setattr(model_mod, "_CHUNK_CACHE_BYTES", 1)  # forces one step per kernel call
+    monkeypatch.setattr(sequence_mod, "CHUNK_CACHE_BYTES", 1)  # forces one step per kernel call
     np.testing.assert_allclose(m.forward(X), Y, atol=1e-12, rtol=0)
 
 
@@ -106,7 +106,7 @@ def test_forward_does_not_modify_given_state(rng):
 
 def test_core_sizes_and_abi_smoke():
     m = make_model()
-    sz = _kernels.sizes(m._c_cfg, B=2, T=7)
+    sz = _kernels.sizes(m.core.c_cfg, B=2, T=7)
     assert sz["n_params"] == m.n_parameters
     assert _kernels.lib.ssmn_abi_version() == _kernels.ABI_VERSION
     assert "ok" == _kernels.error_message(0)
@@ -120,11 +120,11 @@ def test_naive_kernel_gives_the_same_outputs(rng):
     Y = m.forward(X)
     st = m.initial_state(1)
     u_hist = np.zeros(4 * 8, np.float32)
-    cache = np.empty(m._n_cache, np.float32)
+    cache = np.empty(m.core.n_cache, np.float32)
     y = np.empty(2, np.float32)
     out = []
     for t in range(12):
-        _kernels.naive_step(m._c_cfg, y, cache, st.data, u_hist, st.steps, X[t], m._params)
+        _kernels.naive_step(m.core.c_cfg, y, cache, st.data, u_hist, st.steps, X[t], m.parameters)
         out.append(y.copy())
     np.testing.assert_allclose(np.array(out), Y, rtol=1e-5, atol=1e-6)
 
@@ -152,11 +152,11 @@ def test_core_refuses_step_counters_it_cannot_advance(start, rng):
     s.steps[0] = start
     before = s.data.copy()
     T = 5
-    sz = _kernels.sizes(m._c_cfg, 1, T)
+    sz = _kernels.sizes(m.core.c_cfg, 1, T)
     y = np.empty((1, T, 2))
     cache = np.empty(T * sz["n_cache"])
     with pytest.raises(StateError, match="invalid state"):
-        _kernels.forward(m._c_cfg, y, cache, s.data, s.steps, rng.standard_normal((1, T, 3)),
+        _kernels.forward(m.core.c_cfg, y, cache, s.data, s.steps, rng.standard_normal((1, T, 3)),
                          m.get_parameters(), 1, T)
     np.testing.assert_array_equal(s.data, before)
     assert s.steps[0] == start

@@ -65,7 +65,7 @@ def test_out_of_tree_rule_compiled_c_equals_its_numpy_code():
     X = np.random.default_rng(1).standard_normal((2, 12, 3))
     a = _small("bcm", dtype="float64")
     b = _small("bcm", dtype="float64", rule_backend="numpy")
-    assert a._binding.kind == "compiled" and b._binding.kind == "numpy"
+    assert a.core.binding.kind == "compiled" and b.core.binding.kind == "numpy"
     np.testing.assert_allclose(a.forward(X), b.forward(X), atol=1e-12, rtol=0)
     ga = a.value_and_grad(X, np.zeros((2, 12, 2)))[1]
     gb = b.value_and_grad(X, np.zeros((2, 12, 2)))[1]

@@ -95,9 +95,9 @@ def test_kernel_refuses_bad_tokens_even_if_python_is_bypassed():
     st = m.initial_state(1)
     before = st.copy()
     y = np.empty((1, 2, 7))
-    cache = np.empty(2 * m._n_cache)
+    cache = np.empty(2 * m.core.n_cache)
     with pytest.raises(Exception, match=r"token id out of range"):
-        _kernels.forward(m._c_cfg, y, cache, st.data, st.steps, np.array([[1, 70]], np.int32), m._params, 1, 2)
+        _kernels.forward(m.core.c_cfg, y, cache, st.data, st.steps, np.array([[1, 70]], np.int32), m.parameters, 1, 2)
     assert st == before
 
 

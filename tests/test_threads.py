@@ -110,11 +110,11 @@ def test_setting_threads_changes_calls_not_results():
 def test_kept_checkpoints_give_the_replayed_gradient(cell, monkeypatch):
     """value_and_grad keeps the training forward's fast-weight checkpoints when they fit; the
     backward then skips its replay of the updates. Same gradient either way."""
-    import ssmn_rl.model as model_mod
+    import ssmn_rl.sequence as sequence_mod
 
     m = _model(cell, 2)
     _, kept, dkept = _run(m)
-    monkeypatch.setattr(model_mod, "_keep_checkpoints", lambda n_ckpt, n_cache: False)
+    monkeypatch.setattr(sequence_mod, "keep_checkpoints", lambda n_ckpt, n_cache: False)
     _, replayed, dreplayed = _run(m)
     np.testing.assert_allclose(kept, replayed, rtol=1e-12, atol=1e-12 * np.abs(replayed).max())
     np.testing.assert_allclose(dkept, dreplayed, rtol=1e-12, atol=1e-14)
