@@ -15,7 +15,7 @@ for tool in gcc valgrind; do
 done
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-gcc -std=c99 -O3 -g -fopenmp-simd -fno-fast-math -ffp-contract=fast -Wall -Wextra -Wno-psabi \
+gcc -std=c99 -O3 -g -fopenmp-simd -fno-fast-math -fno-trapping-math -ffp-contract=fast -Wall -Wextra -Wno-psabi \
     -Inative -o "$build/memcheck_driver" scripts/memcheck_driver.c \
     native/ssmn_core.c native/cell_f32.c native/cell_f64.c -lm
 valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
