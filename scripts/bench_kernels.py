@@ -593,7 +593,11 @@ def print_batched(res: dict, torch) -> None:
 
 
 # ----------------------------------------------------------------------------- 2b. threads
-THREAD_CELLS = ("default", "prototype")
+#: The cells of section 2b: the default cell (no clip, so its plastic layer runs chunkwise), the
+#: same cell run step by step (what the chunkwise path buys), and the prototype's cell.
+THREAD_CELLS = {"default": dict(preset="default"),
+                "default, step by step": dict(preset="default", plastic_path="step"),
+                "prototype": dict(preset="prototype")}
 
 
 def matmul_ceiling(torch, threads: int) -> float:
@@ -613,9 +617,9 @@ def bench_threads(torch, plan: Plan, threads: int, torch_threads: int) -> dict:
     tokens = plan.batch_B * plan.batch_T
     out = {"B": plan.batch_B, "T": plan.batch_T, "input_dim": dim, "hidden": H, "window": w,
            "threads": threads, "rows": []}
-    for cell in THREAD_CELLS:
+    for cell, kw in THREAD_CELLS.items():
         m = SSMN("standard", input_dim=dim, hidden_dim=H, output_dim=dim, window_size=w, n_layers=N_LAYERS,
-                 seed=0, preset=cell)
+                 seed=0, **kw)
         macs = ssmn_macs_per_token(m.config, mean_window_fill(plan.batch_T, w))
         row = {"cell": cell, "macs_per_token": macs}
         for nt in (1, threads):
