@@ -31,7 +31,7 @@ typedef struct {
     int64_t n_heads;     /* nh >= 1 dividing H: attention heads, and fast-weight blocks (H/nh)^2 per plastic layer */
     int32_t n_threads;   /* threads one call may use (OpenMP): 0 or 1 = the calling thread only, at most 1024;
                           * results are the same run to run for a given count (see ssmn_internal.h) */
-    int32_t plastic_path; /* how the plastic layers run: 0 auto = chunkwise where it applies and T >= 16,
+    int32_t plastic_path; /* how the plastic layers run: 0 auto = chunkwise where it applies and 16 <= T <= 4096,
                            * else step by step; 1 step by step always; 2 chunkwise wherever it applies.
                            * Chunkwise (matrix products over chunks of steps) applies to the built-in
                            * hebbian rule with clip = inf and chat_steps = 1; 2 elsewhere is a config error */

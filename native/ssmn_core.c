@@ -50,9 +50,11 @@ static int chunk_applies(const ssmn_config *cfg) {
     return cfg->rule == SSMN_RULE_HEBBIAN && isinf(cfg->clip) && cfg->chat_steps == 1;
 }
 
-/* Calls of at least this many steps run chunkwise under plastic_path 0 (shorter ones gain nothing
- * from products over chunks of ceil(sqrt(T)) steps). */
+/* Calls of SSMN_CHUNK_AUTO_T..SSMN_CHUNK_AUTO_MAX_T steps run chunkwise under plastic_path 0:
+ * shorter ones gain nothing from products over chunks of ceil(sqrt(T)) steps, and past chunks of
+ * 64 steps the chunk's own K x K work (K H per token) outgrows the d^2 per token it saves. */
 #define SSMN_CHUNK_AUTO_T 16
+#define SSMN_CHUNK_AUTO_MAX_T 4096
 
 int ssmn_check_config(const ssmn_config *cfg) {
     if (!cfg) return SSMN_ERR_NULL;
@@ -101,6 +103,7 @@ int ssmn_layout_of(const ssmn_config *cfg, ssmn_layout *L) {
     L->norm = cfg->norm;
     L->chunk_min_T = !chunk_applies(cfg) || cfg->plastic_path == 1 ? INT64_MAX
                      : (cfg->plastic_path == 2 ? 1 : SSMN_CHUNK_AUTO_T);
+    L->chunk_max_T = cfg->plastic_path == 2 ? INT64_MAX : SSMN_CHUNK_AUTO_MAX_T;
     if (ssmn_mul(H, H, &HH) || ssmn_add(HH, H, &HHb) || ssmn_mul(H, L->Din, &HDin) ||
         ssmn_mul(L->Dout, H, &DoutH) || ssmn_mul(L->w, H, &wH) || ssmn_mul(L->P, HH / L->nh, &PHH) ||
         ssmn_mul(L->V, L->Din, &VDin) || ssmn_mul(2 * (int64_t)L->C + 1, H, &pl) ||

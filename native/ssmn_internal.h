@@ -65,8 +65,9 @@ enum {
 typedef struct {
     int64_t H, Din, Dout, w, S, P, V, C, pos_bias, residual, neuromod, learned_decay, norm;
     int64_t nh, dh, WF; /* heads, head width H / nh, floats of one plastic layer's W_f (nh dh^2) */
-    int64_t chunk_min_T; /* the plastic layers run chunkwise (plastic_chunk.c) on calls of T >= this
-                          * (INT64_MAX where the chunkwise path does not apply or is switched off) */
+    int64_t chunk_min_T, chunk_max_T; /* the plastic layers run chunkwise (plastic_chunk.c) on calls
+                          * of chunk_min_T <= T <= chunk_max_T (min INT64_MAX where the chunkwise path
+                          * does not apply or is switched off) */
     /* parameter offsets (W_out == emb when tied); plastic layer j's gates start at
      * gate0 + j * gate_stride */
     int64_t emb, W_in, b_in, W_q, W_k, W_v, W_o, attn_bias, stat0, plas0, gate0, gate_stride;
@@ -125,7 +126,7 @@ typedef struct {
 } ssmn_chunk;
 int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C);
 /* whether a call of T steps runs the plastic layers chunkwise */
-#define SSMN_CHUNKED(L, T) ((T) >= (L)->chunk_min_T)
+#define SSMN_CHUNKED(L, T) ((T) >= (L)->chunk_min_T && (T) <= (L)->chunk_max_T)
 
 /* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the GEMM pack
  * when with_pack (calls with enough rows to pack), then nt blocks of thr_n floats, one per stream

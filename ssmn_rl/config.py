@@ -14,11 +14,11 @@ import numbers
 from .errors import ConfigError
 
 DTYPES = ("float32", "float64")
-#: How the plastic layers run: "auto" (chunkwise where it applies, on calls of at least
-#: CHUNK_AUTO_STEPS steps), "step" (always step by step), "chunk" (chunkwise; refused where it
+#: How the plastic layers run: "auto" (chunkwise where it applies, on calls of CHUNK_AUTO_STEPS
+#: steps), "step" (always step by step), "chunk" (chunkwise; refused where it
 #: does not apply). Same order as the core's ssmn_config.plastic_path.
 PLASTIC_PATHS = ("auto", "step", "chunk")
-CHUNK_AUTO_STEPS = 16  # SSMN_CHUNK_AUTO_T in native/ssmn_core.c
+CHUNK_AUTO_STEPS = (16, 4096)  # SSMN_CHUNK_AUTO_T, SSMN_CHUNK_AUTO_MAX_T in native/ssmn_core.c
 
 
 def _dtype_name(dtype) -> str:
@@ -280,7 +280,8 @@ class SSMNConfig:
             return "step by step"
         if self.plastic_path == "chunk":
             return "chunkwise"
-        return f"chunkwise on calls of >= {CHUNK_AUTO_STEPS} steps, else step by step"
+        lo, hi = CHUNK_AUTO_STEPS
+        return f"chunkwise on calls of {lo}..{hi} steps, else step by step"
 
     def _check_plastic_path(self, rule) -> None:
         if self.plastic_path not in PLASTIC_PATHS:

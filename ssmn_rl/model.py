@@ -95,7 +95,7 @@ class SSMN:
         How the plastic layers run. The hebbian rule with ``clip=math.inf`` and ``chat_steps=1``
         has a chunkwise form: the fast-weight recurrence over chunks of ceil(sqrt(T)) steps as
         matrix products (Yang et al. 2024), the same values as step by step up to rounding.
-        "auto" takes it on calls of at least 16 steps; "step" never; "chunk" always (refused where
+        "auto" takes it on calls of 16 to 4,096 steps; "step" never; "chunk" always (refused where
         it does not apply). ``summary()`` shows the path taken.
 
     Examples

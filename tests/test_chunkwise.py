@@ -128,7 +128,7 @@ def test_plastic_path_values_are_checked(bad):
 
 
 def test_the_path_taken_is_reported():
-    assert make_model(clip=math.inf).config.plastic_path_taken().startswith("chunkwise on calls of >= 16")
+    assert make_model(clip=math.inf).config.plastic_path_taken().startswith("chunkwise on calls of 16..4096")
     assert make_model(clip=1.0).config.plastic_path_taken() == "step by step"
     assert make_model(clip=math.inf, plastic_path="step").config.plastic_path_taken() == "step by step"
     assert make_model(clip=math.inf, plastic_path="chunk").config.plastic_path_taken() == "chunkwise"
@@ -157,5 +157,5 @@ def test_training_memory_is_linear_in_T_plus_sqrt_T_fast_weights(path):
 
 def test_summary_shows_the_plastic_path():
     import math as _m
-    assert "plastic path chunkwise on calls of >= 16 steps" in make_model(clip=_m.inf).summary()
+    assert "plastic path chunkwise on calls of 16..4096 steps" in make_model(clip=_m.inf).summary()
     assert "plastic path step by step" in make_model(clip=1.0).summary()
