@@ -127,7 +127,8 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
         for (int64_t s = 0; s < n; s++)
             for (int64_t i = 0; i < d; i++) dz[s * H + i] += cb->c[s] * cb->PG[s * d + i];
         if (SSMN_HAS_GATES(L)) {
-            /* Z[t][s] = dL/d(D[t][s] e_s) / ... : the score terms, the last row with the new memory's */
+            /* Z[t][s] = dL/d(D[t][s] e_s) = S[t][s] Pm[t][s]; the last row also gets the new
+             * memory's term h_s^T G z_s (c_s = D[n-1][s] e_s) */
             for (int64_t t = 0; t < n; t++)
                 for (int64_t s = 0; s < n; s++) cb->Z[t * n + s] = s <= t ? cb->S[t * n + s] * cb->Pm[t * n + s] : 0;
             for (int64_t s = 0; s < n; s++) cb->Z[(n - 1) * n + s] += FN(dot)(cb->PG + s * d, Zr + s * R, d);
