@@ -7,7 +7,8 @@
  * case, one token through a weight matrix) runs as dot products instead. With more than one
  * thread (gemm_buf.nt), the threads of one product pack the shared panels together and split the
  * register tiles; each element of C is still summed by one thread in the serial order, so the
- * result does not depend on the thread count. Included by cell.c.
+ * result does not depend on the thread count. A product called from inside a per-stream parallel
+ * loop (the chunkwise plastic path) runs on the calling thread alone. Included by cell.c.
  */
 #define GEMM_MR 6
 
@@ -254,6 +255,14 @@ static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, const real
 #pragma omp parallel num_threads(nt)
 #endif
         FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
+#ifdef _OPENMP
+    } else if (omp_in_parallel()) {
+        /* called by one thread of a caller's team (a per-stream loop, each thread with its own
+         * product and pack): a team of one of its own, so that gemm_blocked's worksharing loops
+         * bind to it instead of splitting this product over the caller's threads */
+#pragma omp parallel num_threads(1)
+        FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
+#endif
     } else {
         FN(gemm_blocked)(ta, tb, M, N, K, A, lda, B, ldb, add, C, ldc, Ap, Bp);
     }

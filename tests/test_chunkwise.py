@@ -159,3 +159,20 @@ def test_summary_shows_the_plastic_path():
     import math as _m
     assert "plastic path chunkwise on calls of 16..4096 steps" in make_model(clip=_m.inf).summary()
     assert "plastic path step by step" in make_model(clip=1.0).summary()
+
+
+@pytest.mark.parametrize("B", [3, 4])
+def test_chunkwise_streams_split_over_threads_agree_with_one_thread(B, rng):
+    """A model large enough that its streams are split over two threads (B = 3: unequal shares),
+    whose chunks' products each thread runs alone: outputs and gradients equal the one-thread
+    per-step path's (a product's worksharing must not bind to the stream loop's team)."""
+    out = {}
+    for path, threads in (("step", 1), ("chunk", 2)):
+        m = make_model(variant="standard", preset=None, hidden_dim=128, window_size=4, clip=math.inf,
+                       plastic_path=path, n_threads=threads, input_dim=3, output_dim=2)
+        r = np.random.default_rng(5)
+        X = r.standard_normal((B, 40, 3))
+        Yt = r.standard_normal((B, 40, 2))
+        out[path] = (m.forward(X), *m.value_and_grad(X, Yt))
+    np.testing.assert_allclose(out["chunk"][0], out["step"][0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out["chunk"][2], out["step"][2], rtol=1e-9, atol=1e-10)
