@@ -51,13 +51,17 @@ static void FN(chunk_decays)(const ssmn_layout *L, const FN(rule_ctx) *rx, const
     for (int64_t s = 0; s < n; s++) cb->c[s] = cb->D[(n - 1) * n + s] * cb->e[s];
 }
 
-/* S = Q Z^T and M = D o e o S (lower triangle, zero above) for head hd's rows Q, Z (ld R). */
+/* out (n, n) = D o e o X: X's lower triangle decayed and scaled by the write strengths, zero above. */
+static void FN(chunk_decayed)(real *out, const real *X, int64_t n, const FN(chunk_buf) *cb) {
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t s = 0; s < n; s++) out[t * n + s] = s <= t ? cb->D[t * n + s] * cb->e[s] * X[t * n + s] : 0;
+}
+
+/* S = Q Z^T and M = D o e o S for head hd's rows Q, Z (ld R). */
 static void FN(chunk_scores)(const real *Q, const real *Zr, int64_t R, int64_t n, int64_t d,
                              const FN(chunk_buf) *cb) {
     FN(gemm)(0, 1, n, n, d, Q, R, Zr, R, 0, cb->S, n, &cb->gb);
-    for (int64_t t = 0; t < n; t++)
-        for (int64_t s = 0; s < n; s++)
-            cb->M[t * n + s] = s <= t ? cb->D[t * n + s] * cb->e[s] * cb->S[t * n + s] : 0;
+    FN(chunk_decayed)(cb->M, cb->S, n, cb);
 }
 
 /* W (d, d) <- A[n-1] W + Q^T diag(c) Z: the memory after the chunk. */
@@ -108,9 +112,7 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
         FN(chunk_decays)(L, rx, rec0, j, hd, n, cb);
         FN(chunk_scores)(Q, Zr, R, n, d, cb);
         FN(gemm)(0, 1, n, n, d, dR, H, Q, R, 0, cb->Pm, n, gb); /* Pm[t][s] = dr_t . h_s */
-        for (int64_t t = 0; t < n; t++)
-            for (int64_t s = 0; s < n; s++)
-                cb->E[t * n + s] = s <= t ? cb->D[t * n + s] * cb->e[s] * cb->Pm[t * n + s] : 0;
+        FN(chunk_decayed)(cb->E, cb->Pm, n, cb);
         /* dL/dh_t as the query: A[t] W^T dr_t + sum_s E[t][s] z_s */
         FN(gemm)(0, 0, n, d, d, dR, H, Wh, d, 0, cb->tmp, d, gb);
         for (int64_t t = 0; t < n; t++)

@@ -215,7 +215,7 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
     W->nseg = T > 0 ? (T + W->K - 1) / W->K : 0;
     W->nt = nt;
     W->nb = nb;
-    W->chunked = SSMN_CHUNKED(L, T) && L->P > 0;
+    W->chunked = SSMN_CHUNKED(L, T);
     ssmn_chunk Ch;
     if (ssmn_chunk_of(W->chunked ? W->K : 0, H, &Ch)) return SSMN_ERR_OVERFLOW;
     if (ssmn_mul(B, T, &BT) || ssmn_mul(BT, H, &BTH) || ssmn_mul(nb, PWF, &nPWF) || ssmn_mul(nb, L->WF, &nWF) ||
@@ -248,7 +248,7 @@ int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, i
     int64_t nWF, c = 0;
     ssmn_chunk Ch;
     if (ssmn_mul(nb, L->WF, &nWF)) return SSMN_ERR_OVERFLOW;
-    if (ssmn_chunk_of(SSMN_CHUNKED(L, T) && L->P > 0 ? ssmn_segment_len(T) : 0, L->H, &Ch)) return SSMN_ERR_OVERFLOW;
+    if (ssmn_chunk_of(SSMN_CHUNKED(L, T) ? ssmn_segment_len(T) : 0, L->H, &Ch)) return SSMN_ERR_OVERFLOW;
     if (place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1)) return SSMN_ERR_OVERFLOW;
     S->thr = c;
     c = 0;

@@ -126,7 +126,7 @@ typedef struct {
 } ssmn_chunk;
 int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C);
 /* whether a call of T steps runs the plastic layers chunkwise */
-#define SSMN_CHUNKED(L, T) ((T) >= (L)->chunk_min_T && (T) <= (L)->chunk_max_T)
+#define SSMN_CHUNKED(L, T) ((L)->P > 0 && (T) >= (L)->chunk_min_T && (T) <= (L)->chunk_max_T)
 
 /* The forward pass's scratch (allocated per call), carved by ssmn_scratch_of(): the GEMM pack
  * when with_pack (calls with enough rows to pack), then nt blocks of thr_n floats, one per stream

@@ -83,6 +83,12 @@ def rule_takes_gates(spec, rule_backend: str) -> bool:
     return (spec.c_rule_id is not None and rule_backend != "numpy") or bool(spec.per_stream_rates)
 
 
+def rule_runs_chunkwise(spec, rule_backend: str) -> bool:
+    """Whether a rule has a chunkwise form that will run: it declares ``chunkwise`` and runs by its
+    built-in C kernel (not its NumPy code)."""
+    return bool(spec.chunkwise) and spec.c_rule_id is not None and rule_backend != "numpy"
+
+
 def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given) -> dict:
     """The cell options of a model being built: `resolve_cell_flags` told whether the preset's
     gates can apply (a plastic layer to gate, a rule run by its built-in C kernel) and whether the
@@ -113,7 +119,7 @@ def resolve_clip(preset, clip, *, rule, rule_backend) -> float:
     name = "default" if preset is None else preset
     try:
         spec = get_rule(rule)
-        chunkwise = spec.chunkwise and spec.c_rule_id is not None and rule_backend != "numpy"
+        chunkwise = rule_runs_chunkwise(spec, rule_backend)
     except Exception:  # noqa: BLE001 - an unknown rule is reported by SSMNConfig
         chunkwise = False
     return math.inf if name == "default" and chunkwise else 1.0
@@ -268,9 +274,8 @@ class SSMNConfig:
         """Whether the plastic layers can run chunkwise: a rule declaring ``chunkwise`` run by its
         C kernel, no clip (``clip=inf``), one read per step (``chat_steps=1``)."""
         from .plugin_manager import get_rule
-        rule = get_rule(self.rule)
-        return (self.n_plastic > 0 and rule.chunkwise and rule.c_rule_id is not None
-                and self.rule_backend != "numpy" and self.clip == math.inf and self.chat_steps == 1)
+        return (self.n_plastic > 0 and rule_runs_chunkwise(get_rule(self.rule), self.rule_backend)
+                and self.clip == math.inf and self.chat_steps == 1)
 
     def plastic_path_taken(self) -> str:
         """How the plastic layers run, in words (``summary()`` shows it)."""

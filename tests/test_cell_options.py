@@ -61,12 +61,18 @@ def _state(m, B, rng):
 def test_forward_matches_reference(gates, rule, dtype, rng):
     m = make_model(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=6, plasticity_eta=0.4,
                    dtype=dtype, **gates)
+    assert_matches_reference(m, rng, 9)
+
+
+def assert_matches_reference(m, rng, T):
+    """m's outputs and final state on 3 random streams of T steps from a random state, with
+    perturbed parameters, against the NumPy reference (1e-10 in float64, 1e-4 in float32)."""
     theta = _perturbed(m, rng)
-    X = rng.standard_normal((3, 9, 3))
+    X = rng.standard_normal((3, T, 3))
     s0 = _state(m, 3, rng)
     Y, s1 = m.forward(X, state=s0, return_state=True)
-    Yr, data_r, steps_r = reference_forward(m.config, theta, X, s0.data, s0.steps)
-    tol = 1e-10 if dtype == "float64" else 1e-4
+    Yr, data_r, _ = reference_forward(m.config, theta, X, s0.data, s0.steps)
+    tol = 1e-10 if m.config.dtype == "float64" else 1e-4
     np.testing.assert_allclose(Y, Yr, rtol=tol, atol=tol)
     np.testing.assert_allclose(s1.data, data_r, rtol=tol, atol=tol)
 

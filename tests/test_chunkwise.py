@@ -9,9 +9,8 @@ import pytest
 
 import ssmn_rl.sequence as sequence_mod
 from conftest import make_model
-from reference import reference_forward
 from ssmn_rl.errors import ConfigError
-from test_cell_options import _fd_grad, _perturbed, _state
+from test_cell_options import _fd_grad, _perturbed, _state, assert_matches_reference
 from test_gradients import assert_gradients_match
 
 CELLS = [dict(preset="prototype"), dict(neuromodulation=True), dict(learned_decay=True), dict(norm="rms"),
@@ -31,15 +30,7 @@ def _model(cell, path, **kw):
 @pytest.mark.parametrize("T", [1, 9, 40])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_chunkwise_matches_reference(cell, T, dtype, rng):
-    m = _model(cell, "chunk", dtype=dtype)
-    theta = _perturbed(m, rng)
-    X = rng.standard_normal((3, T, 3))
-    s0 = _state(m, 3, rng)
-    Y, s1 = m.forward(X, state=s0, return_state=True)
-    Yr, data_r, _ = reference_forward(m.config, theta, X, s0.data, s0.steps)
-    tol = 1e-10 if dtype == "float64" else 1e-4
-    np.testing.assert_allclose(Y, Yr, rtol=tol, atol=tol)
-    np.testing.assert_allclose(s1.data, data_r, rtol=tol, atol=tol)
+    assert_matches_reference(_model(cell, "chunk", dtype=dtype), rng, T)
 
 
 @pytest.mark.parametrize("cell", CELLS)
