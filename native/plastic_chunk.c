@@ -2,18 +2,25 @@
  * as matrix products (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule
  * over Sequence Length"; gated linear attention), for the rules whose update is linear in W_f.
  *
- * It applies to the hebbian rule without the clip and with one read per step (chat_steps = 1):
- * per head, W_t = k_t W_{t-1} + e_t h_t z_t^T (post h = relu(P norm(z) + c), pre z = norm(z)),
- * keep k_t = 1 - lambda_t, write strength e_t = eta_t, and the read r_t = W_t h_t. Over a chunk
- * of n steps starting from W (all indices local to the chunk):
+ * It applies to the hebbian and delta rules without the clip and with one read per step
+ * (chat_steps = 1). Per head, post h = relu(P norm(z) + c), pre z = norm(z), keep k_t =
+ * 1 - lambda_t, write strength e_t = eta_t, read r_t = W_t h_t, and the update
+ *   W_t = k_t W_{t-1} + e_t v_t kk_t^T
+ * with, for the hebbian rule, value v = h and key kk = z; for the delta rule (W_t = k_t W_{t-1} +
+ * e_t (h_t - W_{t-1} k_t) k_t^T, k = z / sqrt(|z|^2 + eps)) key kk = k and value v_t = u_t =
+ * h_t - W_{t-1} k_t, the error the step writes. Over a chunk of n steps starting from W (all
+ * indices local to the chunk):
  *   D[t][s] = k_{s+1} ... k_t (s <= t),  A[t] = k_0 ... k_t,  c_s = D[n-1][s] e_s
- *   r_t = A[t] W h_t + sum_{s <= t} D[t][s] e_s (h_t . z_s) h_s        R = diag(A) Q W^T + M Q
- *   W'  = A[n-1] W + sum_s c_s h_s z_s^T                               W' = A[n-1] W + Q^T diag(c) Z
- * with Q = (h_t) (n, d), Z = (z_t) (n, d), S = Q Z^T and M = D o e o S (lower triangle). The
- * per-step path (plastic.c) stays the reference and the path of every other rule; both give the
- * same values up to rounding (tests/test_chunkwise.py). The decays are products, never ratios,
- * so a keep of 0 is exact. One stream's layers run layer by layer (a layer's input does not
- * depend on a later layer), chunks of K = ceil(sqrt(T)) steps, so the chunk starts are the
+ *   r_t = A[t] W h_t + sum_{s <= t} D[t][s] e_s (h_t . kk_s) v_s       R = diag(A) Q W^T + M V
+ *   W'  = A[n-1] W + sum_s c_s v_s kk_s^T                              W' = A[n-1] W + V^T diag(c) KK
+ * with Q = (h_t) (n, d), S = Q KK^T and M = D o e o S (lower triangle). The delta rule's values
+ * come from one triangular solve per chunk (the UT form of its products of I - e k k^T):
+ *   (I + L) U = Q - diag(A[t-1]) K W^T,   L[t][s] = D[t-1][s] e_s (k_t . k_s) for s < t
+ * (A[-1] = 1), since W_{t-1} = A[t-1] W + sum_{s < t} D[t-1][s] e_s u_s k_s^T.
+ * The per-step path (plastic.c) stays the reference and the path of every other rule; both give
+ * the same values up to rounding (tests/test_chunkwise.py). The decays are products, never
+ * ratios, so a keep of 0 is exact. One stream's layers run layer by layer (a layer's input does
+ * not depend on a later layer), chunks of K = ceil(sqrt(T)) steps, so the chunk starts are the
  * checkpoints of the per-step path and the training memory stays O(sqrt(T) H^2) per stream.
  * Included by cell.c after plastic.c.
  */
@@ -21,6 +28,7 @@
 /* Where the chunkwise path works: the thread's ssmn_chunk block. */
 typedef struct {
     real *D, *S, *M, *Pm, *E, *Z, *e, *kp, *A, *c, *de, *dk, *a, *X, *dR, *dh, *dz, *tmp, *PG, *AQ;
+    real *KK, *Lm, *Y, *nrm, *Kn, *U, *WK, *dU, *dK; /* the delta rule's */
     FN(gemm_buf) gb; /* its own pack, on the calling thread */
 } FN(chunk_buf);
 
@@ -28,7 +36,8 @@ static FN(chunk_buf) FN(chunk_buf_at)(real *blk, const ssmn_chunk *C) {
     FN(chunk_buf) b = {blk + C->D, blk + C->S, blk + C->M, blk + C->Pm, blk + C->E, blk + C->Z, blk + C->e,
                        blk + C->kp, blk + C->A, blk + C->c, blk + C->de, blk + C->dk, blk + C->a, blk + C->X,
                        blk + C->dR, blk + C->dh, blk + C->dz, blk + C->tmp, blk + C->PG, blk + C->AQ,
-                       {blk + C->pack, 1}};
+                       blk + C->KK, blk + C->Lm, blk + C->Y, blk + C->nrm, blk + C->Kn, blk + C->U,
+                       blk + C->WK, blk + C->dU, blk + C->dK, {blk + C->pack, 1}};
     return b;
 }
 
@@ -57,21 +66,64 @@ static void FN(chunk_decayed)(real *out, const real *X, int64_t n, const FN(chun
         for (int64_t s = 0; s < n; s++) out[t * n + s] = s <= t ? cb->D[t * n + s] * cb->e[s] * X[t * n + s] : 0;
 }
 
-/* S = Q Z^T and M = D o e o S for head hd's rows Q, Z (ld R). */
-static void FN(chunk_scores)(const real *Q, const real *Zr, int64_t R, int64_t n, int64_t d,
+/* The rows a chunk writes with: values V (ld ldv) and keys KK (ld ldk), W_t = k_t W_{t-1} +
+ * e_t v_t kk_t^T. */
+typedef struct {
+    const real *V, *KK;
+    int64_t ldv, ldk;
+} FN(chunk_rows);
+
+/* The write rows of head rows Q, Zr (ld R) over a chunk from memory W (d, d), after chunk_decays:
+ * the records themselves for the hebbian rule; for the delta rule the keys cb->Kn (norms cb->nrm),
+ * their products cb->KK, L (cb->Lm), cb->WK = K W^T and the values cb->U solved row by row. */
+static FN(chunk_rows) FN(chunk_write_rows)(const ssmn_config *cfg, const real *Q, const real *Zr, int64_t R,
+                                           const real *W, int64_t n, int64_t d, const FN(chunk_buf) *cb) {
+    FN(chunk_rows) w = {Q, Zr, R, R};
+    if (cfg->rule != SSMN_RULE_DELTA) return w;
+    const real eps = (real)cfg->rule_params[0];
+    for (int64_t t = 0; t < n; t++) {
+        const real *z = Zr + t * R;
+        real ss = 0;
+        for (int64_t i = 0; i < d; i++) ss += z[i] * z[i];
+        const real nt = R_SQRT(ss + eps);
+        cb->nrm[t] = nt;
+        for (int64_t i = 0; i < d; i++) cb->Kn[t * d + i] = z[i] / nt;
+    }
+    FN(gemm)(0, 1, n, n, d, cb->Kn, d, cb->Kn, d, 0, cb->KK, n, &cb->gb);
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t s = 0; s < n; s++)
+            cb->Lm[t * n + s] = s < t ? cb->D[(t - 1) * n + s] * cb->e[s] * cb->KK[t * n + s] : 0;
+    FN(gemm)(0, 1, n, d, d, cb->Kn, d, W, d, 0, cb->WK, d, &cb->gb); /* W k_t */
+    for (int64_t t = 0; t < n; t++) {
+        const real ap = t ? cb->A[t - 1] : 1;
+        real *u = cb->U + t * d;
+        for (int64_t i = 0; i < d; i++) u[i] = Q[t * R + i] - ap * cb->WK[t * d + i];
+        for (int64_t s = 0; s < t; s++) {
+            const real l = cb->Lm[t * n + s], *us = cb->U + s * d;
+#pragma omp simd
+            for (int64_t i = 0; i < d; i++) u[i] -= l * us[i];
+        }
+    }
+    w.V = cb->U;
+    w.KK = cb->Kn;
+    w.ldv = w.ldk = d;
+    return w;
+}
+
+/* S = Q KK^T and M = D o e o S for head hd's query rows Q (ld R) and key rows w. */
+static void FN(chunk_scores)(const real *Q, int64_t R, const FN(chunk_rows) *w, int64_t n, int64_t d,
                              const FN(chunk_buf) *cb) {
-    FN(gemm)(0, 1, n, n, d, Q, R, Zr, R, 0, cb->S, n, &cb->gb);
+    FN(gemm)(0, 1, n, n, d, Q, R, w->KK, w->ldk, 0, cb->S, n, &cb->gb);
     FN(chunk_decayed)(cb->M, cb->S, n, cb);
 }
 
-/* W (d, d) <- A[n-1] W + Q^T diag(c) Z: the memory after the chunk. */
-static void FN(chunk_advance)(real *W, const real *Q, const real *Zr, int64_t R, int64_t n, int64_t d,
-                              const FN(chunk_buf) *cb) {
+/* W (d, d) <- A[n-1] W + V^T diag(c) KK: the memory after the chunk. */
+static void FN(chunk_advance)(real *W, const FN(chunk_rows) *w, int64_t n, int64_t d, const FN(chunk_buf) *cb) {
     const real an = cb->A[n - 1];
     for (int64_t i = 0; i < d * d; i++) W[i] *= an;
     for (int64_t s = 0; s < n; s++)
-        for (int64_t k = 0; k < d; k++) cb->tmp[s * d + k] = cb->c[s] * Zr[s * R + k];
-    FN(gemm)(1, 0, d, d, n, Q, R, cb->tmp, d, 1, W, d, &cb->gb);
+        for (int64_t k = 0; k < d; k++) cb->tmp[s * d + k] = cb->c[s] * w->KK[s * w->ldk + k];
+    FN(gemm)(1, 0, d, d, n, w->V, w->ldv, cb->tmp, d, 1, W, d, &cb->gb);
 }
 
 /* Steps 0..n-1 of records rec0 through plastic layer j's memory W (WF): each record's first tanh
@@ -84,15 +136,51 @@ static void FN(chunk_forward)(const ssmn_layout *L, const FN(rule_ctx) *rx, real
         real *Wh = W + hd * d * d;
         const real *Q = rec0 + SSMN_C_H(L, j) + hd * d, *Zr = rec0 + SSMN_C_ZIN(L, j) + hd * d;
         FN(chunk_decays)(L, rx, rec0, j, hd, n, cb);
+        const FN(chunk_rows) w = FN(chunk_write_rows)(rx->cfg, Q, Zr, R, Wh, n, d, cb);
         if (read) {
             real *out = rec0 + SSMN_C_TR(L, j, 0) + hd * d;
-            FN(chunk_scores)(Q, Zr, R, n, d, cb);
+            FN(chunk_scores)(Q, R, &w, n, d, cb);
             FN(gemm)(0, 1, n, d, d, Q, R, Wh, d, 0, out, R, &cb->gb); /* Q W^T */
             for (int64_t t = 0; t < n; t++)
                 for (int64_t i = 0; i < d; i++) out[t * R + i] *= cb->A[t];
-            FN(gemm)(0, 0, n, d, n, cb->M, n, Q, R, 1, out, R, &cb->gb); /* + M Q */
+            FN(gemm)(0, 0, n, d, n, cb->M, n, w.V, w.ldv, 1, out, R, &cb->gb); /* + M V */
         }
-        FN(chunk_advance)(Wh, Q, Zr, R, n, d, cb);
+        FN(chunk_advance)(Wh, &w, n, d, cb);
+    }
+}
+
+/* The delta rule's part of chunk_backward for head rows Q (ld R) from memory W (d, d), after
+ * chunk_write_rows: cb->dU (n, d) in dL/du, out g = (I + L)^-T dL/du; dh (ld H) += g (the u_t's
+ * h_t); cb->dK += the keys' gradients through L and W k_t; the gates' terms into cb->Z (L's row t
+ * holds D[t-1][s] e_s, so it adds to row t - 1) and, with learned decay, cb->a (A[t-1] in row t). */
+static void FN(chunk_delta_backward)(const ssmn_layout *L, real *dh, const real *W, int64_t n, int64_t d,
+                                     const FN(chunk_buf) *cb) {
+    const int64_t H = L->H;
+    real *g = cb->dU, *Y = cb->Y;
+    for (int64_t s = n - 1; s >= 0; s--) {
+        real *gs = g + s * d;
+        for (int64_t t = s + 1; t < n; t++) {
+            const real l = cb->Lm[t * n + s], *gt = g + t * d;
+#pragma omp simd
+            for (int64_t i = 0; i < d; i++) gs[i] -= l * gt[i];
+        }
+    }
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t i = 0; i < d; i++) dh[t * H + i] += g[t * d + i];
+    FN(gemm)(0, 1, n, n, d, g, d, cb->U, d, 0, Y, n, &cb->gb); /* dL/dL[t][s] = -g_t . u_s */
+    if (SSMN_HAS_GATES(L))
+        for (int64_t t = 1; t < n; t++)
+            for (int64_t s = 0; s < t; s++) cb->Z[(t - 1) * n + s] -= Y[t * n + s] * cb->KK[t * n + s];
+    if (L->learned_decay)
+        for (int64_t t = 1; t < n; t++) cb->a[t - 1] -= FN(dot)(g + t * d, cb->WK + t * d, d);
+    for (int64_t t = 0; t < n; t++) /* dL/d(k_t . k_s) */
+        for (int64_t s = 0; s < n; s++) Y[t * n + s] = s < t ? -Y[t * n + s] * cb->D[(t - 1) * n + s] * cb->e[s] : 0;
+    FN(gemm)(0, 0, n, d, n, Y, n, cb->Kn, d, 1, cb->dK, d, &cb->gb);
+    FN(gemm)(1, 0, n, d, n, Y, n, cb->Kn, d, 1, cb->dK, d, &cb->gb);
+    FN(gemm)(0, 0, n, d, d, g, d, W, d, 0, cb->tmp, d, &cb->gb); /* W^T g_t */
+    for (int64_t t = 0; t < n; t++) {
+        const real ap = t ? cb->A[t - 1] : 1;
+        for (int64_t i = 0; i < d; i++) cb->dK[t * d + i] -= ap * cb->tmp[t * d + i];
     }
 }
 
@@ -104,36 +192,51 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
                                const real *rec0, int64_t j, real *G, const real *Wprev, int64_t n, const real *prm,
                                const FN(chunk_buf) *cb) {
     const int64_t R = L->n_cache, H = L->H, d = L->dh, dd = d * d;
+    const int delta = cfg->rule == SSMN_RULE_DELTA;
     const FN(gemm_buf) *gb = &cb->gb;
     for (int64_t hd = 0; hd < L->nh; hd++) {
         const real *Wh = Wprev + hd * dd, *Q = rec0 + SSMN_C_H(L, j) + hd * d;
         const real *Zr = rec0 + SSMN_C_ZIN(L, j) + hd * d, *dR = cb->dR + hd * d;
         real *Gh = G + hd * dd, *dh = cb->dh + hd * d, *dz = cb->dz + hd * d;
         FN(chunk_decays)(L, rx, rec0, j, hd, n, cb);
-        FN(chunk_scores)(Q, Zr, R, n, d, cb);
-        FN(gemm)(0, 1, n, n, d, dR, H, Q, R, 0, cb->Pm, n, gb); /* Pm[t][s] = dr_t . h_s */
+        const FN(chunk_rows) w = FN(chunk_write_rows)(cfg, Q, Zr, R, Wh, n, d, cb);
+        /* where the values' and keys' gradients go: h and z themselves (hebbian), or the delta
+         * rule's u and k, taken back through its solve and its key norm below */
+        real *dV = delta ? cb->dU : dh, *dKK = delta ? cb->dK : dz;
+        const int64_t ldg = delta ? d : H; /* of dV and dKK */
+        if (delta) memset(cb->dK, 0, (size_t)(n * d) * sizeof(real));
+        FN(chunk_scores)(Q, R, &w, n, d, cb);
+        FN(gemm)(0, 1, n, n, d, dR, H, w.V, w.ldv, 0, cb->Pm, n, gb); /* Pm[t][s] = dr_t . v_s */
         FN(chunk_decayed)(cb->E, cb->Pm, n, cb);
-        /* dL/dh_t as the query: A[t] W^T dr_t + sum_s E[t][s] z_s */
+        /* dL/dh_t as the query: A[t] W^T dr_t + sum_s E[t][s] kk_s */
         FN(gemm)(0, 0, n, d, d, dR, H, Wh, d, 0, cb->tmp, d, gb);
         for (int64_t t = 0; t < n; t++)
             for (int64_t i = 0; i < d; i++) dh[t * H + i] += cb->A[t] * cb->tmp[t * d + i];
-        FN(gemm)(0, 0, n, d, n, cb->E, n, Zr, R, 1, dh, H, gb);
-        /* as the written value: sum_t M[t][s] dr_t + c_s G z_s */
-        FN(gemm)(1, 0, n, d, n, cb->M, n, dR, H, 1, dh, H, gb);
-        FN(gemm)(0, 1, n, d, d, Zr, R, Gh, d, 0, cb->tmp, d, gb);
+        FN(gemm)(0, 0, n, d, n, cb->E, n, w.KK, w.ldk, 1, dh, H, gb);
+        /* dL/dv_s: sum_t M[t][s] dr_t + c_s G kk_s */
+        FN(gemm)(1, 0, n, d, n, cb->M, n, dR, H, !delta, dV, ldg, gb);
+        FN(gemm)(0, 1, n, d, d, w.KK, w.ldk, Gh, d, 0, cb->tmp, d, gb);
         for (int64_t s = 0; s < n; s++)
-            for (int64_t i = 0; i < d; i++) dh[s * H + i] += cb->c[s] * cb->tmp[s * d + i];
-        /* dL/dz_s: sum_t E[t][s] h_t + c_s G^T h_s */
-        FN(gemm)(1, 0, n, d, n, cb->E, n, Q, R, 1, dz, H, gb);
-        FN(gemm)(0, 0, n, d, d, Q, R, Gh, d, 0, cb->PG, d, gb);
+            for (int64_t i = 0; i < d; i++) dV[s * ldg + i] += cb->c[s] * cb->tmp[s * d + i];
+        /* dL/dkk_s: sum_t E[t][s] h_t + c_s G^T v_s */
+        FN(gemm)(1, 0, n, d, n, cb->E, n, Q, R, 1, dKK, ldg, gb);
+        FN(gemm)(0, 0, n, d, d, w.V, w.ldv, Gh, d, 0, cb->PG, d, gb);
         for (int64_t s = 0; s < n; s++)
-            for (int64_t i = 0; i < d; i++) dz[s * H + i] += cb->c[s] * cb->PG[s * d + i];
+            for (int64_t i = 0; i < d; i++) dKK[s * ldg + i] += cb->c[s] * cb->PG[s * d + i];
         if (SSMN_HAS_GATES(L)) {
             /* Z[t][s] = dL/d(D[t][s] e_s) = S[t][s] Pm[t][s]; the last row also gets the new
-             * memory's term h_s^T G z_s (c_s = D[n-1][s] e_s) */
+             * memory's term v_s^T G kk_s (c_s = D[n-1][s] e_s) */
             for (int64_t t = 0; t < n; t++)
                 for (int64_t s = 0; s < n; s++) cb->Z[t * n + s] = s <= t ? cb->S[t * n + s] * cb->Pm[t * n + s] : 0;
-            for (int64_t s = 0; s < n; s++) cb->Z[(n - 1) * n + s] += FN(dot)(cb->PG + s * d, Zr + s * R, d);
+            for (int64_t s = 0; s < n; s++) cb->Z[(n - 1) * n + s] += FN(dot)(cb->PG + s * d, w.KK + s * w.ldk, d);
+            if (L->learned_decay) { /* a_t = dL/dA[t]: dr_t . (W h_t), the last with <G, W> */
+                FN(gemm)(0, 1, n, d, d, Q, R, Wh, d, 0, cb->X, d, gb);
+                for (int64_t t = 0; t < n; t++) cb->a[t] = FN(dot)(dR + t * H, cb->X + t * d, d);
+                cb->a[n - 1] += FN(dot)(Gh, Wh, dd);
+            }
+        }
+        if (delta) FN(chunk_delta_backward)(L, dh, Wh, n, d, cb);
+        if (SSMN_HAS_GATES(L)) {
             for (int64_t s = 0; s < n; s++) { /* dL/de_s */
                 real acc = 0;
                 for (int64_t t = s; t < n; t++) acc += cb->D[t * n + s] * cb->Z[t * n + s];
@@ -141,12 +244,8 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
             }
             for (int64_t t = 0; t < n; t++) cb->dk[t] = 0;
             if (L->learned_decay) {
-                /* a_t = dL/dA[t]: dr_t . (W h_t), the last with <G, W>; then dL/dk_u sums every
-                 * product holding k_u, without dividing by it: for each t, acc runs over u the
-                 * terms s < u of row t times D[u-1][s] */
-                FN(gemm)(0, 1, n, d, d, Q, R, Wh, d, 0, cb->X, d, gb);
-                for (int64_t t = 0; t < n; t++) cb->a[t] = FN(dot)(dR + t * H, cb->X + t * d, d);
-                cb->a[n - 1] += FN(dot)(Gh, Wh, dd);
+                /* dL/dk_u sums every product holding k_u, without dividing by it: for each t,
+                 * acc runs over u the terms s < u of row t times D[u-1][s] */
                 for (int64_t t = 0; t < n; t++) {
                     real acc = cb->a[t];
                     for (int64_t u = 0; u <= t; u++) {
@@ -155,16 +254,29 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
                     }
                 }
             }
+        }
+        if (delta) /* through k = z / sqrt(|z|^2 + eps): dz = (dk - k (k . dk)) / norm */
+            for (int64_t t = 0; t < n; t++) {
+                const real *k = cb->Kn + t * d, *dk = cb->dK + t * d, kd = FN(dot)(k, dk, d);
+                for (int64_t i = 0; i < d; i++) dz[t * H + i] += (dk[i] - k[i] * kd) / cb->nrm[t];
+            }
+        if (SSMN_HAS_GATES(L))
             for (int64_t t = 0; t < n; t++) /* lambda_t = 1 - k_t */
                 FN(gates_backward)(L, cfg, grad, cb->dz + t * H, rec0 + t * R, j, hd, rec0 + t * R + SSMN_C_ZIN(L, j),
                                    prm, cb->de[t], -cb->dk[t]);
-        }
-        /* G <- A[n-1] G + dR^T diag(A) Q */
+        /* G <- A[n-1] G + dR^T diag(A) Q (- g^T diag(A[t-1]) K for the delta rule's W k_t) */
         for (int64_t t = 0; t < n; t++)
             for (int64_t i = 0; i < d; i++) cb->AQ[t * d + i] = cb->A[t] * Q[t * R + i];
         const real an = cb->A[n - 1];
         for (int64_t i = 0; i < dd; i++) Gh[i] *= an;
         FN(gemm)(1, 0, d, d, n, dR, H, cb->AQ, d, 1, Gh, d, gb);
+        if (delta) {
+            for (int64_t t = 0; t < n; t++) {
+                const real ap = t ? cb->A[t - 1] : 1;
+                for (int64_t i = 0; i < d; i++) cb->AQ[t * d + i] = -ap * cb->Kn[t * d + i];
+            }
+            FN(gemm)(1, 0, d, d, n, cb->dU, d, cb->AQ, d, 1, Gh, d, gb);
+        }
     }
 }
 

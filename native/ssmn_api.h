@@ -34,7 +34,8 @@ typedef struct {
     int32_t plastic_path; /* how the plastic layers run: 0 auto = chunkwise where it applies and 16 <= T <= 4096,
                            * else step by step; 1 step by step always; 2 chunkwise wherever it applies.
                            * Chunkwise (matrix products over chunks of steps) applies to the built-in
-                           * hebbian rule with clip = inf and chat_steps = 1; 2 elsewhere is a config error */
+                           * hebbian and delta rules with clip = inf and chat_steps = 1; 2 elsewhere is a
+                           * config error */
     double rule_params[4]; /* rule-specific: importance (threshold, sharpness), delta (eps) */
     /* rule 100 only: int update(ctx, W (H,H) in/out, pre (H), post (H), H) and
      * int vjp(ctx, G (H,H) in dL/dW' out dL/dW, dpre (H) +=, dpost (H) +=, W, pre, post, H),

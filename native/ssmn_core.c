@@ -44,10 +44,12 @@ int64_t ssmn_segment_len(int64_t T) {
     return k;
 }
 
-/* The chunkwise path needs an update linear in W_f given pre, post and the rates: the built-in
- * hebbian rule without the clip, and one read of W_f per step. */
+/* The chunkwise path needs an update linear in W_f given pre, post and the rates (for the delta
+ * rule, given its solved values): the built-in hebbian and delta rules without the clip, and one
+ * read of W_f per step. */
 static int chunk_applies(const ssmn_config *cfg) {
-    return cfg->rule == SSMN_RULE_HEBBIAN && isinf(cfg->clip) && cfg->chat_steps == 1;
+    return (cfg->rule == SSMN_RULE_HEBBIAN || cfg->rule == SSMN_RULE_DELTA) && isinf(cfg->clip) &&
+           cfg->chat_steps == 1;
 }
 
 /* Calls of SSMN_CHUNK_AUTO_T..SSMN_CHUNK_AUTO_MAX_T steps run chunkwise under plastic_path 0:
@@ -277,7 +279,9 @@ int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C) {
         place(&c, &C->A, K, 1) || place(&c, &C->c, K, 1) || place(&c, &C->de, K, 1) || place(&c, &C->dk, K, 1) ||
         place(&c, &C->a, K, 1) || place(&c, &C->X, KH, 1) || place(&c, &C->dR, KH, 1) || place(&c, &C->dh, KH, 1) ||
         place(&c, &C->dz, KH, 1) || place(&c, &C->tmp, KH, 1) || place(&c, &C->PG, KH, 1) ||
-        place(&c, &C->AQ, KH, 1) || place(&c, &C->pack, SSMN_PACK_FLOATS, 1))
+        place(&c, &C->AQ, KH, 1) || place(&c, &C->KK, KK, 1) || place(&c, &C->Lm, KK, 1) || place(&c, &C->Y, KK, 1) ||
+        place(&c, &C->nrm, K, 1) || place(&c, &C->Kn, KH, 1) || place(&c, &C->U, KH, 1) || place(&c, &C->WK, KH, 1) ||
+        place(&c, &C->dU, KH, 1) || place(&c, &C->dK, KH, 1) || place(&c, &C->pack, SSMN_PACK_FLOATS, 1))
         return SSMN_ERR_OVERFLOW;
     C->n = c;
     return SSMN_OK;

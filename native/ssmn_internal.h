@@ -120,9 +120,12 @@ int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb,
  * .chunk, ssmn_scratch.chunk), carved by ssmn_chunk_of(): (K, K) matrices of the chunk's decays D,
  * scores S, decayed scores M, output-gradient scores Pm, E = D e Pm and the gate terms Z; (K)
  * vectors of write strengths e, keeps kp, cumulative keeps A, coefficients c and the gates'
- * gradients de, dk, a; (K, H) rows X, dR, dh, dz, tmp, PG, AQ; and a GEMM pack of its own. */
+ * gradients de, dk, a; (K, H) rows X, dR, dh, dz, tmp, PG, AQ; for the delta rule (K, K) key
+ * products KK, its solve's L (Lm) and their gradients Y, (K) key norms nrm and (K, H) rows of keys
+ * Kn, values U, W k_t (WK) and the gradients dU, dK; and a GEMM pack of its own. */
 typedef struct {
-    int64_t D, S, M, Pm, E, Z, e, kp, A, c, de, dk, a, X, dR, dh, dz, tmp, PG, AQ, pack, n;
+    int64_t D, S, M, Pm, E, Z, e, kp, A, c, de, dk, a, X, dR, dh, dz, tmp, PG, AQ;
+    int64_t KK, Lm, Y, nrm, Kn, U, WK, dU, dK, pack, n;
 } ssmn_chunk;
 int ssmn_chunk_of(int64_t K, int64_t H, ssmn_chunk *C);
 /* whether a call of T steps runs the plastic layers chunkwise */

@@ -37,6 +37,7 @@ def vjp(G, W, pre, post, eta, decay, eps):
 
 RULE = PlasticityRule(
     name="delta", update=update, vjp=vjp, c_rule_id=C_RULE_ID, per_stream_rates=True, normalises_keys=True,
+    chunkwise=True,
     params={"eps": RuleParam(1e-6, 0.0, 1.0, low_open=True, doc="stabiliser of the key norm")},
     doc="Delta rule of fast weight programmers: writes (post - W k) under the normalised key k = pre.")
 

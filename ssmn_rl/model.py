@@ -48,7 +48,7 @@ class SSMN:
         Rate and decay of the rule: dW = eta * post (x) pre - lambda * W.
     clip : float or None
         Bound on |W_f| entries after every update; ``math.inf``: no bound, which lets the hebbian
-        rule run chunkwise (see ``plastic_path``). None: the preset's, no bound for the default
+        and delta rules run chunkwise (see ``plastic_path``). None: the preset's, no bound for the default
         cell with the hebbian rule, 1 for the prototype's cell and every other rule.
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
@@ -92,8 +92,8 @@ class SSMN:
         OMP_NUM_THREADS, else the cores this process may use. Not part of the model: not saved, settable later
         (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
     plastic_path : {"auto", "step", "chunk"}
-        How the plastic layers run. The hebbian rule with ``clip=math.inf`` and ``chat_steps=1``
-        has a chunkwise form: the fast-weight recurrence over chunks of ceil(sqrt(T)) steps as
+        How the plastic layers run. The hebbian and delta rules with ``clip=math.inf`` and
+        ``chat_steps=1`` have a chunkwise form: the fast-weight recurrence over chunks of ceil(sqrt(T)) steps as
         matrix products (Yang et al. 2024), the same values as step by step up to rounding.
         "auto" takes it on calls of 16 to 4,096 steps; "step" never; "chunk" always (refused where
         it does not apply). ``summary()`` shows the path taken.

@@ -83,7 +83,8 @@ class PlasticityRule:
     chunkwise : the update is linear in W given pre, post and the rates (W' = keep W + eta A(pre,
         post)), and the rule's built-in C kernel has a chunkwise form: with ``clip=inf`` and
         ``chat_steps=1`` the plastic layers then run over chunks of steps as matrix products
-        (``plastic_path``). Built in: hebbian. Other rules run step by step.
+        (``plastic_path``). Built in: hebbian, delta (its written error by a triangular solve per
+        chunk). Other rules run step by step.
     """
 
     name: str

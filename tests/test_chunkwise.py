@@ -1,5 +1,6 @@
-"""The plastic layers' chunkwise path (native/plastic_chunk.c): the hebbian rule without the clip,
-over chunks of steps as matrix products, against the NumPy reference, against the per-step path
+"""The plastic layers' chunkwise path (native/plastic_chunk.c): the hebbian and delta rules without
+the clip, over chunks of steps as matrix products (the delta rule's values by a triangular solve per
+chunk), against the NumPy reference, against the per-step path
 (values, gradients, states, with and without the forward's checkpoints, on 1 and 2 threads),
 finite differences, streaming, a keep of exactly 0, and the refusals of ``plastic_path``."""
 import math
@@ -17,34 +18,38 @@ CELLS = [dict(preset="prototype"), dict(neuromodulation=True), dict(learned_deca
          dict(n_heads=2, position_bias=True),
          dict(preset=None),  # the default cell: position bias, residual, layer norm, both gates
          dict(preset=None, n_heads=2, norm="rms")]
+RULES = ["hebbian", "delta"]  # the built-in rules with a chunkwise form
+GATED = dict(neuromodulation=True, learned_decay=True)  # the delta rule's default cell has no gates
 
 
-def _model(cell, path, **kw):
-    opts = dict(rule="hebbian", n_layers=3, plastic_ratio=0.67, hidden_dim=6, plasticity_eta=0.4,
+def _model(cell, path, rule="hebbian", **kw):
+    opts = dict(rule=rule, n_layers=3, plastic_ratio=0.67, hidden_dim=6, plasticity_eta=0.4,
                 decay_lambda=0.2, clip=math.inf, plastic_path=path)
     opts.update(kw)
     return make_model(**opts, **cell)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("cell", CELLS + [dict(preset=None, **GATED)])
 @pytest.mark.parametrize("T", [1, 9, 40])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_chunkwise_matches_reference(cell, T, dtype, rng):
-    assert_matches_reference(_model(cell, "chunk", dtype=dtype), rng, T)
+def test_chunkwise_matches_reference(rule, cell, T, dtype, rng):
+    assert_matches_reference(_model(cell, "chunk", rule, dtype=dtype), rng, T)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("cell", CELLS + [dict(preset=None, **GATED)])
 @pytest.mark.parametrize("T", [2, 17, 40])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("kept", [True, False])
-def test_chunkwise_equals_step_by_step(cell, T, threads, kept, rng, monkeypatch):
+def test_chunkwise_equals_step_by_step(rule, cell, T, threads, kept, rng, monkeypatch):
     """Loss, parameter gradients and the starting state's gradient, from the training forward's
     checkpoints (kept) or from the backward's own replay of the memory (not kept)."""
     if not kept:
         monkeypatch.setattr(sequence_mod, "keep_checkpoints", lambda n_ckpt, n_cache: False)
     out = {}
     for path in ("step", "chunk"):
-        m = _model(cell, path, n_threads=threads)
+        m = _model(cell, path, rule, n_threads=threads)
         r = np.random.default_rng(7)
         _perturbed(m, r)
         X = r.standard_normal((3, T, 3))
@@ -57,9 +62,10 @@ def test_chunkwise_equals_step_by_step(cell, T, threads, kept, rng, monkeypatch)
     np.testing.assert_allclose(dc, ds, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("cell", CELLS)
-def test_chunkwise_gradients_match_finite_differences(cell, rng):
-    m = _model(cell, "chunk", hidden_dim=4)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("cell", CELLS + [dict(preset=None, **GATED)])
+def test_chunkwise_gradients_match_finite_differences(rule, cell, rng):
+    m = _model(cell, "chunk", rule, hidden_dim=4)
     _perturbed(m, rng)
     X = rng.standard_normal((2, 8, 3))  # chunks of 3, 3 and 2 steps
     s0 = _state(m, 2, rng)
@@ -67,9 +73,10 @@ def test_chunkwise_gradients_match_finite_differences(cell, rng):
     assert_gradients_match(m, X, Yt, s0, fd=_fd_grad)
 
 
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_chunkwise_sequence_equals_streaming(cell, rng):
-    m = _model(cell, "auto")
+def test_chunkwise_sequence_equals_streaming(rule, cell, rng):
+    m = _model(cell, "auto", rule)
     _perturbed(m, rng)
     X = rng.standard_normal((20, 3))  # one call of 20 steps runs chunkwise, one step does not
     Y = m.forward(X)
@@ -78,12 +85,13 @@ def test_chunkwise_sequence_equals_streaming(cell, rng):
     np.testing.assert_allclose(steps, Y, rtol=1e-12, atol=1e-12)
 
 
-def test_a_keep_of_zero_is_exact(rng):
+@pytest.mark.parametrize("rule", RULES)
+def test_a_keep_of_zero_is_exact(rule, rng):
     """A decay gate saturated at 1 (keep 1 - lambda_t = 0.0 exactly in float64): the chunk's decays
     are products, not ratios of cumulative products, so nothing divides by zero."""
     out = {}
     for path in ("step", "chunk"):
-        m = _model(dict(learned_decay=True, neuromodulation=True), path)
+        m = _model(GATED, path, rule)
         r = np.random.default_rng(3)
         _perturbed(m, r)
         p = m.named_parameters()
@@ -152,15 +160,16 @@ def test_summary_shows_the_plastic_path():
     assert "plastic path step by step" in make_model(clip=1.0).summary()
 
 
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("B", [3, 4])
-def test_chunkwise_streams_split_over_threads_agree_with_one_thread(B, rng):
+def test_chunkwise_streams_split_over_threads_agree_with_one_thread(rule, B, rng):
     """A model large enough that its streams are split over two threads (B = 3: unequal shares),
     whose chunks' products each thread runs alone: outputs and gradients equal the one-thread
     per-step path's (a product's worksharing must not bind to the stream loop's team)."""
     out = {}
     for path, threads in (("step", 1), ("chunk", 2)):
         m = make_model(variant="standard", preset=None, hidden_dim=128, window_size=4, clip=math.inf,
-                       plastic_path=path, n_threads=threads, input_dim=3, output_dim=2)
+                       rule=rule, plastic_path=path, n_threads=threads, input_dim=3, output_dim=2)
         r = np.random.default_rng(5)
         X = r.standard_normal((B, 40, 3))
         Yt = r.standard_normal((B, 40, 2))
