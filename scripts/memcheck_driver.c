@@ -462,6 +462,8 @@ int main(void) {
         /*                                                                                          plastic_path */
         {"chunk_gated",    3, 8,  2,  3, 1, 2, 0,   0,   1,   0,   1,   1,   1,   1,   2,   2,   1,   2},
         {"chunk_threads",  3, 8,  2,  3, 2, 1, 0,   0,   1,   0,   0,   0,   0,   1,   1,   0,   2,   2},
+        {"chunk_delta",    3, 8,  2,  3, 1, 2, 0,   3,   1,   0,   1,   1,   1,   1,   2,   2,   1,   2},
+        {"chunk_delta_thr",4, 8,  7,  3, 1, 1, 7,   3,   1,   0,   1,   1,   0,   1,   1,   2,   2,   2},
     };
     const int64_t shapes[][2] = {{1, 1}, {2, 7}, {3, 13}}; /* (B, T): one step; GEMM path; ring wraps */
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
