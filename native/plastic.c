@@ -197,7 +197,7 @@ static void FN(layer_output)(const ssmn_layout *L, const ssmn_config *cfg, real 
 static int FN(plastic_stream_forward)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
                                       real *rec0, real *st, real *ckpt, const real *prm, int64_t T, real *row,
                                       real *before) {
-    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(T);
+    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(L, T);
     for (int64_t t = 0; t < T; t++) {
         real *rec = rec0 + t * R;
         if (ckpt && t % K == 0) memcpy(ckpt + (t / K) * P * WF, st + L->s_Wf, (size_t)(P * WF) * sizeof(real));
@@ -241,7 +241,7 @@ static int FN(plastic_forward)(const ssmn_layout *L, const ssmn_config *cfg, rea
                       prm + SSMN_PLASTIC_B(L, 0), BT, H, H, DENSE_RELU, gb);
     if (cfg->rule == SSMN_RULE_EXTERNAL) return FN(plastic_lockstep_forward)(L, cfg, cache, state, prm, B, T, tb->base, Sc);
     int status = SSMN_OK;
-    const int64_t K = ssmn_segment_len(T);
+    const int64_t K = ssmn_segment_len(L, T);
     const int nts = 2 * T * P * L->WF >= GEMM_PAR_MACS ? tb->nt : 1;
     const int chunked = SSMN_CHUNKED(L, T);
     ssmn_chunk Ch;

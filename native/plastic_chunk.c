@@ -20,8 +20,9 @@
  * The per-step path (plastic.c) stays the reference and the path of every other rule; both give
  * the same values up to rounding (tests/test_chunkwise.py). The decays are products, never
  * ratios, so a keep of 0 is exact. One stream's layers run layer by layer (a layer's input does
- * not depend on a later layer), chunks of K = ceil(sqrt(T)) steps, so the chunk starts are the
- * checkpoints of the per-step path and the training memory stays O(sqrt(T) H^2) per stream.
+ * not depend on a later layer), in chunks of K = ceil(sqrt(T)) steps, at least SSMN_CHUNK_MIN_LEN
+ * (or T; ssmn_segment_len): the chunk starts are the checkpoints of the call's backward, so the
+ * training memory stays O(sqrt(T) H^2) per stream.
  * Included by cell.c after plastic.c.
  */
 
@@ -285,7 +286,7 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
 static int FN(plastic_stream_forward_chunked)(const ssmn_layout *L, const ssmn_config *cfg, const FN(rule_ctx) *rx,
                                               real *rec0, real *st, real *ckpt, const real *prm, int64_t T,
                                               real *row, real *before, real *cblk, const ssmn_chunk *Ch) {
-    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(T);
+    const int64_t P = L->P, R = L->n_cache, WF = L->WF, K = ssmn_segment_len(L, T);
     const FN(chunk_buf) cbuf = FN(chunk_buf_at)(cblk, Ch), *cb = &cbuf;
     for (int64_t j = 0; j < P; j++) {
         real *Wf = st + L->s_Wf + j * WF;

@@ -38,9 +38,17 @@ int ssmn_add(int64_t a, int64_t b, int64_t *out) {
     return __builtin_add_overflow(a, b, out) ? SSMN_ERR_OVERFLOW : SSMN_OK;
 }
 
-int64_t ssmn_segment_len(int64_t T) {
+/* Chunks of fewer steps than this spend more on their per-chunk products with W_f (each packs a
+ * d x d matrix for a few rows) than their K x K work saves: on the language model's shape (delta
+ * rule, B = 32, T = 64, H = 128, float32, one thread) a training step's plastic layers cost 1.19x
+ * the rest of the step with chunks of 8 steps, 0.83x with 16, 0.76x with 32 and 0.82x with 64
+ * (shares of perf samples, one 12 s profile each). */
+#define SSMN_CHUNK_MIN_LEN 32
+
+int64_t ssmn_segment_len(const ssmn_layout *L, int64_t T) {
     int64_t k = 1;
     while (k * k < T) k++;
+    if (SSMN_CHUNKED(L, T) && k < SSMN_CHUNK_MIN_LEN) k = T < SSMN_CHUNK_MIN_LEN ? T : SSMN_CHUNK_MIN_LEN;
     return k;
 }
 
@@ -53,8 +61,7 @@ static int chunk_applies(const ssmn_config *cfg) {
 }
 
 /* Calls of SSMN_CHUNK_AUTO_T..SSMN_CHUNK_AUTO_MAX_T steps run chunkwise under plastic_path 0:
- * shorter ones gain nothing from products over chunks of ceil(sqrt(T)) steps, and past chunks of
- * 64 steps the chunk's own K x K work (K H per token) outgrows the d^2 per token it saves. */
+ * shorter ones gain nothing from one chunk of so few steps, and past chunks of 64 steps the chunk's own K x K work (K H per token) outgrows the d^2 per token it saves. */
 #define SSMN_CHUNK_AUTO_T 16
 #define SSMN_CHUNK_AUTO_MAX_T 4096
 
@@ -213,7 +220,7 @@ int64_t ssmn_lockstep(const ssmn_config *cfg, int64_t B) { return cfg->rule == S
 int ssmn_work_of(const ssmn_layout *L, int64_t B, int64_t T, int nt, int64_t nb, ssmn_work *W) {
     const int64_t H = L->H, PWF = L->P * L->WF; /* P WF <= P H^2, checked by the layout */
     int64_t BT, BTH, nPWF, nWF, nH, nR, c = 0;
-    W->K = ssmn_segment_len(T);
+    W->K = ssmn_segment_len(L, T);
     W->nseg = T > 0 ? (T + W->K - 1) / W->K : 0;
     W->nt = nt;
     W->nb = nb;
@@ -250,7 +257,7 @@ int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, i
     int64_t nWF, c = 0;
     ssmn_chunk Ch;
     if (ssmn_mul(nb, L->WF, &nWF)) return SSMN_ERR_OVERFLOW;
-    if (ssmn_chunk_of(SSMN_CHUNKED(L, T) ? ssmn_segment_len(T) : 0, L->H, &Ch)) return SSMN_ERR_OVERFLOW;
+    if (ssmn_chunk_of(SSMN_CHUNKED(L, T) ? ssmn_segment_len(L, T) : 0, L->H, &Ch)) return SSMN_ERR_OVERFLOW;
     if (place(&c, &S->pack, with_pack ? SSMN_PACK_FLOATS : 0, 1)) return SSMN_ERR_OVERFLOW;
     S->thr = c;
     c = 0;

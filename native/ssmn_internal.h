@@ -145,8 +145,9 @@ int ssmn_scratch_of(const ssmn_layout *L, int32_t rule, int with_pack, int nt, i
 /* a*b and a+b into *out, returning SSMN_ERR_OVERFLOW when the product leaves int64 range */
 int ssmn_mul(int64_t a, int64_t b, int64_t *out);
 int ssmn_add(int64_t a, int64_t b, int64_t *out);
-/* checkpoint segment length used by the backward pass for a sequence of T steps */
-int64_t ssmn_segment_len(int64_t T);
+/* checkpoint segment length used by the backward pass for a sequence of T steps: ceil(sqrt(T)),
+ * at least SSMN_CHUNK_MIN_LEN (or T) where the call runs chunkwise, its segments being its chunks */
+int64_t ssmn_segment_len(const ssmn_layout *L, int64_t T);
 
 /* GEMM packing buffer in reals: GEMM_MC*GEMM_KC + GEMM_KC*GEMM_NC (see gemm.c). */
 #define SSMN_PACK_FLOATS ((int64_t)(96 * 256 + 256 * 1024))

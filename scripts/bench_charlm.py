@@ -82,6 +82,9 @@ def parse_args(argv=None):
     g.add_argument("--eta", type=float, default=1.0)
     g.add_argument("--decay", type=float, default=0.1)
     g.add_argument("--chat-steps", type=int, default=2)
+    g.add_argument("--clip", type=float, default=None,
+                   help="bound on the fast weights' entries (default: the model's); inf with "
+                        "--chat-steps 1 trains the plastic layers chunkwise")
     add_cell_arguments(g)
     g.add_argument("--lr", type=float, default=1e-2)
     g.add_argument("--gru-lr", type=float, default=3e-3)
@@ -186,7 +189,8 @@ def make_lm(args, budget: float) -> SSMNLanguageModel:
     return SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
                              n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
                              plasticity_eta=args.eta, decay_lambda=args.decay,
-                             chat_steps=args.chat_steps, **cell_kwargs(args),
+                             chat_steps=args.chat_steps, clip=args.clip,
+                             **cell_kwargs(args),
                              learning_rate=args.lr, lr_schedule="cosine",
                              batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
                              max_time=budget, validation_fraction=0.1,

@@ -93,8 +93,9 @@ class SSMN:
         (``model.n_threads = 1``). A NumPy or third-party rule runs its streams on one thread.
     plastic_path : {"auto", "step", "chunk"}
         How the plastic layers run. The hebbian and delta rules with ``clip=math.inf`` and
-        ``chat_steps=1`` have a chunkwise form: the fast-weight recurrence over chunks of ceil(sqrt(T)) steps as
-        matrix products (Yang et al. 2024), the same values as step by step up to rounding.
+        ``chat_steps=1`` have a chunkwise form: the fast-weight recurrence over chunks of
+        ceil(sqrt(T)) steps (at least 32) as matrix products (Yang et al. 2024), the same values as
+        step by step up to rounding.
         "auto" takes it on calls of 16 to 4,096 steps; "step" never; "chunk" always (refused where
         it does not apply). ``summary()`` shows the path taken.
 
