@@ -81,7 +81,7 @@ def parse_args(argv=None):
     g.add_argument("--rule", default="delta")
     g.add_argument("--eta", type=float, default=1.0)
     g.add_argument("--decay", type=float, default=0.1)
-    g.add_argument("--chat-steps", type=int, default=2)
+    g.add_argument("--chat-steps", type=int, default=None, help="re-reads of the fast weights (default: the model's)")
     g.add_argument("--clip", type=float, default=None,
                    help="bound on the fast weights' entries (default: the model's); inf with "
                         "--chat-steps 1 trains the plastic layers chunkwise")
@@ -189,7 +189,8 @@ def make_lm(args, budget: float) -> SSMNLanguageModel:
     return SSMNLanguageModel(embed_dim=args.embed, hidden_dim=args.hidden, window_size=args.window,
                              n_layers=args.layers, plastic_ratio=args.plastic_ratio, rule=args.rule,
                              plasticity_eta=args.eta, decay_lambda=args.decay,
-                             chat_steps=args.chat_steps, clip=args.clip,
+                             **{k: v for k, v in (("chat_steps", args.chat_steps), ("clip", args.clip))
+                                if v is not None},
                              **cell_kwargs(args),
                              learning_rate=args.lr, lr_schedule="cosine",
                              batch_size=args.batch, chunk_length=args.chunk, max_epochs=10_000,
