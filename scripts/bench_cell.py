@@ -53,8 +53,13 @@ CANDIDATES = {
     # the default cell without the clip of W_f: the hebbian rule's chunkwise (GEMM) path needs it
     # (not in the default run, ask with --candidates)
     "default, clip=inf": dict(preset="default", clip=math.inf),
+    # the default cell with the delta rule, with the clip at 1 and without it (its chunkwise path)
+    "default+delta, clip=1": dict(preset="default", rule="delta", clip=1.0),
+    "default+delta, clip=inf": dict(preset="default", rule="delta", clip=math.inf),
 }
-DEFAULT_CANDIDATES = [c for c in CANDIDATES if c not in ("default, rho=0", "default, clip=inf")]
+#: Asked for with --candidates only: questions about one option of the chosen cell.
+EXTRA_CANDIDATES = ("default, rho=0", "default, clip=inf", "default+delta, clip=1", "default+delta, clip=inf")
+DEFAULT_CANDIDATES = [c for c in CANDIDATES if c not in EXTRA_CANDIDATES]
 
 
 # ----------------------------------------------------------------------------- tasks
