@@ -105,18 +105,15 @@ def cell_options(preset, *, n_layers, plastic_ratio, rule, rule_backend, **given
     return resolve_cell_flags(preset, gates_apply=gates_apply, keys_normalised=keys_normalised, **given)
 
 
-#: The rules whose clip the default cell drops, each measured without it (resolve_clip).
-UNCLIPPED_BY_DEFAULT = frozenset({"hebbian"})
-
-
 def resolve_clip(preset, clip, *, rule, rule_backend) -> float:
     """The clip of W_f: `clip` when given (not None), else the preset's. The default cell drops
-    the clip (inf) for a rule in UNCLIPPED_BY_DEFAULT with a chunkwise form run by its C kernel,
-    which then trains chunkwise. For the hebbian rule: on scripts/bench_cell.py's six tasks, 3 seeds, 600 steps each, it
-    ranked with the clip at 1 within one standard deviation on every task (mean rank 1.58 vs
-    1.42) and trained 3.2x faster per step at T = 60 (README "The cell"). The prototype's cell,
-    and every other rule (the delta rule's chunkwise form included, not yet measured without
-    the clip), keep the clip at 1."""
+    the clip (inf) for a rule with a chunkwise form run by its C kernel (hebbian, delta), which
+    then trains chunkwise. On scripts/bench_cell.py's six tasks, 3 seeds, 600 steps each, the
+    default cell without the clip ranked with the clip at 1 within one standard deviation on
+    every task, for both rules (mean rank 1.58 vs 1.42 each), and the hebbian one trained 3.2x
+    faster per step at T = 60; the language model's delta rule made 1.58x the steps in the same
+    time (README "The cell", "Language model"). The prototype's cell, and every other rule,
+    keep the clip at 1."""
     if clip is not None:
         return clip
     from .plugin_manager import get_rule
@@ -124,7 +121,7 @@ def resolve_clip(preset, clip, *, rule, rule_backend) -> float:
     name = "default" if preset is None else preset
     try:
         spec = get_rule(rule)
-        unbounded = spec.name in UNCLIPPED_BY_DEFAULT and rule_runs_chunkwise(spec, rule_backend)
+        unbounded = rule_runs_chunkwise(spec, rule_backend)
     except Exception:  # noqa: BLE001 - an unknown rule is reported by SSMNConfig
         unbounded = False
     return math.inf if name == "default" and unbounded else 1.0

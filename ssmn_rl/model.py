@@ -49,7 +49,7 @@ class SSMN:
     clip : float or None
         Bound on |W_f| entries after every update; ``math.inf``: no bound, which lets the hebbian
         and delta rules run chunkwise (see ``plastic_path``). None: the preset's, no bound for the default
-        cell with the hebbian rule, 1 for the prototype's cell and every other rule.
+        cell with the hebbian or delta rule, 1 for the prototype's cell and every other rule.
     alpha : float
         Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h).
     preset : {None, "default", "prototype"}

@@ -91,7 +91,7 @@ MODEL_OPTIONS: tuple[Option, ...] = (
            "``decay_lambda``; None keeps them."),
     Option("clip", None, [Interval(Real, 0, None, closed="right"), None], "float > 0 (inf: no bound) or None",
            "Bound on the entries of the fast-weight matrices; None: the preset's (no bound for the "
-           "default cell's hebbian rule, which then trains chunkwise; 1 otherwise)."),
+           "default cell's hebbian and delta rules, which then train chunkwise; 1 otherwise)."),
     Option("alpha", 0.3, [Interval(Real, None, None, closed="neither")], "float",
            "Gain of the fast-weight read-out, z <- h + alpha * tanh(W_f h)."),
     Option("preset", None, [StrOptions({"default", "prototype"}), None], "{\"default\", \"prototype\"} or None",

@@ -176,3 +176,16 @@ def test_chunkwise_streams_split_over_threads_agree_with_one_thread(rule, B, rng
         out[path] = (m.forward(X), *m.value_and_grad(X, Yt))
     np.testing.assert_allclose(out["chunk"][0], out["step"][0], rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(out["chunk"][2], out["step"][2], rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("given, clip", [
+    (dict(preset=None), math.inf),
+    (dict(preset=None, rule="delta"), math.inf),
+    (dict(preset="default", rule="oja"), 1.0),
+    (dict(preset=None, rule_backend="numpy"), 1.0),  # its NumPy code runs step by step
+    (dict(preset="prototype"), 1.0),
+    (dict(preset="prototype", rule="delta"), 1.0),
+    (dict(preset=None, clip=2.5), 2.5),
+])
+def test_the_default_cell_drops_the_clip_for_the_rules_that_then_run_chunkwise(given, clip):
+    assert make_model(**given).config.clip == clip
