@@ -258,7 +258,9 @@ def main(argv=None):
     t0 = time.perf_counter()
     lm.fit(text)
     wall = time.perf_counter() - t0
-    ssmn = {"config": {k: v for k, v in lm.get_params().items()}, "n_parameters": lm.model_.n_parameters,
+    # non-finite options (clip=inf) as strings: the report stays standard JSON
+    ssmn = {"config": {k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
+                       for k, v in lm.get_params().items()}, "n_parameters": lm.model_.n_parameters,
             "threads": args.threads, "steps": lm.n_steps_, "epochs": lm.n_epochs_,
             "train_time": lm.train_time_, "wall_time": wall, "curve": lm.history_,
             "best_val_loss": lm.best_val_loss_}
