@@ -96,43 +96,63 @@ def _stepper(env):
     return e, limit
 
 
-def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
-    """One episode per stream, all streams stepped together: one kernel call per env step.
+#: Streams a batched rollout steps at once. A finished episode hands its env and its place in the
+#: batch to the next waiting stream, so the batch stays this full until the last episodes. Each
+#: step reads every active row's parameters (about 100 KB at hidden 64), so a batch of the whole
+#: population (129 rows) no longer fits in the caches: 32 rows measured 8.2 us/row per kernel call
+#: against 21.7 us/row for 129 (scripts/bench_scaling.py's ES policy, one thread).
+MAX_ACTIVE_STREAMS = 32
 
-    population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= S envs.
-    Returns per stream: returns (S,), lengths (S,), obs sums and sums of squares (S, D); each
-    stream's numbers are exactly those of :func:`_episode` with the same parameters and seed."""
+
+def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
+    """One episode per stream, the active streams stepped together: one kernel call per env step.
+
+    population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= min(S,
+    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays). Returns per stream:
+    returns (S,), lengths (S,), obs sums and sums of squares (S, D); each stream's numbers are
+    exactly those of :func:`_episode` with the same parameters and seed."""
     S, D = len(env_seeds), mean.size
+    G = min(S, MAX_ACTIVE_STREAMS)
     population.reset()
     dist, extra = policy.dist, policy.extra
-    first = [envs[i].reset(seed=int(env_seeds[i]))[0] for i in range(S)]
-    steppers = []  # per stream: (env to step, stop once its length is >= this)
-    for i in range(S):
-        env, limit = _stepper(envs[i])
+    steppers = []  # per env: (env to step, stop once a stream's length is >= this)
+    for env in envs[:G]:
+        inner, limit = _stepper(env)
         caps = [c for c in (limit, max_steps) if c is not None]
-        steppers.append((env, min(caps) if caps else float("inf")))
-    obs = np.stack([np.asarray(o) for o in first])  # (S, *obs shape): row j is active stream j
+        steppers.append((inner, min(caps) if caps else float("inf")))
+    first = [envs[j].reset(seed=int(env_seeds[j]))[0] for j in range(G)]
+    obs = np.stack([np.asarray(o) for o in first])  # (G, *obs shape): row j is active stream act[j]
+    act = list(range(G))       # stream played at each position of the batch
+    slot = list(range(G))      # env (index into envs/steppers) of each position
+    waiting = G                # next stream to start
     returns, lengths = [0.0] * S, [0] * S
     s1, s2 = np.zeros((S, D)), np.zeros((S, D))
-    active = np.arange(S)
-    while active.size:
-        n = active.size
+    rows = np.arange(G, dtype=np.int64)
+    while act:
+        n = len(act)
         x = policy.encode(obs[:n], batched=True)
-        s1[active] += x
-        s2[active] += x.astype(np.float64) ** 2
+        s1[rows] += x
+        s2[rows] += x.astype(np.float64) ** 2
         xn = np.clip((x - mean) / std, -clip, clip).astype(np.float32)
-        actions = dist.to_env(dist.mode(population.step(xn, active), extra))
+        actions = dist.to_env(dist.mode(population.step(xn, rows), extra))
         keep = 0
-        for j, i in enumerate(active.tolist()):
-            env, cap = steppers[i]
+        for j in range(n):
+            i, e = act[j], slot[j]
+            env, cap = steppers[e]
             o, r, term, trunc, _ = env.step(actions[j])
             returns[i] += float(r)
             steps = lengths[i] = lengths[i] + 1
-            if not (term or trunc or steps >= cap):
-                obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
-                active[keep] = i
-                keep += 1
-        active = active[:keep]
+            if term or trunc or steps >= cap:
+                if waiting == S:
+                    continue
+                i = waiting  # the next stream takes over this env and place
+                waiting += 1
+                o = envs[e].reset(seed=int(env_seeds[i]))[0]
+            obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
+            act[keep], slot[keep] = i, e
+            keep += 1
+        del act[keep:], slot[keep:]
+        rows = np.array(act, dtype=np.int64)
     return np.array(returns), np.array(lengths, np.int64), s1, s2
 
 
@@ -168,22 +188,27 @@ class ESWorker:
         obs_sumsq."""
         theta, mean, std, sigma = gen["theta"], gen["obs_mean"], gen["obs_std"], self.setup["sigma"]
         clip, max_steps = self.setup["obs_clip"], self.setup["max_steps"]
-        cands = []  # (item index, candidate parameters, env seeds), in item then +/- order
+        # (item index, sign, direction, env seeds), in item then +/- order: candidate theta + sign *
+        # sigma * direction (theta itself for the center, sign 0)
+        cands = []
         for k, (kind, noise_seed, env_seeds) in enumerate(gen["items"]):
             if kind == "center":
-                cands.append((k, theta, env_seeds))
+                cands.append((k, 0, None, env_seeds))
             else:
                 eps = noise_slice(self.noise, noise_seed, theta.size)
-                cands += [(k, theta + sigma * eps, env_seeds), (k, theta - sigma * eps, env_seeds)]
+                cands += [(k, 1, eps, env_seeds), (k, -1, eps, env_seeds)]
         # one episode per (candidate, env seed): its return, length and observation moments
         if self.batched:
-            episodes = self._batched(cands, mean, std, clip, max_steps)
+            episodes = self._batched(theta, sigma, cands, mean, std, clip, max_steps)
         else:
-            episodes = [[_episode(self.policy, self.envs[0], cand, mean, std, clip, es, max_steps)
-                         for es in seeds] for _, cand, seeds in cands]
+            episodes = []
+            for _, sign, eps, seeds in cands:
+                cand = theta if sign == 0 else theta + sigma * eps if sign > 0 else theta - sigma * eps
+                episodes.append([_episode(self.policy, self.envs[0], cand, mean, std, clip, es, max_steps)
+                                 for es in seeds])
         out = [{"returns": [], "lengths": [], "obs_sum": np.zeros(mean.size), "obs_sumsq": np.zeros(mean.size)}
                for _ in gen["items"]]
-        for (k, _, seeds), eps_results in zip(cands, episodes):
+        for (k, _, _, seeds), eps_results in zip(cands, episodes):
             r_tot, n_tot = 0.0, 0
             for r, n, a, b in eps_results:
                 r_tot += r
@@ -196,24 +221,32 @@ class ESWorker:
             o["returns"], o["lengths"] = np.array(o["returns"]), np.array(o["lengths"])
         return out
 
-    def _batched(self, cands, mean, std, clip, max_steps) -> list:
+    def _batched(self, theta, sigma, cands, mean, std, clip, max_steps) -> list:
         policy = self.policy
         n_model = policy.model.n_parameters
-        seeds = [es for _, _, ss in cands for es in ss]
+        seeds = [es for *_, ss in cands for es in ss]
         S = len(seeds)
         if self.population is None or self.population.n_rows != S:
-            rows = np.empty((S, n_model), policy.model.dtype)
-            rows[:] = cands[0][1][:n_model]
-            self.population = Population(policy.model, rows, n_threads=self.setup["threads"], copy=False)
-        rows = self.population.params_for_update()
+            self.population = Population(policy.model, np.zeros((S, n_model), policy.model.dtype),
+                                         n_threads=self.setup["threads"], copy=False)
+            self._step_buf = np.empty(n_model)
+        # every row gets exactly SSMNPolicy.set_parameters(candidate)'s values: theta +/- sigma * eps
+        # in float64, cast to the model's dtype, written into the row without a temporary per candidate
+        rows, step, th = self.population.params_for_update(), self._step_buf, theta[:n_model]
         r = 0
-        for _, cand, ss in cands:  # the same cast as SSMNPolicy.set_parameters (float64 -> model dtype)
-            rows[r:r + len(ss)] = cand[:n_model]
+        for _, sign, eps, ss in cands:
+            if sign == 0:
+                rows[r] = th
+            else:
+                if sign > 0:  # the pair's two members share sigma * eps
+                    np.multiply(sigma, eps[:n_model], out=step)
+                (np.add if sign > 0 else np.subtract)(th, step, out=rows[r], casting="same_kind")
+            rows[r + 1:r + len(ss)] = rows[r]
             r += len(ss)
-        ret, lens, s1, s2 = _population_episodes(policy, self._env_list(S), self.population, seeds, mean, std,
-                                                 clip, max_steps)
+        ret, lens, s1, s2 = _population_episodes(policy, self._env_list(min(S, MAX_ACTIVE_STREAMS)),
+                                                 self.population, seeds, mean, std, clip, max_steps)
         episodes, s = [], 0
-        for _, _, ss in cands:
+        for *_, ss in cands:
             episodes.append([(float(ret[s + j]), int(lens[s + j]), s1[s + j], s2[s + j]) for j in range(len(ss))])
             s += len(ss)
         return episodes
