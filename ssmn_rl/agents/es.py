@@ -104,11 +104,12 @@ def _stepper(env):
 MAX_ACTIVE_STREAMS = 32
 
 
-def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
+def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps, fill_row=None):
     """One episode per stream, the active streams stepped together: one kernel call per env step.
 
     population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= min(S,
-    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays). Returns per stream:
+    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays); fill_row(s), if given,
+    writes row s's parameters just before stream s starts (so they are in cache when it plays). Returns per stream:
     returns (S,), lengths (S,), obs sums and sums of squares (S, D); each stream's numbers are
     exactly those of :func:`_episode` with the same parameters and seed."""
     S, D = len(env_seeds), mean.size
@@ -120,6 +121,9 @@ def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, m
         inner, limit = _stepper(env)
         caps = [c for c in (limit, max_steps) if c is not None]
         steppers.append((inner, min(caps) if caps else float("inf")))
+    if fill_row is not None:
+        for j in range(G):
+            fill_row(j)
     first = [envs[j].reset(seed=int(env_seeds[j]))[0] for j in range(G)]
     obs = np.stack([np.asarray(o) for o in first])  # (G, *obs shape): row j is active stream act[j]
     act = list(range(G))       # stream played at each position of the batch
@@ -147,6 +151,8 @@ def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, m
                     continue
                 i = waiting  # the next stream takes over this env and place
                 waiting += 1
+                if fill_row is not None:
+                    fill_row(i)
                 o = envs[e].reset(seed=int(env_seeds[i]))[0]
             obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
             act[keep], slot[keep] = i, e
@@ -230,21 +236,25 @@ class ESWorker:
             self.population = Population(policy.model, np.zeros((S, n_model), policy.model.dtype),
                                          n_threads=self.setup["threads"], copy=False)
             self._step_buf = np.empty(n_model)
-        # every row gets exactly SSMNPolicy.set_parameters(candidate)'s values: theta +/- sigma * eps
-        # in float64, cast to the model's dtype, written into the row without a temporary per candidate
+        # row s gets exactly SSMNPolicy.set_parameters(candidate)'s values: theta +/- sigma * eps in
+        # float64 cast to the model's dtype, written into the row (no temporary per candidate) when
+        # its stream starts
         rows, step, th = self.population.params_for_update(), self._step_buf, theta[:n_model]
-        r = 0
-        for _, sign, eps, ss in cands:
+        row_cand = [(sign, eps) for _, sign, eps, ss in cands for _ in ss]
+        last_eps = [None]
+
+        def fill_row(s):
+            sign, eps = row_cand[s]
             if sign == 0:
-                rows[r] = th
-            else:
-                if sign > 0:  # the pair's two members share sigma * eps
-                    np.multiply(sigma, eps[:n_model], out=step)
-                (np.add if sign > 0 else np.subtract)(th, step, out=rows[r], casting="same_kind")
-            rows[r + 1:r + len(ss)] = rows[r]
-            r += len(ss)
+                rows[s] = th
+                return
+            if eps is not last_eps[0]:  # sigma * eps once per direction
+                np.multiply(sigma, eps[:n_model], out=step)
+                last_eps[0] = eps
+            (np.add if sign > 0 else np.subtract)(th, step, out=rows[s], casting="same_kind")
+
         ret, lens, s1, s2 = _population_episodes(policy, self._env_list(min(S, MAX_ACTIVE_STREAMS)),
-                                                 self.population, seeds, mean, std, clip, max_steps)
+                                                 self.population, seeds, mean, std, clip, max_steps, fill_row)
         episodes, s = [], 0
         for *_, ss in cands:
             episodes.append([(float(ret[s + j]), int(lens[s + j]), s1[s + j], s2[s + j]) for j in range(len(ss))])
