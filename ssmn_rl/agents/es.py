@@ -354,25 +354,40 @@ class ES(BaseAgent):
         self.optimizer = Adam(self.theta.size, lr=self.learning_rate)
 
     # ------------------------------------------------------------------ one generation
-    def _generation(self, backend) -> dict:
-        g = self._iteration
+    def _seeds(self, g: int):
+        """(noise seeds, env seeds) of generation g; the driver computes them for g + 1 while the
+        workers play g."""
+        key = (self.seed, g, self.population_size, self.episodes_per_member)
+        ahead = getattr(self, "_seeds_ahead", None)
+        if ahead is not None and ahead[0] == key:
+            return ahead[1]
         n_pairs = self.population_size // 2
         ss = np.random.SeedSequence([self.seed, g])
         noise_seeds = [int(s.generate_state(1)[0]) for s in ss.spawn(n_pairs)]
         env_rng = np.random.default_rng(ss.generate_state(4))
         env_seeds = env_rng.integers(0, 2**31 - 1, size=(n_pairs + 1, self.episodes_per_member))
+        return noise_seeds, env_seeds
+
+    def _generation(self, backend) -> dict:
+        g = self._iteration
+        n_pairs = self.population_size // 2
+        noise_seeds, env_seeds = self._seeds(g)
         items = [("pair", noise_seeds[i], env_seeds[i].tolist()) for i in range(n_pairs)]
         if self.eval_center:
             items.append(("center", 0, env_seeds[n_pairs].tolist()))
         rms = self.policy.obs_rms
         mean = rms.mean if rms is not None else np.zeros(self.policy.encoder.dim)
         std = rms.std if rms is not None else np.ones(self.policy.encoder.dim)
-        # only what changes travels: parameters, seeds, observation statistics
+        # only what changes travels: parameters and observation statistics (common to all workers),
+        # and each worker's seeds
         n_chunks = min(len(items), backend.n_workers)
         bounds = np.linspace(0, len(items), n_chunks + 1).astype(int)
-        payloads = [{"theta": self.theta, "obs_mean": mean, "obs_std": std, "items": items[bounds[k]:bounds[k + 1]]}
-                    for k in range(n_chunks)]
-        results = [r for chunk in backend.call("rollouts", payloads) for r in chunk]
+        backend.submit("rollouts", [{"items": items[bounds[k]:bounds[k + 1]]} for k in range(n_chunks)],
+                       common={"theta": self.theta, "obs_mean": mean, "obs_std": std})
+        # while the workers play: the noise table (first generation) and the next generation's seeds
+        table = noise_table(self.seed, self.theta.size)
+        self._seeds_ahead = ((self.seed, g + 1, self.population_size, self.episodes_per_member), self._seeds(g + 1))
+        results = [r for chunk in backend.gather() for r in chunk]
         pair_res = results[:n_pairs]
         returns = np.stack([r["returns"] for r in pair_res])          # (n_pairs, 2)
         steps = int(sum(int(r["lengths"].sum()) for r in results))
@@ -380,9 +395,9 @@ class ES(BaseAgent):
         ranks = centered_ranks(returns)
         w = ranks[:, 0] - ranks[:, 1]
         grad = np.zeros(self.theta.size)
-        table = noise_table(self.seed, self.theta.size)
-        for wi, seed_i in zip(w, noise_seeds):
-            grad += wi * noise_slice(table, seed_i, self.theta.size)
+        term = np.empty(self.theta.size)
+        for wi, seed_i in zip(w, noise_seeds):  # grad += wi * eps_i, without a temporary per pair
+            grad += np.multiply(wi, noise_slice(table, seed_i, self.theta.size), out=term)
         grad /= returns.size
         step_grad = -grad + self.weight_decay * self.theta
         new_theta = self.optimizer.step(self.theta, step_grad)
@@ -408,8 +423,9 @@ class ES(BaseAgent):
     # one generation per iteration of BaseAgent.learn, on a backend that lives for the call
     def _learn_start(self, reset_num_timesteps: bool) -> None:
         backend = self._backend = make_backend(self.backend, self.n_workers, self.ray_address)
-        try:
-            backend.start(ESWorker, self._worker_setup(backend))
+        try:  # the driver builds its noise table while the workers start
+            backend.start(ESWorker, self._worker_setup(backend),
+                          meanwhile=lambda: noise_table(self.seed, self.theta.size))
         except BaseException:
             self._learn_end()
             raise
