@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError
-from ..optim import Adam
+from ..optim import Adam, l2_norm as _norm
 from .common.backends import BACKENDS, make_backend
 from .common.base import BaseAgent
 from .common.policy import SSMNPolicy
@@ -260,11 +260,6 @@ class ESWorker:
             episodes.append([(float(ret[s + j]), int(lens[s + j]), s1[s + j], s2[s + j]) for j in range(len(ss))])
             s += len(ss)
         return episodes
-
-
-def _norm(v: np.ndarray) -> float:
-    """Euclidean norm without BLAS: np.linalg.norm's dot wakes OpenBLAS threads (ms each on a busy machine)."""
-    return float(np.sqrt(np.square(v).sum()))
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
