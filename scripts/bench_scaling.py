@@ -8,12 +8,17 @@ ES rows run the workload of issue 16: ``ssmn/StatelessCartPole-v0``, population 
 - ``es/<backend>``: population-batched rollouts on ``inline`` (1 worker), ``process`` and ``ray``
   (1 and 2 persistent workers). Wall time includes starting the workers (and Ray itself).
 
-PPO rows train recurrent PPO (8 envs, ``--ppo-steps`` env steps, seed 0) on a slow-step env:
-``SlowStep`` wraps ``ssmn/StatelessCartPole-v0`` and busy-waits ``--slow-us`` microseconds (50 by
-default) in every ``step``, standing in for a simulator whose step is expensive. ``ppo/inline``
-steps the envs in this process (1 env runner); ``ppo/<backend>`` runs 1 and 2 env runners in
-worker processes or Ray actors, each stepping its share of the 8 envs, while the update stays in
-this process. Every PPO row ends with the same parameters (checked: ``same_as_inline``).
+PPO rows train recurrent PPO (its defaults: 8 envs, 20 epochs; ``--ppo-steps`` env steps, 8,192 by
+default, seed 0) on a slow-step env: ``SlowStep`` wraps ``ssmn/StatelessCartPole-v0`` and
+busy-waits ``--slow-us`` microseconds in every ``step`` (CPU-bound, like a simulator), standing in
+for a simulator whose step is expensive. The default, 5,000 us (5 ms), is a heavier physics or game
+simulator's step; the point of env runners is such envs. Rollout workers speed up only the env
+stepping, never the update, which stays in this process: PPO's default update costs about 1 ms of
+this machine's time per env step (20 epochs of BPTT), so with ``--slow-us 50`` the update is over 80%
+of the run and two workers cannot pay (Amdahl). ``ppo/inline`` steps the envs in this process (1
+env runner); ``ppo/<backend>`` runs 1 and 2 env runners in worker processes or Ray actors, each
+stepping its share of the 8 envs. Every PPO row ends with the same parameters (checked:
+``same_as_inline``).
 
 Every row is timed on this machine in this one process, one after the other, with the same seed;
 ``speedup`` is steps/s over the ``inline`` row of the same algorithm (for ES, also the batched
@@ -22,9 +27,10 @@ the inline row's bit for bit. Prints a table and writes the JSON report to ``--o
 (default ``bench_results/bench_scaling.json``).
 
     python scripts/bench_scaling.py                 # the full workload (a few minutes)
-    python scripts/bench_scaling.py --quick         # small budgets: a smoke run
+    python scripts/bench_scaling.py --quick         # small budgets and a 50 us env: a smoke run
     python scripts/bench_scaling.py --backends inline process
     python scripts/bench_scaling.py --algos ppo     # the PPO rows only
+    python scripts/bench_scaling.py --algos ppo --slow-us 50   # a cheap env: the update dominates
 """
 from __future__ import annotations
 
@@ -112,14 +118,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--algos", nargs="+", default=["es", "ppo"], choices=["es", "ppo"])
     ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--es-steps", type=int, default=200_000)
-    ap.add_argument("--ppo-steps", type=int, default=16_384)
-    ap.add_argument("--slow-us", type=float, default=50.0, help="busy-wait per step of the PPO env (us)")
+    ap.add_argument("--ppo-steps", type=int, default=8_192)
+    ap.add_argument("--slow-us", type=float, default=None,
+                    help="busy-wait per step of the PPO env (us; default 5000, a heavier simulator's step; "
+                         "50 with --quick)")
     ap.add_argument("--no-per-member", action="store_true", help="skip the (slow) per-member ES reference row")
     ap.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
     ap.add_argument("--out", default="bench_results/bench_scaling.json")
     args = ap.parse_args(argv)
     if args.quick:
         args.es_steps, args.ppo_steps = 6_000, 2_048
+    if args.slow_us is None:
+        args.slow_us = 50.0 if args.quick else 5000.0
     if any(w < 1 for w in args.workers):
         ap.error(f"--workers must be >= 1, got {args.workers}")
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
