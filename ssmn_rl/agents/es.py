@@ -11,9 +11,10 @@ are slices of a shared noise table (Salimans et al.): every worker builds the sa
 the agent's seed, and a direction travels as one integer, its offset. So the learning curve is the
 same on every backend, a checkpoint resumes exactly, and no generation spends time drawing noise.
 
-Rollouts are population-batched by default: a worker steps all the members it scores together,
-one kernel call per env step (:class:`ssmn_rl.population.Population`), over one env copy per
-episode; ``population_batching=False`` plays member by member (the reference path; same returns).
+Rollouts are population-batched by default: a worker steps the members it scores together, one
+kernel call per env step (:class:`ssmn_rl.population.Population`), at most MAX_ACTIVE_STREAMS
+episodes at a time, each on its own env copy; ``population_batching=False`` plays member by member
+(the reference path; same returns).
 """
 from __future__ import annotations
 
