@@ -146,11 +146,15 @@ def main(argv=None) -> dict:
                     import ray
                     if ray.is_initialized():
                         ray.shutdown()  # every Ray row pays for its own start, like a user's first run
-                if algo == "es":
-                    rows.append(run_es(backend, w, args.es_steps))
-                else:
-                    row, ppo_theta[(backend, w)] = run_ppo(backend, w, args.ppo_steps, args.slow_us)
-                    rows.append(row)
+                try:
+                    if algo == "es":
+                        rows.append(run_es(backend, w, args.es_steps))
+                    else:
+                        row, ppo_theta[(backend, w)] = run_ppo(backend, w, args.ppo_steps, args.slow_us)
+                        rows.append(row)
+                finally:
+                    if backend == "ray":
+                        ray.shutdown()  # its daemons would otherwise share the cores with the next rows
                 print(f"  {algo} {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s", file=sys.stderr)
     if ("inline", 1) in ppo_theta:
         for r in rows:
