@@ -24,7 +24,8 @@ Every row is timed on this machine in this one process, one after the other, wit
 ``speedup`` is steps/s over the ``inline`` row of the same algorithm (for ES, also the batched
 inline row over the per-member row); ``same`` says whether a PPO row's final parameters equal
 the inline row's bit for bit. Prints a table and writes the JSON report to ``--out``
-(default ``bench_results/bench_scaling.json``).
+(default ``bench_results/bench_scaling.json``), with the 1-minute load average at the start and
+after every row (these machines are shared: a busy one cannot show what a second worker buys).
 
     python scripts/bench_scaling.py                 # the full workload (a few minutes)
     python scripts/bench_scaling.py --quick         # small budgets and a 50 us env: a smoke run
@@ -78,6 +79,14 @@ def _register_slow_env() -> None:
     if SLOW_ENV not in gym.registry:
         gym.register(SLOW_ENV, entry_point=f"{__name__}:make_slow_env" if __name__ != "__main__"
                      else "bench_scaling:make_slow_env")
+
+
+def _load():
+    """The 1-minute load average (None where the OS does not tell)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _time(fn) -> tuple[float, object]:
@@ -135,9 +144,11 @@ def main(argv=None) -> dict:
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     _register_slow_env()
 
+    load_start = _load()
     rows = []
     if not args.no_per_member and "es" in args.algos:
         rows.append(run_es("inline", 1, args.es_steps, batched=False))
+        rows[-1]["load_1min_after"] = _load()
     ppo_theta = {}
     for algo in args.algos:
         for backend in args.backends:
@@ -155,7 +166,9 @@ def main(argv=None) -> dict:
                 finally:
                     if backend == "ray":
                         ray.shutdown()  # its daemons would otherwise share the cores with the next rows
-                print(f"  {algo} {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s", file=sys.stderr)
+                rows[-1]["load_1min_after"] = _load()  # the machine is shared: how busy it was
+                print(f"  {algo} {backend} x{w}: {rows[-1]['steps_per_s']:,.0f} steps/s "
+                      f"(1-min load average {rows[-1]['load_1min_after']})", file=sys.stderr)
     if ("inline", 1) in ppo_theta:
         for r in rows:
             if r["algo"] == "ppo":
@@ -166,15 +179,15 @@ def main(argv=None) -> dict:
     for r in rows:
         r["speedup"] = r["steps_per_s"] / base[r["algo"]] if r["algo"] in base else None
     print(f"\n{'algo':<5} {'backend':<11} {'workers':>7} {'env steps':>10} {'seconds':>8} {'steps/s':>9} "
-          f"{'vs inline':>9} {'same':>5}")
+          f"{'vs inline':>9} {'same':>5} {'load':>5}")
     for r in rows:
         sp = f"{r['speedup']:.2f}x" if r["speedup"] is not None else "-"
         same = {True: "yes", False: "NO"}.get(r.get("same_as_inline"), "-")
         print(f"{r['algo']:<5} {r['backend']:<11} {r['workers']:>7} {r['steps']:>10,} {r['seconds']:>8.2f} "
-              f"{r['steps_per_s']:>9,.0f} {sp:>9} {same:>5}")
+              f"{r['steps_per_s']:>9,.0f} {sp:>9} {same:>5} {r.get('load_1min_after') if r.get('load_1min_after') is not None else '-':>5}")
     report = {"es_env": ENV, "es_policy": ES_POLICY, "es_population": 128, "ppo_env": f"{ENV} + SlowStep",
               "slow_us": args.slow_us, "cpus": os.cpu_count(), "python": platform.python_version(),
-              "machine": platform.machine(), "rows": rows}
+              "machine": platform.machine(), "load_1min_start": load_start, "load_1min_end": _load(), "rows": rows}
     per_member = [r for r in rows if r["backend"] == "per-member"]
     if per_member and "es" in base:
         report["es_batched_over_per_member"] = base["es"] / per_member[0]["steps_per_s"]
