@@ -100,8 +100,8 @@ def _stepper(env):
 #: Streams a batched rollout steps at once. A finished episode hands its env and its place in the
 #: batch to the next waiting stream, so the batch stays this full until the last episodes. Each
 #: step reads every active row's parameters (about 100 KB at hidden 64), so a batch of the whole
-#: population (129 rows) no longer fits in the caches: 32 rows measured 8.2 us/row per kernel call
-#: against 21.7 us/row for 129 (scripts/bench_scaling.py's ES policy, one thread).
+#: population (129 rows) no longer fits in the caches: 32 rows measured 8-10 us/row per kernel call
+#: against 20-22 us/row for 129 (scripts/bench_scaling.py's ES policy, one thread, a shared machine).
 MAX_ACTIVE_STREAMS = 32
 
 
@@ -109,10 +109,10 @@ def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, m
     """One episode per stream, the active streams stepped together: one kernel call per env step.
 
     population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= min(S,
-    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays); fill_row(s), if given,
-    writes row s's parameters just before stream s starts (so they are in cache when it plays). Returns per stream:
-    returns (S,), lengths (S,), obs sums and sums of squares (S, D); each stream's numbers are
-    exactly those of :func:`_episode` with the same parameters and seed."""
+    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays); fill_row(s), if
+    given, writes row s's parameters just before stream s starts (so they are in cache when it
+    plays). Returns per stream: returns (S,), lengths (S,), obs sums and sums of squares (S, D);
+    each stream's numbers are exactly those of :func:`_episode` with the same parameters and seed."""
     S, D = len(env_seeds), mean.size
     G = min(S, MAX_ACTIVE_STREAMS)
     population.reset()
