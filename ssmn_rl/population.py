@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from . import _kernels
-from .errors import InputError
+from .errors import InputError, KernelError, StateError
 from .inputs import real_array
 from .state import SSMNState
 
@@ -95,7 +95,11 @@ class Population:
         """One step of the rows `rows` (B distinct indices; all R rows if None) on inputs x (B, D_in)
         -> outputs (B, D_out), row b of x and of the result belonging to row ``rows[b]``."""
         m = self.model
-        idx = self._rows(rows, "rows")
+        if type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1 and rows.flags.c_contiguous \
+                and rows.size <= self.n_rows:
+            idx = rows  # the kernel checks range and repeats before it touches a state (see below)
+        else:
+            idx = self._rows(rows, "rows")
         B = self.n_rows if idx is None else idx.size
         arr = x
         if not (type(arr) is np.ndarray and arr.dtype == m.dtype and arr.flags.c_contiguous):
@@ -114,6 +118,10 @@ class Population:
                                         self._params, idx, B, 1, self.n_threads, m.core.binding)
         except InputError:
             real_array(arr, "x", m.dtype)  # names the position of a NaN/inf
+            raise
+        except (KernelError, StateError):
+            if idx is not None:
+                self._rows(idx, "rows")  # names a row out of range or repeated
             raise
         return y[:, 0].copy()
 

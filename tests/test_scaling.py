@@ -71,6 +71,13 @@ def test_population_refuses_bad_input_naming_the_argument():
         pop.step(np.zeros((3, 3), np.float32), [0, 1])
     with pytest.raises(InputError, match="x contains NaN"):
         pop.step(np.array([[0, 0, 0], [0, np.nan, 0]], np.float32), [0, 2])
+    # int64 row arrays skip the Python checks (the kernel makes them) but name the argument all the same
+    with pytest.raises(InputError, match="rows must not repeat"):
+        pop.step(x, np.array([2, 2]))
+    with pytest.raises(InputError, match=r"rows must be in \[0, 3\)"):
+        pop.step(x, np.array([0, -1]))
+    with pytest.raises(InputError, match="rows must not repeat"):
+        pop.step(np.zeros((4, 3), np.float32), np.array([0, 1, 2, 2]))
     assert pop.state.steps.tolist() == [0, 0, 0]  # nothing stepped
 
 
@@ -81,6 +88,16 @@ def test_es_population_batching_gives_the_per_member_returns(extra):
     a, b = runs
     assert a.num_timesteps == b.num_timesteps
     assert [r["charts/episodic_return"] for r in a.logger.rows] == [r["charts/episodic_return"] for r in b.logger.rows]
+    np.testing.assert_array_equal(a.theta, b.theta)
+    np.testing.assert_array_equal(a.policy.obs_rms.var, b.policy.obs_rms.var)
+
+
+def test_es_population_batching_refills_a_small_batch_with_the_per_member_returns(monkeypatch):
+    import ssmn_rl.agents.es as es_module
+    monkeypatch.setattr(es_module, "MAX_ACTIVE_STREAMS", 3)  # 9 streams through 3 places: refills
+    kw = dict(SMALL, episodes_per_member=2, max_episode_steps=25)
+    a, b = (ES("standard", ENV, population_batching=p, **kw).learn(1500) for p in (False, True))
+    assert a.num_timesteps == b.num_timesteps
     np.testing.assert_array_equal(a.theta, b.theta)
     np.testing.assert_array_equal(a.policy.obs_rms.var, b.policy.obs_rms.var)
 

@@ -11,9 +11,10 @@ are slices of a shared noise table (Salimans et al.): every worker builds the sa
 the agent's seed, and a direction travels as one integer, its offset. So the learning curve is the
 same on every backend, a checkpoint resumes exactly, and no generation spends time drawing noise.
 
-Rollouts are population-batched by default: a worker steps all the members it scores together,
-one kernel call per env step (:class:`ssmn_rl.population.Population`), over one env copy per
-episode; ``population_batching=False`` plays member by member (the reference path; same returns).
+Rollouts are population-batched by default: a worker steps the members it scores together, one
+kernel call per env step (:class:`ssmn_rl.population.Population`), at most MAX_ACTIVE_STREAMS
+episodes at a time, each on its own env copy; ``population_batching=False`` plays member by member
+(the reference path; same returns).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError
-from ..optim import Adam
+from ..optim import Adam, l2_norm as _norm
 from .common.backends import BACKENDS, make_backend
 from .common.base import BaseAgent
 from .common.policy import SSMNPolicy
@@ -96,43 +97,69 @@ def _stepper(env):
     return e, limit
 
 
-def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps):
-    """One episode per stream, all streams stepped together: one kernel call per env step.
+#: Streams a batched rollout steps at once. A finished episode hands its env and its place in the
+#: batch to the next waiting stream, so the batch stays this full until the last episodes. Each
+#: step reads every active row's parameters (about 100 KB at hidden 64), so a batch of the whole
+#: population (129 rows) no longer fits in the caches: 32 rows measured 8-10 us/row per kernel call
+#: against 20-22 us/row for 129 (scripts/bench_scaling.py's ES policy, one thread, a shared machine).
+MAX_ACTIVE_STREAMS = 32
 
-    population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= S envs.
-    Returns per stream: returns (S,), lengths (S,), obs sums and sums of squares (S, D); each
-    stream's numbers are exactly those of :func:`_episode` with the same parameters and seed."""
+
+def _population_episodes(policy, envs, population, env_seeds, mean, std, clip, max_steps, fill_row=None):
+    """One episode per stream, the active streams stepped together: one kernel call per env step.
+
+    population: S parameter rows (stream s plays with row s), env_seeds (S,), envs: >= min(S,
+    MAX_ACTIVE_STREAMS) envs (reset with each stream's seed before it plays); fill_row(s), if
+    given, writes row s's parameters just before stream s starts (so they are in cache when it
+    plays). Returns per stream: returns (S,), lengths (S,), obs sums and sums of squares (S, D);
+    each stream's numbers are exactly those of :func:`_episode` with the same parameters and seed."""
     S, D = len(env_seeds), mean.size
+    G = min(S, MAX_ACTIVE_STREAMS)
     population.reset()
     dist, extra = policy.dist, policy.extra
-    first = [envs[i].reset(seed=int(env_seeds[i]))[0] for i in range(S)]
-    steppers = []  # per stream: (env to step, stop once its length is >= this)
-    for i in range(S):
-        env, limit = _stepper(envs[i])
+    steppers = []  # per env: (env to step, stop once a stream's length is >= this)
+    for env in envs[:G]:
+        inner, limit = _stepper(env)
         caps = [c for c in (limit, max_steps) if c is not None]
-        steppers.append((env, min(caps) if caps else float("inf")))
-    obs = np.stack([np.asarray(o) for o in first])  # (S, *obs shape): row j is active stream j
+        steppers.append((inner, min(caps) if caps else float("inf")))
+    if fill_row is not None:
+        for j in range(G):
+            fill_row(j)
+    first = [envs[j].reset(seed=int(env_seeds[j]))[0] for j in range(G)]
+    obs = np.stack([np.asarray(o) for o in first])  # (G, *obs shape): row j is active stream act[j]
+    act = list(range(G))       # stream played at each position of the batch
+    slot = list(range(G))      # env (index into envs/steppers) of each position
+    waiting = G                # next stream to start
     returns, lengths = [0.0] * S, [0] * S
     s1, s2 = np.zeros((S, D)), np.zeros((S, D))
-    active = np.arange(S)
-    while active.size:
-        n = active.size
+    rows = np.arange(G, dtype=np.int64)
+    while act:
+        n = len(act)
         x = policy.encode(obs[:n], batched=True)
-        s1[active] += x
-        s2[active] += x.astype(np.float64) ** 2
+        s1[rows] += x
+        s2[rows] += x.astype(np.float64) ** 2
         xn = np.clip((x - mean) / std, -clip, clip).astype(np.float32)
-        actions = dist.to_env(dist.mode(population.step(xn, active), extra))
+        actions = dist.to_env(dist.mode(population.step(xn, rows), extra))
         keep = 0
-        for j, i in enumerate(active.tolist()):
-            env, cap = steppers[i]
+        for j in range(n):
+            i, e = act[j], slot[j]
+            env, cap = steppers[e]
             o, r, term, trunc, _ = env.step(actions[j])
             returns[i] += float(r)
             steps = lengths[i] = lengths[i] + 1
-            if not (term or trunc or steps >= cap):
-                obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
-                active[keep] = i
-                keep += 1
-        active = active[:keep]
+            if term or trunc or steps >= cap:
+                if waiting == S:
+                    continue
+                i = waiting  # the next stream takes over this env and place
+                waiting += 1
+                if fill_row is not None:
+                    fill_row(i)
+                o = envs[e].reset(seed=int(env_seeds[i]))[0]
+            obs[keep] = o  # compact in place: keep <= j, so row j is read before it is overwritten
+            act[keep], slot[keep] = i, e
+            keep += 1
+        del act[keep:], slot[keep:]
+        rows = np.array(act, dtype=np.int64)
     return np.array(returns), np.array(lengths, np.int64), s1, s2
 
 
@@ -168,22 +195,27 @@ class ESWorker:
         obs_sumsq."""
         theta, mean, std, sigma = gen["theta"], gen["obs_mean"], gen["obs_std"], self.setup["sigma"]
         clip, max_steps = self.setup["obs_clip"], self.setup["max_steps"]
-        cands = []  # (item index, candidate parameters, env seeds), in item then +/- order
+        # (item index, sign, direction, env seeds), in item then +/- order: candidate theta + sign *
+        # sigma * direction (theta itself for the center, sign 0)
+        cands = []
         for k, (kind, noise_seed, env_seeds) in enumerate(gen["items"]):
             if kind == "center":
-                cands.append((k, theta, env_seeds))
+                cands.append((k, 0, None, env_seeds))
             else:
                 eps = noise_slice(self.noise, noise_seed, theta.size)
-                cands += [(k, theta + sigma * eps, env_seeds), (k, theta - sigma * eps, env_seeds)]
+                cands += [(k, 1, eps, env_seeds), (k, -1, eps, env_seeds)]
         # one episode per (candidate, env seed): its return, length and observation moments
         if self.batched:
-            episodes = self._batched(cands, mean, std, clip, max_steps)
+            episodes = self._batched(theta, sigma, cands, mean, std, clip, max_steps)
         else:
-            episodes = [[_episode(self.policy, self.envs[0], cand, mean, std, clip, es, max_steps)
-                         for es in seeds] for _, cand, seeds in cands]
+            episodes = []
+            for _, sign, eps, seeds in cands:
+                cand = theta if sign == 0 else theta + sigma * eps if sign > 0 else theta - sigma * eps
+                episodes.append([_episode(self.policy, self.envs[0], cand, mean, std, clip, es, max_steps)
+                                 for es in seeds])
         out = [{"returns": [], "lengths": [], "obs_sum": np.zeros(mean.size), "obs_sumsq": np.zeros(mean.size)}
                for _ in gen["items"]]
-        for (k, _, seeds), eps_results in zip(cands, episodes):
+        for (k, _, _, seeds), eps_results in zip(cands, episodes):
             r_tot, n_tot = 0.0, 0
             for r, n, a, b in eps_results:
                 r_tot += r
@@ -196,32 +228,39 @@ class ESWorker:
             o["returns"], o["lengths"] = np.array(o["returns"]), np.array(o["lengths"])
         return out
 
-    def _batched(self, cands, mean, std, clip, max_steps) -> list:
+    def _batched(self, theta, sigma, cands, mean, std, clip, max_steps) -> list:
         policy = self.policy
         n_model = policy.model.n_parameters
-        seeds = [es for _, _, ss in cands for es in ss]
+        seeds = [es for *_, ss in cands for es in ss]
         S = len(seeds)
         if self.population is None or self.population.n_rows != S:
-            rows = np.empty((S, n_model), policy.model.dtype)
-            rows[:] = cands[0][1][:n_model]
-            self.population = Population(policy.model, rows, n_threads=self.setup["threads"], copy=False)
-        rows = self.population.params_for_update()
-        r = 0
-        for _, cand, ss in cands:  # the same cast as SSMNPolicy.set_parameters (float64 -> model dtype)
-            rows[r:r + len(ss)] = cand[:n_model]
-            r += len(ss)
-        ret, lens, s1, s2 = _population_episodes(policy, self._env_list(S), self.population, seeds, mean, std,
-                                                 clip, max_steps)
+            self.population = Population(policy.model, np.zeros((S, n_model), policy.model.dtype),
+                                         n_threads=self.setup["threads"], copy=False)
+            self._step_buf = np.empty(n_model)
+        # row s gets exactly SSMNPolicy.set_parameters(candidate)'s values: theta +/- sigma * eps in
+        # float64 cast to the model's dtype, written into the row (no temporary per candidate) when
+        # its stream starts
+        rows, step, th = self.population.params_for_update(), self._step_buf, theta[:n_model]
+        row_cand = [(sign, eps) for _, sign, eps, ss in cands for _ in ss]
+        last_eps = [None]
+
+        def fill_row(s):
+            sign, eps = row_cand[s]
+            if sign == 0:
+                rows[s] = th
+                return
+            if eps is not last_eps[0]:  # sigma * eps once per direction
+                np.multiply(sigma, eps[:n_model], out=step)
+                last_eps[0] = eps
+            (np.add if sign > 0 else np.subtract)(th, step, out=rows[s], casting="same_kind")
+
+        ret, lens, s1, s2 = _population_episodes(policy, self._env_list(min(S, MAX_ACTIVE_STREAMS)),
+                                                 self.population, seeds, mean, std, clip, max_steps, fill_row)
         episodes, s = [], 0
-        for _, _, ss in cands:
+        for *_, ss in cands:
             episodes.append([(float(ret[s + j]), int(lens[s + j]), s1[s + j], s2[s + j]) for j in range(len(ss))])
             s += len(ss)
         return episodes
-
-
-def _norm(v: np.ndarray) -> float:
-    """Euclidean norm without BLAS: np.linalg.norm's dot wakes OpenBLAS threads (ms each on a busy machine)."""
-    return float(np.sqrt(np.square(v).sum()))
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
@@ -311,25 +350,40 @@ class ES(BaseAgent):
         self.optimizer = Adam(self.theta.size, lr=self.learning_rate)
 
     # ------------------------------------------------------------------ one generation
-    def _generation(self, backend) -> dict:
-        g = self._iteration
+    def _seeds(self, g: int):
+        """(noise seeds, env seeds) of generation g; the driver computes them for g + 1 while the
+        workers play g."""
+        key = (self.seed, g, self.population_size, self.episodes_per_member)
+        ahead = getattr(self, "_seeds_ahead", None)
+        if ahead is not None and ahead[0] == key:
+            return ahead[1]
         n_pairs = self.population_size // 2
         ss = np.random.SeedSequence([self.seed, g])
         noise_seeds = [int(s.generate_state(1)[0]) for s in ss.spawn(n_pairs)]
         env_rng = np.random.default_rng(ss.generate_state(4))
         env_seeds = env_rng.integers(0, 2**31 - 1, size=(n_pairs + 1, self.episodes_per_member))
+        return noise_seeds, env_seeds
+
+    def _generation(self, backend) -> dict:
+        g = self._iteration
+        n_pairs = self.population_size // 2
+        noise_seeds, env_seeds = self._seeds(g)
         items = [("pair", noise_seeds[i], env_seeds[i].tolist()) for i in range(n_pairs)]
         if self.eval_center:
             items.append(("center", 0, env_seeds[n_pairs].tolist()))
         rms = self.policy.obs_rms
         mean = rms.mean if rms is not None else np.zeros(self.policy.encoder.dim)
         std = rms.std if rms is not None else np.ones(self.policy.encoder.dim)
-        # only what changes travels: parameters, seeds, observation statistics
+        # only what changes travels: parameters and observation statistics (common to all workers),
+        # and each worker's seeds
         n_chunks = min(len(items), backend.n_workers)
         bounds = np.linspace(0, len(items), n_chunks + 1).astype(int)
-        payloads = [{"theta": self.theta, "obs_mean": mean, "obs_std": std, "items": items[bounds[k]:bounds[k + 1]]}
-                    for k in range(n_chunks)]
-        results = [r for chunk in backend.call("rollouts", payloads) for r in chunk]
+        backend.submit("rollouts", [{"items": items[bounds[k]:bounds[k + 1]]} for k in range(n_chunks)],
+                       common={"theta": self.theta, "obs_mean": mean, "obs_std": std})
+        # while the workers play: the noise table (first generation) and the next generation's seeds
+        table = noise_table(self.seed, self.theta.size)
+        self._seeds_ahead = ((self.seed, g + 1, self.population_size, self.episodes_per_member), self._seeds(g + 1))
+        results = [r for chunk in backend.gather() for r in chunk]
         pair_res = results[:n_pairs]
         returns = np.stack([r["returns"] for r in pair_res])          # (n_pairs, 2)
         steps = int(sum(int(r["lengths"].sum()) for r in results))
@@ -337,9 +391,9 @@ class ES(BaseAgent):
         ranks = centered_ranks(returns)
         w = ranks[:, 0] - ranks[:, 1]
         grad = np.zeros(self.theta.size)
-        table = noise_table(self.seed, self.theta.size)
-        for wi, seed_i in zip(w, noise_seeds):
-            grad += wi * noise_slice(table, seed_i, self.theta.size)
+        term = np.empty(self.theta.size)
+        for wi, seed_i in zip(w, noise_seeds):  # grad += wi * eps_i, without a temporary per pair
+            grad += np.multiply(wi, noise_slice(table, seed_i, self.theta.size), out=term)
         grad /= returns.size
         step_grad = -grad + self.weight_decay * self.theta
         new_theta = self.optimizer.step(self.theta, step_grad)
@@ -365,8 +419,9 @@ class ES(BaseAgent):
     # one generation per iteration of BaseAgent.learn, on a backend that lives for the call
     def _learn_start(self, reset_num_timesteps: bool) -> None:
         backend = self._backend = make_backend(self.backend, self.n_workers, self.ray_address)
-        try:
-            backend.start(ESWorker, self._worker_setup(backend))
+        try:  # the driver builds its noise table while the workers start
+            backend.start(ESWorker, self._worker_setup(backend),
+                          meanwhile=lambda: noise_table(self.seed, self.theta.size))
         except BaseException:
             self._learn_end()
             raise

@@ -2,7 +2,9 @@
 
 A backend starts ``n_workers`` workers once (``start(factory, setup)``: each builds
 ``factory(setup)``, e.g. a policy, its envs and its buffers, and keeps it); every later
-``call(method, payloads)`` sends payload k to worker k and returns the results in worker order.
+``call(method, payloads, common)`` sends payload k (merged with `common`, the part every worker
+gets: sent once per call on Ray) to worker k and returns the results in worker order.
+``submit`` + ``gather`` split a call in two, so that the driver can work while the workers do.
 Only what changes travels per call (for ES: the parameters, seeds and observation statistics), and
 computations carry their own seeds, so results are bit-identical whichever backend runs them.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import traceback
 from abc import ABC, abstractmethod
 from multiprocessing.connection import wait
@@ -36,35 +39,59 @@ class Backend(ABC):
     def __init__(self, n_workers: int):
         self.n_workers = int(n_workers)
         self._started = False
+        self._pending = None
 
-    def start(self, factory, setup: dict) -> None:
-        """Build ``factory(setup)`` once in every worker (factory: a picklable module-level callable)."""
+    def start(self, factory, setup: dict, meanwhile=None) -> None:
+        """Build ``factory(setup)`` once in every worker (factory: a picklable module-level callable).
+        ``meanwhile()``, if given, runs here while the workers start."""
         if self._started:
             raise ConfigError(f"backend={self.name!r}: workers are already started; close() before start()")
-        self._start(factory, setup)
+        self._pending = None
+        self._start(factory, setup, meanwhile or (lambda: None))
         self._started = True
 
-    def call(self, method: str, payloads: list) -> list:
-        """``getattr(worker_k, method)(payloads[k])`` for k < len(payloads), results in order."""
+    def call(self, method: str, payloads: list, common: dict | None = None) -> list:
+        """``getattr(worker_k, method)({**common, **payloads[k]})`` for k < len(payloads), results
+        in order (payloads are dicts when `common` is given)."""
+        self.submit(method, payloads, common)
+        return self.gather()
+
+    def submit(self, method: str, payloads: list, common: dict | None = None) -> None:
+        """Start :meth:`call`'s work; :meth:`gather` returns its results (one call at a time)."""
         if not self._started:
             raise ConfigError(f"backend={self.name!r}: call start(factory, setup) before call()")
         if len(payloads) > self.n_workers:
             raise ConfigError(f"backend={self.name!r}: {len(payloads)} payloads for {self.n_workers} workers")
-        return self._call(method, payloads)
+        if self._pending is not None:
+            raise ConfigError(f"backend={self.name!r}: gather() the submitted {self._pending[0]!r} first")
+        self._pending = (method, len(payloads))
+        self._submit(method, payloads, common)
+
+    def gather(self) -> list:
+        """The results of the submitted call, in worker order."""
+        if self._pending is None:
+            raise ConfigError(f"backend={self.name!r}: gather() without a submitted call")
+        method, n = self._pending
+        self._pending = None
+        return self._gather(method, n)
 
     def worker_pids(self) -> list:
         """Process id of every worker (the calling process for the inline backend)."""
         return [os.getpid()] * self.n_workers
 
     @abstractmethod
-    def _start(self, factory, setup: dict) -> None: ...
+    def _start(self, factory, setup: dict, meanwhile) -> None: ...
 
     @abstractmethod
-    def _call(self, method: str, payloads: list) -> list: ...
+    def _submit(self, method: str, payloads: list, common: dict | None) -> None: ...
+
+    @abstractmethod
+    def _gather(self, method: str, n: int) -> list: ...
 
     def close(self) -> None:
         """Release the workers (safe to call twice, and after a worker died)."""
         self._started = False
+        self._pending = None
 
     def __enter__(self):
         return self
@@ -78,11 +105,16 @@ class InlineBackend(Backend):
 
     name = "inline"
 
-    def _start(self, factory, setup):
+    def _start(self, factory, setup, meanwhile):
+        meanwhile()
         self._workers = [factory(setup) for _ in range(self.n_workers)]
 
-    def _call(self, method, payloads):
-        return [getattr(w, method)(p) for w, p in zip(self._workers, payloads)]
+    def _submit(self, method, payloads, common):  # runs at gather(): there is no one else to run it
+        self._work = [_merged(common, p) for p in payloads]
+
+    def _gather(self, method, n):
+        work, self._work = self._work, None
+        return [getattr(w, method)(p) for w, p in zip(self._workers, work)]
 
     def close(self):
         self._workers = []
@@ -104,6 +136,26 @@ def _send_error(conn, e: BaseException) -> None:
         conn.send(("error", (RuntimeError(f"{type(e).__name__}: {e}"), tb)))
 
 
+def _merged(common, payload):
+    return payload if common is None else {**common, **payload}
+
+
+def _exit_now(worker) -> None:
+    """End a worker process without the interpreter's teardown (tens to hundreds of ms of module
+    clean-up that the driver would wait for): close the worker, flush the output, exit."""
+    close = getattr(worker, "close", None)
+    try:
+        if callable(close):
+            close()
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:  # noqa: BLE001 - a closed stream has nothing to flush
+                pass
+        os._exit(0)
+
+
 def _process_main(conn, factory, setup) -> None:
     """Worker process loop: build the worker, then answer (method, payload) messages until None."""
     try:
@@ -118,10 +170,10 @@ def _process_main(conn, factory, setup) -> None:
         except (EOFError, OSError):
             return
         if msg is None:
-            return
-        method, payload = msg
+            _exit_now(worker)
+        method, payload, common = msg
         try:
-            result = getattr(worker, method)(payload)
+            result = getattr(worker, method)(_merged(common, payload))
         except BaseException as e:  # noqa: BLE001
             _send_error(conn, e)
             continue
@@ -139,7 +191,7 @@ class ProcessBackend(Backend):
 
     name = "process"
 
-    def _start(self, factory, setup):
+    def _start(self, factory, setup, meanwhile):
         ctx = multiprocessing.get_context("spawn")
         self._procs, self._conns = [], []
         saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
@@ -156,6 +208,7 @@ class ProcessBackend(Backend):
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
+        meanwhile()
         for k in range(self.n_workers):
             self._receive(k, "starting")
 
@@ -184,13 +237,15 @@ class ProcessBackend(Backend):
                           f"(exit code {code}). HINT: a negative code is the signal that killed it "
                           "(-9: killed, e.g. out of memory); the last checkpoint is unaffected.")
 
-    def _call(self, method, payloads):
+    def _submit(self, method, payloads, common):
         for k, p in enumerate(payloads):
             try:
-                self._conns[k].send((method, p))
+                self._conns[k].send((method, p, common))
             except (BrokenPipeError, OSError):
-                return [self._receive(k, f"running {method}")]  # raises: the worker is gone
-        return [self._receive(k, f"running {method}") for k in range(len(payloads))]
+                self._receive(k, f"running {method}")  # raises: the worker is gone
+
+    def _gather(self, method, n):
+        return [self._receive(k, f"running {method}") for k in range(n)]
 
     def close(self):
         for conn in getattr(self, "_conns", []):
@@ -218,8 +273,8 @@ class _RayWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def call(self, method, payload):
-        return getattr(self.worker, method)(payload)
+    def call(self, method, payload, common=None):
+        return getattr(self.worker, method)(_merged(common, payload))
 
 
 class RayBackend(Backend):
@@ -245,11 +300,12 @@ class RayBackend(Backend):
                 ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         self._actors = []
 
-    def _start(self, factory, setup):
+    def _start(self, factory, setup, meanwhile):
         ray = self._ray
         cls = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
         setup_ref = ray.put(setup)
         self._actors = [cls.remote(factory, setup_ref) for _ in range(self.n_workers)]
+        meanwhile()
         self._get([a.pid.remote() for a in self._actors], "starting")
 
     def _get(self, refs, what: str):
@@ -265,8 +321,13 @@ class RayBackend(Backend):
     def worker_pids(self) -> list:
         return self._get([a.pid.remote() for a in self._actors], "reporting its pid")
 
-    def _call(self, method, payloads):
-        return self._get([a.call.remote(method, p) for a, p in zip(self._actors, payloads)], f"running {method}")
+    def _submit(self, method, payloads, common):
+        common_ref = None if common is None else self._ray.put(common)  # stored once, read by every actor
+        self._refs = [a.call.remote(method, p, common_ref) for a, p in zip(self._actors, payloads)]
+
+    def _gather(self, method, n):
+        refs, self._refs = self._refs, None
+        return self._get(refs, f"running {method}")
 
     def close(self):
         for a in self._actors:

@@ -260,7 +260,7 @@ class EnvRunnerGroup:
         over all envs (env axis 1 for (T, n) arrays, 0 for ``last_*``), ``seq_states`` keyed by
         global env index."""
         payload = {"theta": theta, "obs_rms": obs_rms, "n_steps": int(n_steps), "rollout_key": int(rollout_key)}
-        parts = self.backend.call("rollout", [payload] * self.n_workers)
+        parts = self.backend.call("rollout", [{}] * self.n_workers, common=payload)  # the same for every runner
         merged = {k: np.concatenate([p[k] for p in parts], axis=0 if k.startswith("last_") else 1)
                   for k in parts[0] if k not in ("seq_states", "critic_states")}
         for name in ("seq_states", "critic_states"):
