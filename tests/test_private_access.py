@@ -1,9 +1,12 @@
-"""No module reads the model's private attributes from outside the module that defines them.
+"""No module reads the model's (or the agents') private attributes from outside the module that
+defines them.
 
 `SSMN` is a facade over a :class:`~ssmn_rl.core.Core`, the sequence calls and the streams; what
 other modules (agents, estimators, the language model, populations, analysis, the CLI) need of it
 is public: ``model.core``, ``model.parameters``, ``model.token_input``, ``model.state``... A read
 such as ``model._params`` in another module would tie that module to the facade's insides again.
+The agents' base class and the rollout backends are held to the same rule: the CLI, callbacks and
+env runners read ``agent.target_timesteps``, ``agent.hyperparameters()`` and ``backend.started``.
 
 The check is a scan of the source with ``ast`` (nothing is imported): every ``<expr>._name``
 attribute (and ``getattr/setattr/hasattr(<expr>, "_name")``) whose ``<expr>`` is not ``self`` or
@@ -18,11 +21,13 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = {"ssmn_rl": ROOT / "ssmn_rl", "ssmn_rl.plugins": ROOT / "plugins", "ssmn_rl.envs": ROOT / "envs"}
 
-#: The model's classes: the facade and what it delegates to, by defining file.
+#: The model's classes (the facade and what it delegates to) and the agents', by defining file.
 MODEL_CLASSES = {
     "ssmn_rl/model.py": ("SSMN",),
     "ssmn_rl/core.py": ("Core",),
     "ssmn_rl/stream.py": ("Stream", "LiveStream"),
+    "ssmn_rl/agents/common/base.py": ("BaseAgent",),
+    "ssmn_rl/agents/common/backends.py": ("Backend", "InlineBackend", "ProcessBackend", "RayBackend"),
 }
 #: Modules of the model whose private names (functions, constants) no other module imports.
 MODEL_MODULES = ("ssmn_rl.model", "ssmn_rl.core", "ssmn_rl.stream", "ssmn_rl.sequence",

@@ -211,7 +211,7 @@ def cmd_train(args) -> int:
     try:
         if args.resume:
             agent = cls.load(args.resume, env=args.env, tensorboard_log=str(run), **workers)
-            remaining = max(agent._total_timesteps - agent.num_timesteps, 0)
+            remaining = max(agent.target_timesteps - agent.num_timesteps, 0)
             if args.total_timesteps is not None:
                 remaining = max(args.total_timesteps - agent.num_timesteps, 0)
         else:
@@ -227,7 +227,7 @@ def cmd_train(args) -> int:
     run.mkdir(parents=True, exist_ok=True)
     config = {"env": args.env, "algo": args.algo, "policy": args.policy, "seed": args.seed,
               "total_timesteps": total, "policy_kwargs": agent.policy.policy_kwargs,
-              "algo_kwargs": agent._hyperparameters(), "env_kwargs": args.env_kwargs,
+              "algo_kwargs": agent.hyperparameters(), "env_kwargs": args.env_kwargs,
               "n_parameters": agent.policy.n_parameters, "resumed_from": args.resume}
     (run / "config.json").write_text(json.dumps(config, indent=2, default=str))
     print(f"run directory: {run}")

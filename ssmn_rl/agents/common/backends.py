@@ -75,6 +75,11 @@ class Backend(ABC):
         self._pending = None
         return self._gather(method, n)
 
+    @property
+    def started(self) -> bool:
+        """Whether the workers are started (between ``start()`` and ``close()``)."""
+        return self._started
+
     def worker_pids(self) -> list:
         """Process id of every worker (the calling process for the inline backend)."""
         return [os.getpid()] * self.n_workers

@@ -85,6 +85,12 @@ class BaseAgent:
         self._predict_rng = np.random.default_rng([self.seed, 7])
 
     # ------------------------------------------------------------------ learn bookkeeping
+    @property
+    def target_timesteps(self) -> int:
+        """The ``num_timesteps`` the current (or last) ``learn()`` call trains to: its
+        ``total_timesteps``, plus the steps before it when ``reset_num_timesteps=False``."""
+        return self._total_timesteps
+
     def _setup_learn(self, total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name):
         if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, (int, np.integer)) or total_timesteps < 0:
             raise ConfigError(f"total_timesteps must be a non-negative integer, got {total_timesteps!r}")
@@ -210,6 +216,11 @@ class BaseAgent:
         return (env_a if batched else env_a[0]), new_state
 
     # ------------------------------------------------------------------ files
+    def hyperparameters(self) -> dict:
+        """The algorithm's constructor arguments, JSON-able (what ``save()`` stores with the
+        policy; ``ssmn-rl train`` writes them to its run's config.json)."""
+        return dict(self._hyperparameters())
+
     def _hyperparameters(self) -> dict:
         """JSON-able constructor arguments of the subclass."""
         return {}

@@ -238,7 +238,7 @@ class ProgressBarCallback(BaseCallback):
     def _on_training_start(self):
         self._start = time.time()
         self._first = self.agent.num_timesteps
-        total = self.agent._total_timesteps
+        total = self.agent.target_timesteps
         try:
             from tqdm.auto import tqdm
             self._bar = tqdm(total=total, initial=self._first, unit="step", dynamic_ncols=True)
@@ -246,7 +246,7 @@ class ProgressBarCallback(BaseCallback):
             self._bar = None
 
     def _on_step(self):
-        total = self.agent._total_timesteps
+        total = self.agent.target_timesteps
         ret = self.agent.last_episodic_return
         if self._bar is not None:
             self._bar.update(self.num_timesteps - self._bar.n)

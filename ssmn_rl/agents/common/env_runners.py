@@ -239,7 +239,7 @@ class EnvRunnerGroup:
 
     @property
     def started(self) -> bool:
-        return self.backend._started
+        return self.backend.started
 
     @property
     def n_workers(self) -> int:
