@@ -77,19 +77,11 @@ typedef struct {
 /* The write rows of head rows Q, Zr (ld R) over a chunk from memory W (d, d), after chunk_decays:
  * the records themselves for the hebbian rule; for the delta rule the keys cb->Kn (norms cb->nrm),
  * their products cb->KK, L (cb->Lm), cb->WK = K W^T and the values cb->U solved row by row. */
-static FN(chunk_rows) FN(chunk_write_rows)(const ssmn_config *cfg, const real *Q, const real *Zr, int64_t R,
+static FN(chunk_rows) FN(chunk_write_rows)(const FN(rule_ctx) *rx, const real *Q, const real *Zr, int64_t R,
                                            const real *W, int64_t n, int64_t d, const FN(chunk_buf) *cb) {
     FN(chunk_rows) w = {Q, Zr, R, R};
-    if (cfg->rule != SSMN_RULE_DELTA) return w;
-    const real eps = (real)cfg->rule_params[0];
-    for (int64_t t = 0; t < n; t++) {
-        const real *z = Zr + t * R;
-        real ss = 0;
-        for (int64_t i = 0; i < d; i++) ss += z[i] * z[i];
-        const real nt = R_SQRT(ss + eps);
-        cb->nrm[t] = nt;
-        for (int64_t i = 0; i < d; i++) cb->Kn[t * d + i] = z[i] / nt;
-    }
+    if (rx->cfg->rule != SSMN_RULE_DELTA) return w;
+    for (int64_t t = 0; t < n; t++) cb->nrm[t] = FN(delta_key)(rx, cb->Kn + t * d, Zr + t * R, d);
     FN(gemm)(0, 1, n, n, d, cb->Kn, d, cb->Kn, d, 0, cb->KK, n, &cb->gb);
     for (int64_t t = 0; t < n; t++)
         for (int64_t s = 0; s < n; s++)
@@ -137,7 +129,7 @@ static void FN(chunk_forward)(const ssmn_layout *L, const FN(rule_ctx) *rx, real
         real *Wh = W + hd * d * d;
         const real *Q = rec0 + SSMN_C_H(L, j) + hd * d, *Zr = rec0 + SSMN_C_ZIN(L, j) + hd * d;
         FN(chunk_decays)(L, rx, rec0, j, hd, n, cb);
-        const FN(chunk_rows) w = FN(chunk_write_rows)(rx->cfg, Q, Zr, R, Wh, n, d, cb);
+        const FN(chunk_rows) w = FN(chunk_write_rows)(rx, Q, Zr, R, Wh, n, d, cb);
         if (read) {
             real *out = rec0 + SSMN_C_TR(L, j, 0) + hd * d;
             FN(chunk_scores)(Q, R, &w, n, d, cb);
@@ -200,7 +192,7 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
         const real *Zr = rec0 + SSMN_C_ZIN(L, j) + hd * d, *dR = cb->dR + hd * d;
         real *Gh = G + hd * dd, *dh = cb->dh + hd * d, *dz = cb->dz + hd * d;
         FN(chunk_decays)(L, rx, rec0, j, hd, n, cb);
-        const FN(chunk_rows) w = FN(chunk_write_rows)(cfg, Q, Zr, R, Wh, n, d, cb);
+        const FN(chunk_rows) w = FN(chunk_write_rows)(rx, Q, Zr, R, Wh, n, d, cb);
         /* where the values' and keys' gradients go: h and z themselves (hebbian), or the delta
          * rule's u and k, taken back through its solve and its key norm below */
         real *dV = delta ? cb->dU : dh, *dKK = delta ? cb->dK : dz;
@@ -256,11 +248,9 @@ static void FN(chunk_backward)(const ssmn_layout *L, const ssmn_config *cfg, con
                 }
             }
         }
-        if (delta) /* through k = z / sqrt(|z|^2 + eps): dz = (dk - k (k . dk)) / norm */
-            for (int64_t t = 0; t < n; t++) {
-                const real *k = cb->Kn + t * d, *dk = cb->dK + t * d, kd = FN(dot)(k, dk, d);
-                for (int64_t i = 0; i < d; i++) dz[t * H + i] += (dk[i] - k[i] * kd) / cb->nrm[t];
-            }
+        if (delta) /* through k = z / sqrt(|z|^2 + eps) */
+            for (int64_t t = 0; t < n; t++)
+                FN(delta_key_backward)(dz + t * H, cb->Kn + t * d, cb->dK + t * d, cb->nrm[t], d);
         if (SSMN_HAS_GATES(L))
             for (int64_t t = 0; t < n; t++) /* lambda_t = 1 - k_t */
                 FN(gates_backward)(L, cfg, grad, cb->dz + t * H, rec0 + t * R, j, hd, rec0 + t * R + SSMN_C_ZIN(L, j),

@@ -67,6 +67,12 @@ static real FN(delta_key)(const FN(rule_ctx) *x, real *k, const real *pre, int64
     return n;
 }
 
+/* Back through k = pre / n (delta_key's norm n): dpre (H) += (dk - k (k . dk)) / n */
+static void FN(delta_key_backward)(real *dpre, const real *k, const real *dk, real n, int64_t H) {
+    real kd = FN(dot)(k, dk, H);
+    for (int64_t j = 0; j < H; j++) dpre[j] += (dk[j] - k[j] * kd) / n;
+}
+
 /* Wdst = F(Wsrc, pre, post), clipped to +-c when do_clip; Wdst may equal Wsrc. Uses x->vec. */
 static int FN(rule_apply)(const FN(rule_ctx) *x, real *Wdst, const real *Wsrc, const real *pre,
                           const real *post, int64_t H, int do_clip) {
@@ -257,8 +263,7 @@ static int FN(rule_vjp)(const FN(rule_ctx) *x, real *G, real *dpre, real *dpost,
                 Gi[j] = keep * Gi[j] - di * v0[j];
             }
         }
-        real kd = FN(dot)(v0, v2, H);
-        for (int64_t j = 0; j < H; j++) dpre[j] += (v2[j] - v0[j] * kd) / n;
+        FN(delta_key_backward)(dpre, v0, v2, n, H);
         return SSMN_OK;
     }
     default:
