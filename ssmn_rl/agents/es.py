@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError
-from ..optim import Adam, l2_norm as _norm
+from ..optim import Adam, l2_norm
 from .common.backends import BACKENDS, make_backend
 from .common.base import BaseAgent
 from .common.policy import SSMNPolicy
@@ -348,15 +348,15 @@ class ES(BaseAgent):
         self.population_batching, self.threads_per_worker = bool(population_batching), threads_per_worker
         self.theta = self.policy.get_parameters()
         self.optimizer = Adam(self.theta.size, lr=self.learning_rate)
+        self._seeds_ahead = None  # (key, seeds) of the next generation, made while workers play
 
     # ------------------------------------------------------------------ one generation
     def _seeds(self, g: int):
         """(noise seeds, env seeds) of generation g; the driver computes them for g + 1 while the
         workers play g."""
         key = (self.seed, g, self.population_size, self.episodes_per_member)
-        ahead = getattr(self, "_seeds_ahead", None)
-        if ahead is not None and ahead[0] == key:
-            return ahead[1]
+        if self._seeds_ahead is not None and self._seeds_ahead[0] == key:
+            return self._seeds_ahead[1]
         n_pairs = self.population_size // 2
         ss = np.random.SeedSequence([self.seed, g])
         noise_seeds = [int(s.generate_state(1)[0]) for s in ss.spawn(n_pairs)]
@@ -397,7 +397,7 @@ class ES(BaseAgent):
         grad /= returns.size
         step_grad = -grad + self.weight_decay * self.theta
         new_theta = self.optimizer.step(self.theta, step_grad)
-        update_ratio = float(_norm(new_theta - self.theta) / (_norm(self.theta) + 1e-12))
+        update_ratio = float(l2_norm(new_theta - self.theta) / (l2_norm(self.theta) + 1e-12))
         self.theta = new_theta
         self.policy.set_parameters(self.theta)
         # ---- observation statistics, merged in item order (backend-independent)
@@ -410,7 +410,7 @@ class ES(BaseAgent):
                  "charts/episodic_length": float(np.mean([r["lengths"].mean() for r in pair_res])
                                                  / self.episodes_per_member),
                  "charts/return_max": float(returns.max()), "charts/return_min": float(returns.min()),
-                 "losses/grad_norm": float(_norm(grad)), "losses/param_norm": float(_norm(self.theta)),
+                 "losses/grad_norm": float(l2_norm(grad)), "losses/param_norm": float(l2_norm(self.theta)),
                  "losses/update_ratio": update_ratio}
         if self.eval_center:
             stats["charts/center_return"] = float(results[n_pairs]["returns"][0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numbers
 import pathlib
 import time
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def _rng_from_state(state: dict) -> np.random.Generator:
     return np.random.Generator(bg)
 
 
-class BaseAgent:
+class BaseAgent(ABC):
     """Shared machinery; see :class:`~ssmn_rl.agents.ES` and :class:`~ssmn_rl.agents.PPO`."""
 
     algo_name = "base"
@@ -160,10 +161,11 @@ class BaseAgent:
     def _learn_start(self, reset_num_timesteps: bool) -> None:
         """Hook run once before the first iteration of :meth:`learn`."""
 
+    @abstractmethod
     def _learn_iteration(self) -> dict:
         """One training iteration: advance ``num_timesteps``, append finished episodes to
-        ``_finished``, return the scalars to log."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _learn_iteration")
+        ``_finished``, return the scalars to log (each algorithm defines it; a subclass without
+        it cannot be instantiated)."""
 
     def _learn_end(self) -> None:
         """Hook run once after the last iteration of :meth:`learn` (also after an exception)."""
