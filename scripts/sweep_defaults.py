@@ -36,6 +36,10 @@ CANDIDATES = {
     "generic32": ({**GENERIC_POLICY, "hidden_dim": 32}, ZOO_PPO),
     "generic32-separate": ({**GENERIC_POLICY, "hidden_dim": 32, "critic": "separate"}, ZOO_PPO),
     "generic32-modulated": ({**GENERIC_POLICY, "hidden_dim": 32, "neuromodulation": True}, ZOO_PPO),
+    "generic64-w16": ({**GENERIC_POLICY, "window_size": 16}, ZOO_PPO),
+    "cell64": ({"hidden_dim": 64, "window_size": 8, "n_layers": 2, "preset": "default"}, ZOO_PPO),
+    "generic64-g99": (GENERIC_POLICY, {**ZOO_PPO, "gamma": 0.99, "gae_lambda": 0.95}),
+    "generic64-ent": (GENERIC_POLICY, {**ZOO_PPO, "ent_coef": 0.01}),
 }
 TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CueReward-v0")
 

@@ -23,7 +23,9 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..optim import Adam, l2_norm
-from .common.backends import BACKENDS, make_backend
+from .common.arguments import (AGENT_OPTIONS, ES_OPTIONS, RUNNER_OPTIONS, check_arguments, check_ray_address,
+                               document)
+from .common.backends import make_backend
 from .common.base import BaseAgent
 from .common.policy import SSMNPolicy
 from ..population import Population
@@ -276,37 +278,10 @@ class ES(BaseAgent):
 
     Parameters
     ----------
-    policy : str
-        Registered SSMN variant ("standard", "custom_split", ...).
-    env : str, gymnasium.Env
-        Environment (an id is needed for ``backend="process"``/``"ray"``).
-    population_size : int
-        Perturbations per generation (even: population_size/2 antithetic pairs).
-    sigma : float
-        Standard deviation of the parameter noise.
-    learning_rate : float
-        Adam step size on the mean parameters.
-    weight_decay : float
-        L2 coefficient added to the ES gradient.
-    episodes_per_member : int
-        Episodes averaged per perturbation (same env seeds for the two members of a pair).
-    eval_center : bool
-        Also run the unperturbed mean each generation and log ``charts/center_return``.
-    backend : {"inline", "process", "ray"}
-    n_workers : int, optional
-        Worker processes / Ray tasks (default: CPU count; 1 for inline).
-    ray_address : str, optional
-        Address of an existing Ray cluster to join.
-    max_episode_steps : int, optional
-        Cap on episode length during training.
-    population_batching : bool
-        Step each worker's share of the population as one batch: one kernel call per env step for
-        all its members, each on its own parameters, over one env copy per episode (default). False
-        plays member by member, one kernel call per member and step (the reference path); both
-        give the same returns for a seed.
-    threads_per_worker : int
-        OpenMP threads of each worker's population kernel (1: one core per worker).
-    policy_kwargs, env_kwargs, normalize_obs, seed, tensorboard_log, verbose : see BaseAgent.
+    env : str or gymnasium.Env
+        The environment: a registered id (needed by the "process" and "ray" backends, which rebuild
+        it in their workers) or an instance.
+    {parameters}
     """
 
     algo_name = "es"
@@ -319,22 +294,11 @@ class ES(BaseAgent):
                  population_batching: bool = True, threads_per_worker: int = 1,
                  policy_kwargs: dict | None = None, env_kwargs: dict | None = None, normalize_obs: bool = True,
                  log_std_init: float = 0.0, obs_clip: float = 5.0, seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
-        if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 2 \
-                or population_size % 2:
-            raise ConfigError(f"population_size must be an even integer >= 2, got {population_size!r}")
-        for name, v in (("sigma", sigma), ("learning_rate", learning_rate)):
-            if not isinstance(v, (int, float)) or not v > 0:
-                raise ConfigError(f"{name} must be a positive number, got {v!r}")
-        if not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        if isinstance(episodes_per_member, bool) or not isinstance(episodes_per_member, int) or episodes_per_member < 1:
-            raise ConfigError(f"episodes_per_member must be an integer >= 1, got {episodes_per_member!r}")
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
-        if not isinstance(population_batching, (bool, np.bool_)):
-            raise ConfigError(f"population_batching must be True or False, got {population_batching!r}")
-        if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
-            raise ConfigError(f"threads_per_worker must be an integer >= 1, got {threads_per_worker!r}")
+        check_arguments(type(self).__name__, ES_OPTIONS + RUNNER_OPTIONS, locals())
+        if population_size % 2:
+            raise ConfigError(f"{type(self).__name__}: population_size must be even (antithetic pairs), got "
+                              f"{population_size!r}")
+        check_ray_address(backend, ray_address)
         super().__init__(policy, env, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs,
                          normalize_obs=normalize_obs, log_std_init=log_std_init, seed=seed, tensorboard_log=tensorboard_log,
                          verbose=verbose, _spaces=_spaces)
@@ -463,3 +427,6 @@ class ES(BaseAgent):
 
     def _after_load(self):
         self.theta = self.policy.get_parameters()
+
+
+ES.__doc__ = document(ES.__doc__, AGENT_OPTIONS + ES_OPTIONS + RUNNER_OPTIONS)

@@ -24,9 +24,9 @@ import weakref
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..optim import Adam
-from .common.backends import BACKENDS
+from .common.arguments import (AGENT_OPTIONS, PPO_OPTIONS, RUNNER_OPTIONS, check_arguments, check_ray_address,
+                               document)
 from .common.base import BaseAgent, _rng_from_state, _rng_state
 from .common.buffers import RecurrentRolloutBuffer
 from .common.env_runners import EnvRunnerGroup, check_runner_split
@@ -49,44 +49,10 @@ class PPO(BaseAgent):
 
     Parameters
     ----------
-    policy : str
-        Registered SSMN variant.
     env : str, gymnasium.Env or gymnasium.vector.VectorEnv (same-step autoreset)
-    learning_rate : float, "lin_<v>", "const_<v>" or callable(progress_remaining)
-    n_envs : int
-        Envs in the SyncVectorEnv built from an id.
-    n_steps : int
-        Steps per env per rollout (the longest BPTT sequence).
-    batch_size : int
-        Steps per minibatch (whole sequences are packed until this many steps).
-    n_epochs : int
-    gamma, gae_lambda : float
-    clip_range : float, "lin_<v>" or callable
-    ent_coef, vf_coef : float
-    max_grad_norm : float
-        Global-norm gradient clip.
-    normalize_advantage : bool
-    target_kl : float, optional
-        Stop the epoch loop when the approximate KL exceeds 1.5 x this.
-    reward_scale : float
-        Multiplies the rewards the agent learns from (returns are still logged unscaled). Values
-        well below 1 keep the value loss of large-reward tasks (Pendulum: -16 per step) from
-        dominating the clipped global gradient norm.
-    normalize_reward : bool
-        Divide the (scaled) rewards by a running standard deviation of the discounted return, as
-        Stable-Baselines3's ``VecNormalize(norm_reward=True)`` does, clipped to
-        +-``reward_clip``. The value head and the policy share one SSMN and one clipped gradient,
-        so value targets of order 1 keep the value loss from drowning the policy gradient.
-    reward_clip : float
-        Bound of the normalised rewards.
-    backend : {"inline", "process", "ray"}
-        Where the env runners step the envs: in this process, in local worker processes, or in Ray
-        actors. Learning always happens here; every backend gives the same parameters for a seed.
-    n_workers : int, optional
-        Env runners, each stepping a contiguous share of the ``n_envs`` envs (at most ``n_envs``;
-        default 1 inline, else one per CPU up to ``n_envs``).
-    ray_address : str, optional
-        Address of an existing Ray cluster to join (``backend="ray"`` only).
+        The environment: a registered id (needed by the "process" and "ray" backends, which rebuild
+        it in their workers), an instance, or a vector env.
+    {parameters}
 
     Notes
     -----
@@ -120,26 +86,8 @@ class PPO(BaseAgent):
                  log_std_init: float = 0.0, seed: int = 0, tensorboard_log=None, verbose: int = 0,
                  backend: str = "inline", n_workers: int | None = None, ray_address: str | None = None,
                  _spaces=None):
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
-        if ray_address is not None and (backend != "ray" or not isinstance(ray_address, str)):
-            raise ConfigError(f"ray_address must be a string and is only used with backend='ray', got "
-                              f"ray_address={ray_address!r} with backend={backend!r}")
-        for name, v, lo in (("n_steps", n_steps, 1), ("batch_size", batch_size, 1), ("n_epochs", n_epochs, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
-        for name, v in (("gamma", gamma), ("gae_lambda", gae_lambda)):
-            if not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                raise ConfigError(f"{name} must be in [0, 1], got {v!r}")
-        if isinstance(reward_scale, bool) or not isinstance(reward_scale, (int, float)) or not reward_scale > 0:
-            raise ConfigError(f"reward_scale must be a positive number, got {reward_scale!r}")
-        if not isinstance(normalize_reward, (bool, np.bool_)):
-            raise ConfigError(f"normalize_reward must be True or False, got {normalize_reward!r}")
-        if isinstance(reward_clip, bool) or not isinstance(reward_clip, (int, float)) or not reward_clip > 0:
-            raise ConfigError(f"reward_clip must be a positive number, got {reward_clip!r}")
-        for name, v in (("ent_coef", ent_coef), ("vf_coef", vf_coef), ("max_grad_norm", max_grad_norm)):
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ConfigError(f"{name} must be a number >= 0, got {v!r}")
+        check_arguments(type(self).__name__, PPO_OPTIONS + RUNNER_OPTIONS, locals())
+        check_ray_address(backend, ray_address)
         super().__init__(policy, env, policy_kwargs=policy_kwargs, env_kwargs=env_kwargs,
                          normalize_obs=normalize_obs, log_std_init=log_std_init, seed=seed,
                          tensorboard_log=tensorboard_log, verbose=verbose, _spaces=_spaces)
@@ -371,3 +319,6 @@ class PPO(BaseAgent):
         if self.ret_rms is not None and "ret_var" in arrays:
             self.ret_rms.load_state_dict({"mean": arrays["ret_mean"], "var": arrays["ret_var"],
                                           "count": meta["ret_count"]})
+
+
+PPO.__doc__ = document(PPO.__doc__, AGENT_OPTIONS + PPO_OPTIONS + RUNNER_OPTIONS)

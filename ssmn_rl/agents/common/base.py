@@ -8,8 +8,8 @@ iteration -- ``_learn_iteration()`` (one PPO rollout and update; it advances ``n
 appends finished episodes to ``_finished`` and returns the scalars to log) -- with optional
 ``_learn_start(reset_num_timesteps)`` / ``_learn_end()`` around the loop; plus
 ``_hyperparameters()`` (JSON-able constructor arguments) and ``_training_state()`` /
-``_set_training_state()`` (everything needed to resume). ES still runs its own ``learn`` (its
-generations log their own returns).
+``_set_training_state()`` (everything needed to resume). The constructor and ``learn`` arguments
+are declared in :mod:`.arguments` and checked there.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import ConfigError, InputError, ModelFileError
 from ...progress_csv import read_csv
 from ...serialization import check_plugins_installed, plugin_info
+from .arguments import AGENT_OPTIONS, LEARN_OPTIONS, check_arguments
 from .callbacks import CallbackList, ProgressBarCallback, to_callback
 from .envs import resolve_env, single_spaces
 from .logger import Logger
@@ -52,11 +53,7 @@ class BaseAgent(ABC):
     def __init__(self, policy: str = "standard", env=None, *, policy_kwargs: dict | None = None,
                  env_kwargs: dict | None = None, normalize_obs: bool = True, log_std_init: float = 0.0,
                  seed: int = 0, tensorboard_log=None, verbose: int = 0, _spaces=None):
-        if not isinstance(policy, str):
-            raise ConfigError(f"policy must name a registered SSMN variant (str, e.g. 'standard'), got "
-                              f"{type(policy).__name__}. HINT: ssmn_rl.list_variants()")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        check_arguments(type(self).__name__, AGENT_OPTIONS, locals())
         self.seed = int(seed)
         self.verbose = int(verbose)
         self.tensorboard_log = tensorboard_log
@@ -93,8 +90,6 @@ class BaseAgent(ABC):
         return self._total_timesteps
 
     def _setup_learn(self, total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name):
-        if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, (int, np.integer)) or total_timesteps < 0:
-            raise ConfigError(f"total_timesteps must be a non-negative integer, got {total_timesteps!r}")
         if self.env is None:
             raise ConfigError("this agent has no env: pass env= to load() or set_env() before learn()")
         if reset_num_timesteps:
@@ -127,8 +122,7 @@ class BaseAgent(ABC):
         After each iteration: ``charts/episodic_return`` and ``charts/episodic_length`` (means over
         the episodes finished in it), the iteration's own scalars and ``charts/SPS`` are recorded,
         callbacks run (False stops training), and every `log_interval` iterations the logger dumps."""
-        if isinstance(log_interval, bool) or not isinstance(log_interval, (int, np.integer)) or log_interval < 1:
-            raise ConfigError(f"log_interval must be an integer >= 1, got {log_interval!r}")
+        check_arguments(f"{type(self).__name__}.learn", LEARN_OPTIONS, locals())
         cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, progress_bar, tb_log_name)
         self._finished = []
         self._learn_start(reset_num_timesteps)
