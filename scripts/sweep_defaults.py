@@ -1,8 +1,10 @@
-"""Choose the agents' default PPO policy and settings: a small grid of generic candidates, every
+"""Choose the agents' default policies and settings: a small grid of generic candidates, every
 candidate on every sweep task with >= 3 seeds, then leave-one-task-out selection.
 
-A candidate is a full specification (SSMN policy_kwargs + PPO constructor arguments): the same on
-every task, never tuned per task. Each run trains SSMN-PPO for ``--steps`` env steps and scores
+A candidate is a full specification (algorithm, SSMN policy_kwargs, constructor arguments): the
+same on every task, never tuned per task. ``--algo ppo`` sweeps PPO's candidates, ``--algo es``
+ES's (``ssmn-rl train``'s ES settings, population 64, under every ES candidate unless it says
+otherwise). Each run trains SSMN-PPO for ``--steps`` env steps and scores
 its final policy on ``--eval-episodes`` deterministic episodes (``ssmn_rl.agents.suite.run_one``,
 the suite benchmark's code). Per task the candidates' mean returns are min-max normalised (0:
 worst candidate, 1: best) so tasks of every return scale weigh the same; a candidate's score is
@@ -11,7 +13,8 @@ on the *other* tasks is picked and its (normalised) result on the held-out task 
 well choosing by the sweep transfers to a task it did not see. The winner is the candidate with
 the best score over all tasks; its wall time is reported beside it.
 
-    python scripts/sweep_defaults.py --jobs 2                      # the documented sweep
+    python scripts/sweep_defaults.py --jobs 2                      # the documented PPO sweep
+    python scripts/sweep_defaults.py --algo es --steps 100000 --jobs 2    # the ES sweep
     python scripts/sweep_defaults.py --steps 4000 --seeds 0 --tasks CartPole-v1   # a smoke run
 """
 import argparse
@@ -41,6 +44,16 @@ CANDIDATES = {
     "generic64-g99": (GENERIC_POLICY, {**ZOO_PPO, "gamma": 0.99, "gae_lambda": 0.95}),
     "generic64-ent": (GENERIC_POLICY, {**ZOO_PPO, "ent_coef": 0.01}),
 }
+ES_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0, "decay_lambda": 0.3,
+             "alpha": -1.0, "preset": "prototype"}
+ES_CANDIDATES = {
+    "es-default": (ES_POLICY, {}),
+    "es-pop128": (ES_POLICY, {"population_size": 128}),
+    "es-w4-position": ({**ES_POLICY, "window_size": 4, "position_bias": True}, {}),
+    "es-generic32": ({**GENERIC_POLICY, "hidden_dim": 32}, {}),
+}
+#: ``--algo`` -> (suite agent, candidates)
+ALGO_CANDIDATES = {"ppo": ("ssmn-ppo", CANDIDATES), "es": ("ssmn-es", ES_CANDIDATES)}
 TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CueReward-v0")
 
 
@@ -73,20 +86,26 @@ def analyse(results: list, candidates: list, tasks: list) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), help="sweep tasks (default: %(default)s)")
-    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES),
-                    help="candidates to run (default: all)")
+    ap.add_argument("--algo", choices=list(ALGO_CANDIDATES), default="ppo", help="agent to sweep (default: ppo)")
+    ap.add_argument("--candidates", nargs="+", choices=[*CANDIDATES, *ES_CANDIDATES],
+                    help="candidates to run (default: all of --algo's)")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     ap.add_argument("--steps", type=int, default=40_000, help="env steps per run (default: 40,000)")
     ap.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (default: 1)")
     ap.add_argument("--out", default="bench_results", help="folder of the JSON report (default: bench_results)")
     args = ap.parse_args(argv)
+    agent, candidates = ALGO_CANDIDATES[args.algo]
+    args.candidates = args.candidates or list(candidates)
+    foreign = [c for c in args.candidates if c not in candidates]
+    if foreign:
+        ap.error(f"--candidates {foreign} are not --algo {args.algo}'s: {list(candidates)}")
     jobs = []
     for c in args.candidates:
-        policy_kwargs, algo_kwargs = CANDIDATES[c]
+        policy_kwargs, algo_kwargs = candidates[c]
         for t in args.tasks:
             for s in args.seeds:
-                jobs.append({"algo": "ssmn-ppo", "task": t, "seed": s, "steps": args.steps,
+                jobs.append({"algo": agent, "task": t, "seed": s, "steps": args.steps,
                              "eval_episodes": args.eval_episodes, "policy_kwargs": policy_kwargs,
                              "algo_kwargs": algo_kwargs, "candidate": c})
     t0 = time.perf_counter()
@@ -107,7 +126,7 @@ def main(argv=None) -> int:
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"settings": vars(args), "candidates": {c: CANDIDATES[c] for c in args.candidates},
+    path.write_text(json.dumps({"settings": vars(args), "candidates": {c: candidates[c] for c in args.candidates},
                                 "total_seconds": time.perf_counter() - t0, "results": results, **{
                                     k: v for k, v in summary.items() if k != "table"},
                                 "table": summary["table"]}, indent=2))
