@@ -70,6 +70,25 @@ def test_bench_suite_script_writes_table_json_and_plot(tmp_path):
     assert "ssmn/CueReward-v0" in r.stdout and "beats the memory-less" in r.stdout
 
 
+def test_an_earlier_reports_runs_join_the_table_with_include(tmp_path, capsys):
+    common = ["--tasks", "CartPole-v1", "--seeds", "0", "--steps-scale", "0.01", "--eval-episodes", "2"]
+    assert main(["bench-suite", *common, "--algos", "ssmn-es", "--out", str(tmp_path / "a")]) == 0
+    (earlier,) = (tmp_path / "a").glob("suite_*.json")
+    assert main(["bench-suite", *common, "--algos", "ssmn-ppo", "--include", str(earlier),
+                 "--out", str(tmp_path / "b")]) == 0
+    (path,) = (tmp_path / "b").glob("suite_*.json")
+    report = json.loads(path.read_text())
+    assert sorted(r["algo"] for r in report["results"]) == ["ssmn-es", "ssmn-ppo"]
+    (es,) = [r for r in report["results"] if r["algo"] == "ssmn-es"]
+    assert es["included_from"] == str(earlier) and report["settings"]["included"] == [str(earlier)]
+    assert set(report["table"]["CartPole-v1"]) == {"ssmn-es", "ssmn-ppo"}
+    # a report of another budget is refused, naming the setting
+    assert main(["bench-suite", "--tasks", "CartPole-v1", "--seeds", "0", "--steps-scale", "0.02",
+                 "--eval-episodes", "2", "--algos", "ssmn-ppo",
+                 "--include", str(earlier), "--out", str(tmp_path / "c")]) == 2
+    assert "was run with steps_scale=0.01, this run has 0.02" in capsys.readouterr().err
+
+
 def test_bench_suite_command_refuses_unknown_tasks(capsys):
     assert main(["bench-suite", "--tasks", "Nope-v0", "--algos", "ssmn-ppo"]) == 2
     err = capsys.readouterr().err

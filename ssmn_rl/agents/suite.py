@@ -21,6 +21,10 @@ Agents (``ALGOS``):
 Reference policies (random for every task; best memory-less and oracle for the ``ssmn/`` tasks,
 from :mod:`ssmn_rl.envs.baselines`) are scored on the same evaluation episodes.
 
+``--include REPORT.json`` adds an earlier report's runs of the agents not run now (same
+``--steps-scale`` and ``--eval-episodes``), so a long baseline run can sit beside a re-run of ours;
+every included run keeps ``included_from``.
+
 ``python scripts/bench_suite.py`` and ``ssmn-rl bench-suite`` run :func:`main`.
 """
 from __future__ import annotations
@@ -318,8 +322,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="SSMN settings over the defaults for every SSMN agent, as JSON (default: {})")
     p.add_argument("--algo-kwargs", type=_json_object, default={},
                    help="constructor arguments over the defaults for every SSMN agent, as JSON (default: {})")
+    p.add_argument("--include", nargs="+", default=[], metavar="REPORT",
+                   help="earlier suite reports (JSON) whose runs of the agents not run now join this "
+                        "report's table, e.g. a long RecurrentPPO run; they must have the same "
+                        "--steps-scale and --eval-episodes (default: none)")
     p.add_argument("--out", default="bench_results",
                    help="folder of the JSON report and the plot (default: bench_results)")
+
+
+def included_results(path, args) -> list:
+    """The runs of `path` (an earlier report) of agents that `args` does not run, on its tasks, each
+    marked with ``included_from``; refuses a report of other steps or evaluation episodes."""
+    try:
+        report = json.loads(pathlib.Path(path).read_text())
+        settings, results = report["settings"], report["results"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"--include: {path} is not a readable suite report ({e})") from None
+    for key, want in (("steps_scale", args.steps_scale), ("eval_episodes", args.eval_episodes),
+                      ("eval_seed", EVAL_SEED)):
+        if settings.get(key) != want:
+            raise ValueError(f"--include: {path} was run with {key}={settings.get(key)!r}, this run has {want!r}")
+    return [{**r, "included_from": str(path)} for r in results
+            if r["algo"] not in args.algos and r["task"] in args.tasks]
 
 
 def run_suite(args, log=print) -> dict:
@@ -335,6 +359,7 @@ def run_suite(args, log=print) -> dict:
             import sb3_contrib  # noqa: F401
         except ImportError:
             raise ValueError("--algos recurrent-ppo needs sb3-contrib (pip install 'sb3-contrib>=2.3')") from None
+    included = [r for path in args.include for r in included_results(path, args)]
     jobs = []
     for task in args.tasks:
         steps = max(1, int(round(TASK_STEPS.get(task, 100_000) * args.steps_scale)))
@@ -347,7 +372,7 @@ def run_suite(args, log=print) -> dict:
     log(f"{len(jobs)} runs: {len(args.tasks)} tasks x {len(args.algos)} agents x {len(args.seeds)} seeds, "
         f"{args.jobs} at a time")
     t0 = time.perf_counter()
-    results = run_jobs(jobs, args.jobs, log)
+    results = run_jobs(jobs, args.jobs, log) + included
     references = {task: reference_returns(task, args.eval_episodes) for task in args.tasks}
     summary = summarise(results, references)
     report = {"settings": {"tasks": args.tasks, "algos": args.algos, "seeds": args.seeds,
@@ -355,7 +380,8 @@ def run_suite(args, log=print) -> dict:
                                                                             for t in args.tasks},
                            "eval_episodes": args.eval_episodes, "eval_seed": EVAL_SEED,
                            "policy_kwargs": args.policy_kwargs, "algo_kwargs": args.algo_kwargs,
-                           "recurrent_ppo": RECURRENT_PPO_SETTINGS, "jobs": args.jobs},
+                           "recurrent_ppo": RECURRENT_PPO_SETTINGS, "jobs": args.jobs,
+                           "included": list(args.include)},
               "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                           "cpus": os.cpu_count()},
               "total_seconds": time.perf_counter() - t0, "references": references,
@@ -364,8 +390,9 @@ def run_suite(args, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"suite_{stamp}.json").write_text(json.dumps(report, indent=2))
-    plot(summary, references, args.algos, out / f"suite_{stamp}.png")
-    log(format_table(summary, references, args.algos))
+    algos = list(args.algos) + sorted({r["algo"] for r in included} - set(args.algos))
+    plot(summary, references, algos, out / f"suite_{stamp}.png")
+    log(format_table(summary, references, algos))
     log(f"report: {out / f'suite_{stamp}.json'}  plot: {out / f'suite_{stamp}.png'}")
     report["paths"] = {"json": str(out / f"suite_{stamp}.json"), "plot": str(out / f"suite_{stamp}.png")}
     return report
