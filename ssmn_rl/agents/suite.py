@@ -14,6 +14,8 @@ Agents (``ALGOS``):
   CartPoleNoVel settings on every task (8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98,
   lambda 0.8, lr and clip linear from 1e-3 and 0.2, LSTM 64 with a separate critic LSTM), on CPU
   with one torch thread: one generic setting, as ours are.
+- ``recurrent-ppo-32``: the same with LSTMs of 32 units, about the parameter count of SSMN-PPO's
+  default policy (the within-lifetime comparison at equal parameters).
 - ``ssmn-ppo-rho0``, ``ssmn-ppo-plain``, ``ssmn-ppo-modulated``: ``ssmn-ppo`` with no plastic layer
   (``custom_split``, ``plastic_ratio=0``), with a plastic layer without neuromodulation, and with a
   neuromodulated plastic layer (the within-lifetime comparison of the issue).
@@ -66,6 +68,7 @@ ALGOS = {
     "ssmn-ppo": ("ppo", "standard", {}),
     "ssmn-es": ("es", "standard", {}),
     "recurrent-ppo": ("recurrent-ppo", None, None),
+    "recurrent-ppo-32": ("recurrent-ppo", None, {"lstm_hidden_size": 32}),
     "ssmn-ppo-rho0": ("ppo", "custom_split", {"plastic_ratio": 0.0}),
     "ssmn-ppo-plain": ("ppo", "standard", {"neuromodulation": False}),
     "ssmn-ppo-modulated": ("ppo", "standard", {"neuromodulation": True}),
@@ -82,13 +85,13 @@ def _lin(v: float):
     return lambda progress_remaining: progress_remaining * v
 
 
-def _run_recurrent_ppo(task: str, seed: int, steps: int):
+def _run_recurrent_ppo(task: str, seed: int, steps: int, overrides: dict | None = None):
     import torch
     from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
-    s = RECURRENT_PPO_SETTINGS
+    s = {**RECURRENT_PPO_SETTINGS, **(overrides or {})}
     venv = make_vec_env(task, n_envs=s["n_envs"], seed=seed, env_kwargs={"render_mode": None})
     model = RecurrentPPO("MlpLstmPolicy", venv, n_steps=s["n_steps"], batch_size=s["batch_size"],
                          n_epochs=s["n_epochs"], gamma=s["gamma"], gae_lambda=s["gae_lambda"],
@@ -124,7 +127,7 @@ def run_one(job: dict) -> dict:
     algo, task, seed, steps = job["algo"], job["task"], int(job["seed"]), int(job["steps"])
     t0 = time.perf_counter()
     if ALGOS[algo][0] == "recurrent-ppo":
-        agent, done, n_params = _run_recurrent_ppo(task, seed, steps)
+        agent, done, n_params = _run_recurrent_ppo(task, seed, steps, ALGOS[algo][2])
     else:
         agent, done, n_params = _run_ours(algo, task, seed, steps, job.get("policy_kwargs") or {},
                                           job.get("algo_kwargs") or {})
@@ -354,7 +357,7 @@ def run_suite(args, log=print) -> dict:
     for t in unknown:
         if t not in gym.registry:
             raise ValueError(f"--tasks: {t!r} is not a registered Gymnasium id")
-    if "recurrent-ppo" in args.algos:
+    if any(ALGOS[a][0] == "recurrent-ppo" for a in args.algos):
         try:
             import sb3_contrib  # noqa: F401
         except ImportError:
@@ -367,8 +370,8 @@ def run_suite(args, log=print) -> dict:
             for seed in args.seeds:
                 jobs.append({"algo": algo, "task": task, "seed": seed, "steps": steps,
                              "eval_episodes": args.eval_episodes,
-                             "policy_kwargs": args.policy_kwargs if algo != "recurrent-ppo" else {},
-                             "algo_kwargs": args.algo_kwargs if algo != "recurrent-ppo" else {}})
+                             "policy_kwargs": args.policy_kwargs if ALGOS[algo][0] != "recurrent-ppo" else {},
+                             "algo_kwargs": args.algo_kwargs if ALGOS[algo][0] != "recurrent-ppo" else {}})
     log(f"{len(jobs)} runs: {len(args.tasks)} tasks x {len(args.algos)} agents x {len(args.seeds)} seeds, "
         f"{args.jobs} at a time")
     t0 = time.perf_counter()
