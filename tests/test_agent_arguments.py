@@ -4,13 +4,14 @@ with a ConfigError naming it, what was expected and what was given."""
 import inspect
 import math
 import re
+import subprocess
+import sys
+from numbers import Integral, Real
 
 import pytest
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ssmn_rl.agents import ES, PPO
 from ssmn_rl.agents.common.arguments import (AGENT_OPTIONS, ES_OPTIONS, LEARN_OPTIONS, PPO_OPTIONS, RUNNER_OPTIONS,
-                                             check_arguments, declared_defaults)
+                                             Interval, StrOptions, check_arguments, declared_defaults)
 from ssmn_rl.agents.common.base import BaseAgent
 from ssmn_rl.errors import ConfigError
 
@@ -95,3 +96,20 @@ def test_check_arguments_reports_the_first_refused_value():
     with pytest.raises(ConfigError, match=r"X: gamma must be a number in \[0, 1\], got 1.5"):
         check_arguments("X", PPO_OPTIONS, {**declared_defaults(PPO_OPTIONS), "gamma": 1.5})
     check_arguments("X", PPO_OPTIONS, declared_defaults(PPO_OPTIONS))
+
+
+def test_importing_the_agents_leaves_scikit_learn_out():
+    """The declarations' light constraints keep scikit-learn (about 1 s with SciPy) out of every
+    CLI start and spawned worker."""
+    code = "import sys, ssmn_rl.agents; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_the_light_constraints():
+    assert Interval(Integral, 1, None).is_satisfied_by(3) and not Interval(Integral, 1, None).is_satisfied_by(0)
+    assert not Interval(Integral, 1, None).is_satisfied_by(True) and not Interval(Integral, 1, None).is_satisfied_by(2.0)
+    unit = Interval(Real, 0, 1, closed="both")
+    assert unit.is_satisfied_by(0) and unit.is_satisfied_by(1.0) and not unit.is_satisfied_by(math.nan)
+    assert not Interval(Real, 0, None, closed="neither").is_satisfied_by(0.0)
+    assert StrOptions(frozenset({"a"})).is_satisfied_by("a") and not StrOptions(frozenset({"a"})).is_satisfied_by("b")

@@ -1,9 +1,13 @@
 """Declared constructor and ``learn`` arguments of the agents, in the style of the estimators'
-:mod:`ssmn_rl.options`: one :class:`~ssmn_rl.options.Option` per argument holds its default, its
-constraints (scikit-learn's ``Interval``, ``StrOptions``, types...), its type text and its
-numpydoc description. :func:`check_arguments` validates a call against them (one message format
+:mod:`ssmn_rl.options`: one :class:`~ssmn_rl.declared.Option` per argument holds its default, its
+constraints, its type text and its numpydoc description. :func:`check_arguments` validates a call against them (one message format
 for every agent: the argument, what was expected, what was given) and :func:`document` writes the
 docstrings' "Parameters" sections from the same declarations, so an argument is declared once.
+
+The constraints are light equivalents of scikit-learn's (:class:`Interval`, :class:`StrOptions`,
+types, ``None``, ``"boolean"``, ``"verbose"``, ``callable``): importing scikit-learn (and SciPy)
+took about 1 s, several times the rest of ``import ssmn_rl.agents``, on every CLI start and in
+every spawned worker.
 
 Checks that relate several arguments (an even population, a worker count the envs can be split
 over, ``ray_address`` only with Ray) stay with the agent that needs them. This module holds
@@ -11,15 +15,62 @@ declarations and the checker only; no agent logic.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, make_constraint
 
+from ...declared import Option, document  # noqa: F401  (document is re-exported for the agents)
 from ...errors import ConfigError
-from ...options import Option, document  # noqa: F401  (document is re-exported for the agents)
 from .backends import BACKENDS
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+    """Numbers of `type` (Integral or Real; never a bool) between `left` and `right` (None: minus
+    or plus infinity), `closed` "left", "right", "both" or "neither" (as scikit-learn's: an open
+    unbounded side refuses infinity); NaN is outside every interval."""
+
+    type: type
+    left: float | None
+    right: float | None
+    closed: str = "left"
+
+    def is_satisfied_by(self, value) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, self.type):
+            return False
+        lo = -math.inf if self.left is None else self.left
+        hi = math.inf if self.right is None else self.right
+        lo_ok = value >= lo if self.closed in ("left", "both") else value > lo
+        hi_ok = value <= hi if self.closed in ("right", "both") else value < hi
+        return bool(lo_ok and hi_ok)  # False for NaN
+
+
+@dataclasses.dataclass(frozen=True)
+class StrOptions:
+    """One of the strings of `options`."""
+
+    options: frozenset
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, str) and value in self.options
+
+
+def _satisfies(constraint, value) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, (bool, np.bool_))
+    if constraint == "verbose":
+        return isinstance(value, (bool, np.bool_)) or Interval(Integral, 0, None).is_satisfied_by(value)
+    if constraint is callable:
+        return callable(value)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint)
+    return constraint.is_satisfied_by(value)
+
 
 _INT_GE1 = [Interval(Integral, 1, None, closed="left")]
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
@@ -50,7 +101,7 @@ AGENT_OPTIONS: tuple[Option, ...] = (
 
 #: Where the agent's episodes run (PPO's env runners, ES's population workers).
 RUNNER_OPTIONS: tuple[Option, ...] = (
-    Option("backend", "inline", [StrOptions(set(BACKENDS))], "{" + ", ".join(f'"{b}"' for b in BACKENDS) + "}",
+    Option("backend", "inline", [StrOptions(frozenset(BACKENDS))], "{" + ", ".join(f'"{b}"' for b in BACKENDS) + "}",
            "Where episodes are played: in this process, in local worker processes, or in Ray actors. "
            "Every backend gives the same parameters for a seed."),
     Option("n_workers", None, [Interval(Integral, 1, None, closed="left"), None], "int >= 1 or None",
@@ -75,7 +126,8 @@ PPO_OPTIONS: tuple[Option, ...] = (
            "PPO's clipping range, or a schedule of the remaining progress."),
     Option("ent_coef", 0.0, _NON_NEGATIVE, "float >= 0", "Weight of the entropy bonus."),
     Option("vf_coef", 0.5, _NON_NEGATIVE, "float >= 0", "Weight of the value loss."),
-    Option("max_grad_norm", 0.5, _NON_NEGATIVE, "float >= 0", "Global-norm gradient clip."),
+    Option("max_grad_norm", 0.5, [Interval(Real, 0, None, closed="both")], "float >= 0 (inf: no clip)",
+           "Global-norm gradient clip."),
     Option("normalize_advantage", True, ["boolean"], "bool", "Standardise the advantages per minibatch."),
     Option("target_kl", None, [Interval(Real, 0, None, closed="neither"), None], "float > 0 or None",
            "Stop the epoch loop when the approximate KL exceeds 1.5 x this (None: never)."),
@@ -122,10 +174,7 @@ LEARN_OPTIONS: tuple[Option, ...] = (
 
 
 def _accepts(option: Option, value) -> bool:
-    if isinstance(value, (bool, np.bool_)) and "boolean" not in option.constraints \
-            and "verbose" not in option.constraints:
-        return False  # True is an int to Python, never a count or a rate here
-    return any(make_constraint(c).is_satisfied_by(value) for c in option.constraints)
+    return any(_satisfies(c, value) for c in option.constraints)
 
 
 #: How a type text's leading word reads in an error message ("int >= 1" -> "an integer >= 1", as the
