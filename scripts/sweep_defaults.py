@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from ssmn_rl.agents.suite import run_jobs
+from ssmn_rl.agents.suite import reference_returns, run_jobs
 
 PROTOTYPE_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0,
                     "decay_lambda": 0.3, "alpha": -1.0, "preset": "prototype"}
@@ -57,20 +57,22 @@ ALGO_CANDIDATES = {"ppo": ("ssmn-ppo", CANDIDATES), "es": ("ssmn-es", ES_CANDIDA
 TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CueReward-v0")
 
 
-def analyse(results: list, candidates: list, tasks: list) -> dict:
+def analyse(results: list, candidates: list, tasks: list, references: dict) -> dict:
+    """Per (candidate, task) mean, std and seconds; each mean normalised per task (see
+    :func:`normalise`); scores, leave-one-task-out picks and the winner."""
     mean = {(c, t): float(np.mean([r["mean_return"] for r in results if r["candidate"] == c and r["task"] == t]))
             for c in candidates for t in tasks}
     std = {(c, t): float(np.std([r["mean_return"] for r in results if r["candidate"] == c and r["task"] == t]))
            for c in candidates for t in tasks}
     secs = {(c, t): float(np.mean([r["seconds"] for r in results if r["candidate"] == c and r["task"] == t]))
             for c in candidates for t in tasks}
-    norm = {}
+    norm, minmax = {}, {}
     for t in tasks:
-        vals = [mean[(c, t)] for c in candidates]
-        lo, hi = min(vals), max(vals)
-        for c in candidates:
-            norm[(c, t)] = 1.0 if hi == lo else (mean[(c, t)] - lo) / (hi - lo)
+        vals = {c: mean[(c, t)] for c in candidates}
+        norm.update({(c, t): v for c, v in normalise(vals, references.get(t, {})).items()})
+        minmax.update({(c, t): v for c, v in normalise(vals, {}).items()})
     score = {c: float(np.mean([norm[(c, t)] for t in tasks])) for c in candidates}
+    minmax_score = {c: float(np.mean([minmax[(c, t)] for t in tasks])) for c in candidates}
     loto = {}
     for held in tasks:
         rest = [t for t in tasks if t != held]
@@ -79,8 +81,40 @@ def analyse(results: list, candidates: list, tasks: list) -> dict:
                       "held_out_best": max(candidates, key=lambda c: norm[(c, held)])}
     winner = max(candidates, key=lambda c: score[c])
     table = {c: {t: {"mean": mean[(c, t)], "std": std[(c, t)], "seconds": secs[(c, t)],
-                     "normalised": norm[(c, t)]} for t in tasks} for c in candidates}
-    return {"table": table, "score": score, "leave_one_task_out": loto, "winner": winner}
+                     "normalised": norm[(c, t)], "minmax": minmax[(c, t)]} for t in tasks} for c in candidates}
+    return {"table": table, "score": score, "minmax_score": minmax_score, "leave_one_task_out": loto,
+            "winner": winner}
+
+
+def normalise(means: dict, refs: dict) -> dict:
+    """candidate -> mean return on one task, on a common scale: the share of the way from the
+    random policy (0) to the oracle (1) where the task has both references, else min-max over the
+    candidates (0: worst, 1: best).
+
+    The reference scale is the one that decides: on a task where every candidate stays at chance
+    (RepeatPrevious with a window that cannot see the delay, CountRecall), min-max stretches
+    seed noise to the full 0-1 range and lets it outvote real differences elsewhere; on the
+    reference scale those tasks add about the same to every candidate."""
+    lo, hi = refs.get("random"), refs.get("oracle")
+    if lo is None or hi is None or hi == lo:
+        lo, hi = min(means.values()), max(means.values())
+    return {c: 1.0 if hi == lo else (m - lo) / (hi - lo) for c, m in means.items()}
+
+
+def print_summary(summary: dict, candidates: list, tasks: list) -> None:
+    width = max(len(c) for c in candidates)
+    print(f"{'candidate':<{width}}" + "".join(f"{t.split('/')[-1][:22]:>26}" for t in tasks)
+          + f"{'score':>8}{'min-max':>9}")
+    for c in candidates:
+        row = summary["table"][c]
+        print(f"{c:<{width}}" + "".join(f"{row[t]['mean']:>10.3f} ±{row[t]['std']:<7.3f}{row[t]['seconds']:>5.0f}s"
+                                        for t in tasks)
+              + f"{summary['score'][c]:>8.3f}{summary['minmax_score'][c]:>9.3f}")
+    for held, v in summary["leave_one_task_out"].items():
+        print(f"leave out {held}: picked {v['picked']} (held-out normalised {v['held_out_normalised']:.3f}; "
+              f"best there {v['held_out_best']})")
+    print(f"winner: {summary['winner']} (score: mean share of the way from random to oracle; "
+          "min-max: the older per-task min-max scale, for comparison)")
 
 
 def main(argv=None) -> int:
@@ -94,7 +128,15 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (default: 1)")
     ap.add_argument("--out", default="bench_results", help="folder of the JSON report (default: bench_results)")
+    ap.add_argument("--reanalyse", metavar="REPORT", help="score the runs of an earlier sweep report again "
+                    "(its candidates and tasks) instead of running")
     args = ap.parse_args(argv)
+    if args.reanalyse:
+        report = json.loads(pathlib.Path(args.reanalyse).read_text())
+        cands, tasks = list(report["candidates"]), list(report["settings"]["tasks"])
+        refs = report.get("references") or {t: reference_returns(t, report["settings"]["eval_episodes"]) for t in tasks}
+        print_summary(analyse(report["results"], cands, tasks, refs), cands, tasks)
+        return 0
     agent, candidates = ALGO_CANDIDATES[args.algo]
     args.candidates = args.candidates or list(candidates)
     foreign = [c for c in args.candidates if c not in candidates]
@@ -112,22 +154,14 @@ def main(argv=None) -> int:
     results = run_jobs(jobs, args.jobs)
     for job, r in zip(jobs, results):
         r["candidate"] = job["candidate"]
-    summary = analyse(results, args.candidates, args.tasks)
-    width = max(len(c) for c in args.candidates)
-    print(f"{'candidate':<{width}}" + "".join(f"{t.split('/')[-1][:22]:>26}" for t in args.tasks) + f"{'score':>8}")
-    for c in args.candidates:
-        row = summary["table"][c]
-        print(f"{c:<{width}}" + "".join(f"{row[t]['mean']:>10.3f} ±{row[t]['std']:<7.3f}{row[t]['seconds']:>5.0f}s"
-                                        for t in args.tasks) + f"{summary['score'][c]:>8.3f}")
-    for held, v in summary["leave_one_task_out"].items():
-        print(f"leave out {held}: picked {v['picked']} (held-out normalised {v['held_out_normalised']:.3f}; "
-              f"best there {v['held_out_best']})")
-    print(f"winner: {summary['winner']}")
+    references = {t: reference_returns(t, args.eval_episodes) for t in args.tasks}
+    summary = analyse(results, args.candidates, args.tasks, references)
+    print_summary(summary, args.candidates, args.tasks)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({"settings": vars(args), "candidates": {c: candidates[c] for c in args.candidates},
-                                "total_seconds": time.perf_counter() - t0, "results": results, **{
+                                "total_seconds": time.perf_counter() - t0, "references": references, "results": results, **{
                                     k: v for k, v in summary.items() if k != "table"},
                                 "table": summary["table"]}, indent=2))
     print(f"report: {path}")

@@ -110,3 +110,27 @@ def test_train_with_no_flag_beats_the_memoryless_baseline(env_id, tmp_path):
     ref = refs.get("memoryless", refs["random"])
     assert got > ref + 0.05 * abs(ref), (got, refs)
     assert np.isfinite(got)
+
+
+def _sweep_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("sweep_defaults", ROOT / "scripts" / "sweep_defaults.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sweep_scores_on_the_random_to_oracle_scale_so_chance_level_noise_cannot_decide():
+    sweep = _sweep_module()
+    def run(c, t, ret):
+        return {"candidate": c, "task": t, "mean_return": ret, "seconds": 1.0}
+    # "solid" learns task A; "noisy" is 0.01 better on B, where both are at chance
+    results = [run("solid", "A", 400.0), run("noisy", "A", 100.0), run("solid", "B", 0.12), run("noisy", "B", 0.13)]
+    refs = {"A": {"random": 20.0, "oracle": 500.0}, "B": {"random": 0.12, "oracle": 1.0}}
+    out = sweep.analyse(results, ["solid", "noisy"], ["A", "B"], refs)
+    assert out["winner"] == "solid"
+    assert out["table"]["solid"]["A"]["normalised"] == pytest.approx(380 / 480)
+    assert out["minmax_score"] == {"solid": 0.5, "noisy": 0.5}  # the older scale could not tell them apart
+    # without references a task falls back to min-max over the candidates
+    assert sweep.normalise({"x": 1.0, "y": 3.0}, {}) == {"x": 0.0, "y": 1.0}
+    assert out["leave_one_task_out"]["B"]["picked"] == "solid"
