@@ -43,6 +43,9 @@ CANDIDATES = {
     "cell64": ({"hidden_dim": 64, "window_size": 8, "n_layers": 2, "preset": "default"}, ZOO_PPO),
     "generic64-g99": (GENERIC_POLICY, {**ZOO_PPO, "gamma": 0.99, "gae_lambda": 0.95}),
     "generic64-ent": (GENERIC_POLICY, {**ZOO_PPO, "ent_coef": 0.01}),
+    "w16-g99": ({**GENERIC_POLICY, "window_size": 16}, {**ZOO_PPO, "gamma": 0.99, "gae_lambda": 0.95}),
+    "w16-cell": ({"hidden_dim": 64, "window_size": 16, "n_layers": 2, "preset": "default"}, ZOO_PPO),
+    "w16-h32": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32}, ZOO_PPO),
 }
 ES_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0, "decay_lambda": 0.3,
              "alpha": -1.0, "preset": "prototype"}
@@ -128,14 +131,18 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (default: 1)")
     ap.add_argument("--out", default="bench_results", help="folder of the JSON report (default: bench_results)")
-    ap.add_argument("--reanalyse", metavar="REPORT", help="score the runs of an earlier sweep report again "
-                    "(its candidates and tasks) instead of running")
+    ap.add_argument("--reanalyse", nargs="+", metavar="REPORT", help="score the runs of earlier sweep reports "
+                    "again, together (their candidates, on the tasks they share), instead of running")
     args = ap.parse_args(argv)
     if args.reanalyse:
-        report = json.loads(pathlib.Path(args.reanalyse).read_text())
-        cands, tasks = list(report["candidates"]), list(report["settings"]["tasks"])
-        refs = report.get("references") or {t: reference_returns(t, report["settings"]["eval_episodes"]) for t in tasks}
-        print_summary(analyse(report["results"], cands, tasks, refs), cands, tasks)
+        reports = [json.loads(pathlib.Path(p).read_text()) for p in args.reanalyse]
+        for key in ("steps", "eval_episodes"):
+            if len({r["settings"][key] for r in reports}) > 1:
+                ap.error(f"--reanalyse: the reports differ in {key}: {[r['settings'][key] for r in reports]}")
+        cands = list(dict.fromkeys(c for r in reports for c in r["candidates"]))
+        tasks = [t for t in reports[0]["settings"]["tasks"] if all(t in r["settings"]["tasks"] for r in reports)]
+        refs = {t: reference_returns(t, reports[0]["settings"]["eval_episodes"]) for t in tasks}
+        print_summary(analyse([x for r in reports for x in r["results"]], cands, tasks, refs), cands, tasks)
         return 0
     agent, candidates = ALGO_CANDIDATES[args.algo]
     args.candidates = args.candidates or list(candidates)
