@@ -1,8 +1,9 @@
 """Declared constructor and ``learn`` arguments of the agents, in the style of the estimators'
 :mod:`ssmn_rl.options`: one :class:`~ssmn_rl.declared.Option` per argument holds its default, its
-constraints, its type text and its numpydoc description. :func:`check_arguments` validates a call against them (one message format
-for every agent: the argument, what was expected, what was given) and :func:`document` writes the
-docstrings' "Parameters" sections from the same declarations, so an argument is declared once.
+constraints, its type text and its numpydoc description. :func:`check_arguments` validates a call
+against them (one message format for every agent: the argument, what was expected, what was
+given) and :func:`document` writes the docstrings' "Parameters" sections from the same
+declarations, so an argument is declared once.
 
 The constraints are light equivalents of scikit-learn's (:class:`Interval`, :class:`StrOptions`,
 types, ``None``, ``"boolean"``, ``"verbose"``, ``callable``): importing scikit-learn (and SciPy)
