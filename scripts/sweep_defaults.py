@@ -13,8 +13,10 @@ on the *other* tasks is picked and its (normalised) result on the held-out task 
 well choosing by the sweep transfers to a task it did not see. The winner is the candidate with
 the best score over all tasks; its wall time is reported beside it.
 
-    python scripts/sweep_defaults.py --jobs 2                      # the documented PPO sweep
-    python scripts/sweep_defaults.py --algo es --steps 100000 --jobs 2    # the ES sweep
+    python scripts/sweep_defaults.py --candidates generic64 generic64-w16 cell64 generic64-g99 generic64-ent
+    python scripts/sweep_defaults.py --candidates w16-g99 w16-cell w16-h32       # PPO, rounds 1 and 2
+    python scripts/sweep_defaults.py --reanalyse bench_results/sweep_ppo_round1.json bench_results/sweep_ppo_round2.json
+    python scripts/sweep_defaults.py --algo es --steps 100000                    # the ES sweep
     python scripts/sweep_defaults.py --steps 4000 --seeds 0 --tasks CartPole-v1   # a smoke run
 """
 import argparse
@@ -57,7 +59,8 @@ ES_CANDIDATES = {
 }
 #: ``--algo`` -> (suite agent, candidates)
 ALGO_CANDIDATES = {"ppo": ("ssmn-ppo", CANDIDATES), "es": ("ssmn-es", ES_CANDIDATES)}
-TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CueReward-v0")
+TASKS = ("ssmn/StatelessCartPole-v0", "ssmn/StatelessPendulum-v0", "ssmn/RepeatPrevious-v0", "ssmn/CountRecall-v0",
+         "ssmn/CueReward-v0", "ssmn/RegimeStream-v0")
 
 
 def analyse(results: list, candidates: list, tasks: list, references: dict) -> dict:
