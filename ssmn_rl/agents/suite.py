@@ -14,8 +14,8 @@ Agents (``ALGOS``):
   CartPoleNoVel settings on every task (8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98,
   lambda 0.8, lr and clip linear from 1e-3 and 0.2, LSTM 64 with a separate critic LSTM), on CPU
   with one torch thread: one generic setting, as ours are.
-- ``recurrent-ppo-32``: the same with LSTMs of 32 units, about the parameter count of SSMN-PPO's
-  default policy (the within-lifetime comparison at equal parameters).
+- ``recurrent-ppo-small``: the same scaled down to LSTMs of 18 units and 18-18 heads, about the
+  parameter count of SSMN-PPO's default policy (the within-lifetime comparison at equal parameters).
 - ``ssmn-ppo-rho0``, ``ssmn-ppo-plain``, ``ssmn-ppo-modulated``: ``ssmn-ppo`` with no plastic layer
   (``custom_split``, ``plastic_ratio=0``), with a plastic layer without neuromodulation, and with a
   neuromodulated plastic layer (the within-lifetime comparison of the issue).
@@ -68,7 +68,7 @@ ALGOS = {
     "ssmn-ppo": ("ppo", "standard", {}),
     "ssmn-es": ("es", "standard", {}),
     "recurrent-ppo": ("recurrent-ppo", None, None),
-    "recurrent-ppo-32": ("recurrent-ppo", None, {"lstm_hidden_size": 32}),
+    "recurrent-ppo-small": ("recurrent-ppo", None, {"lstm_hidden_size": 18, "net_arch": [18, 18]}),
     "ssmn-ppo-rho0": ("ppo", "custom_split", {"plastic_ratio": 0.0}),
     "ssmn-ppo-plain": ("ppo", "standard", {"neuromodulation": False}),
     "ssmn-ppo-modulated": ("ppo", "standard", {"neuromodulation": True}),
@@ -97,7 +97,8 @@ def _run_recurrent_ppo(task: str, seed: int, steps: int, overrides: dict | None 
                          n_epochs=s["n_epochs"], gamma=s["gamma"], gae_lambda=s["gae_lambda"],
                          learning_rate=_lin(1e-3), clip_range=_lin(0.2), ent_coef=s["ent_coef"],
                          policy_kwargs={"lstm_hidden_size": s["lstm_hidden_size"],
-                                        "enable_critic_lstm": s["enable_critic_lstm"]},
+                                        "enable_critic_lstm": s["enable_critic_lstm"],
+                                        **({"net_arch": s["net_arch"]} if "net_arch" in s else {})},
                          seed=seed, device="cpu")
     model.learn(steps)
     return model, int(model.num_timesteps), int(sum(p.numel() for p in model.policy.parameters()))
