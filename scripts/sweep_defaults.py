@@ -48,6 +48,7 @@ CANDIDATES = {
     "w16-g99": ({**GENERIC_POLICY, "window_size": 16}, {**ZOO_PPO, "gamma": 0.99, "gae_lambda": 0.95}),
     "w16-cell": ({"hidden_dim": 64, "window_size": 16, "n_layers": 2, "preset": "default"}, ZOO_PPO),
     "w16-h32": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32}, ZOO_PPO),
+    "w16-h32-modulated": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32, "neuromodulation": True}, ZOO_PPO),
 }
 ES_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0, "decay_lambda": 0.3,
              "alpha": -1.0, "preset": "prototype"}
