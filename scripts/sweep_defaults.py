@@ -51,6 +51,10 @@ CANDIDATES = {
     "w16-h32-modulated": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32, "neuromodulation": True}, ZOO_PPO),
     "w16-h32-n128": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32}, {**ZOO_PPO, "n_steps": 128}),
     "w16-h32-std": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32}, {**ZOO_PPO, "log_std_init": -0.5}),
+    "w16-h32-fast": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32, "plasticity_eta": 0.5,
+                      "decay_lambda": 0.1}, ZOO_PPO),
+    "w16-h32-fast-modulated": ({**GENERIC_POLICY, "window_size": 16, "hidden_dim": 32, "plasticity_eta": 0.5,
+                                "decay_lambda": 0.1, "neuromodulation": True}, ZOO_PPO),
 }
 ES_POLICY = {"hidden_dim": 16, "window_size": 1, "n_layers": 2, "plasticity_eta": 1.0, "decay_lambda": 0.3,
              "alpha": -1.0, "preset": "prototype"}
