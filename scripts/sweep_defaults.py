@@ -4,18 +4,23 @@ candidate on every sweep task with >= 3 seeds, then leave-one-task-out selection
 A candidate is a full specification (algorithm, SSMN policy_kwargs, constructor arguments): the
 same on every task, never tuned per task. ``--algo ppo`` sweeps PPO's candidates, ``--algo es``
 ES's (``ssmn-rl train``'s ES settings, population 64, under every ES candidate unless it says
-otherwise). Each run trains SSMN-PPO for ``--steps`` env steps and scores
-its final policy on ``--eval-episodes`` deterministic episodes (``ssmn_rl.agents.suite.run_one``,
-the suite benchmark's code). Per task the candidates' mean returns are min-max normalised (0:
-worst candidate, 1: best) so tasks of every return scale weigh the same; a candidate's score is
-its mean normalised return. Leave-one-task-out: for each task, the candidate with the best score
-on the *other* tasks is picked and its (normalised) result on the held-out task reported -- how
-well choosing by the sweep transfers to a task it did not see. The winner is the candidate with
-the best score over all tasks; its wall time is reported beside it.
+otherwise). Each run trains the agent for ``--steps`` env steps and scores its final policy on
+``--eval-episodes`` deterministic episodes (``ssmn_rl.agents.suite.run_one``, the suite
+benchmark's code). Per task each candidate's mean return is placed on that task's scale from the
+random policy (0) to the oracle (1) (:func:`normalise`; min-max over the candidates where a task
+has no references), so tasks of every return scale weigh the same; a candidate's score is its mean
+normalised return. The older min-max score is printed beside it. Leave-one-task-out: for each
+task, the candidate with the best score on the *other* tasks is picked and its (normalised) result
+on the held-out task reported -- how well choosing by the sweep transfers to a task it did not
+see. The winner is the candidate with the best score over all tasks; its wall time is reported
+beside it. The documented runs (README "Agents"):
 
     python scripts/sweep_defaults.py --candidates generic64 generic64-w16 cell64 generic64-g99 generic64-ent
-    python scripts/sweep_defaults.py --candidates w16-g99 w16-cell w16-h32       # PPO, rounds 1 and 2
-    python scripts/sweep_defaults.py --reanalyse bench_results/sweep_ppo_round1.json bench_results/sweep_ppo_round2.json
+    python scripts/sweep_defaults.py --candidates w16-g99 w16-cell w16-h32
+    python scripts/sweep_defaults.py --candidates w16-h32-modulated
+    python scripts/sweep_defaults.py --candidates w16-h32-n128 w16-h32-std --jobs 2
+    python scripts/sweep_defaults.py --candidates w16-h32-fast w16-h32-fast-modulated --jobs 2
+    python scripts/sweep_defaults.py --reanalyse bench_results/sweep_ppo_round{1,2,3,4,5}.json
     python scripts/sweep_defaults.py --algo es --steps 100000                    # the ES sweep
     python scripts/sweep_defaults.py --steps 4000 --seeds 0 --tasks CartPole-v1   # a smoke run
 """
@@ -151,7 +156,8 @@ def main(argv=None) -> int:
                 ap.error(f"--reanalyse: the reports differ in {key}: {[r['settings'][key] for r in reports]}")
         cands = list(dict.fromkeys(c for r in reports for c in r["candidates"]))
         tasks = [t for t in reports[0]["settings"]["tasks"] if all(t in r["settings"]["tasks"] for r in reports)]
-        refs = {t: reference_returns(t, reports[0]["settings"]["eval_episodes"]) for t in tasks}
+        stored = reports[0].get("references") or {}
+        refs = {t: stored.get(t) or reference_returns(t, reports[0]["settings"]["eval_episodes"]) for t in tasks}
         print_summary(analyse([x for r in reports for x in r["results"]], cands, tasks, refs), cands, tasks)
         return 0
     agent, candidates = ALGO_CANDIDATES[args.algo]

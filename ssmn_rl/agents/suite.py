@@ -368,11 +368,12 @@ def run_suite(args, log=print) -> dict:
     for task in args.tasks:
         steps = max(1, int(round(TASK_STEPS.get(task, 100_000) * args.steps_scale)))
         for algo in args.algos:
+            ours = ALGOS[algo][0] != "recurrent-ppo"  # --policy-kwargs / --algo-kwargs are for our agents
             for seed in args.seeds:
                 jobs.append({"algo": algo, "task": task, "seed": seed, "steps": steps,
                              "eval_episodes": args.eval_episodes,
-                             "policy_kwargs": args.policy_kwargs if ALGOS[algo][0] != "recurrent-ppo" else {},
-                             "algo_kwargs": args.algo_kwargs if ALGOS[algo][0] != "recurrent-ppo" else {}})
+                             "policy_kwargs": args.policy_kwargs if ours else {},
+                             "algo_kwargs": args.algo_kwargs if ours else {}})
     log(f"{len(jobs)} runs: {len(args.tasks)} tasks x {len(args.algos)} agents x {len(args.seeds)} seeds, "
         f"{args.jobs} at a time")
     t0 = time.perf_counter()

@@ -133,7 +133,9 @@ PPO_OPTIONS: tuple[Option, ...] = (
     Option("target_kl", None, [Interval(Real, 0, None, closed="neither"), None], "float > 0 or None",
            "Stop the epoch loop when the approximate KL exceeds 1.5 x this (None: never)."),
     Option("reward_scale", 1.0, _POSITIVE, "float > 0",
-           "Multiplies the rewards the agent learns from (returns are still logged unscaled)."),
+           "Multiplies the rewards the agent learns from (returns are still logged unscaled). Values "
+           "well below 1 keep the value loss of large-reward tasks (Pendulum: -16 per step) from "
+           "dominating the clipped global gradient norm."),
     Option("normalize_reward", True, ["boolean"], "bool",
            "Divide the (scaled) rewards by a running standard deviation of the discounted return, as "
            "Stable-Baselines3's ``VecNormalize(norm_reward=True)`` does, clipped to +-``reward_clip``: "
@@ -174,10 +176,6 @@ LEARN_OPTIONS: tuple[Option, ...] = (
 )
 
 
-def _accepts(option: Option, value) -> bool:
-    return any(_satisfies(c, value) for c in option.constraints)
-
-
 #: How a type text's leading word reads in an error message ("int >= 1" -> "an integer >= 1", as the
 #: model's messages say).
 _PHRASES = (("even int", "an even integer"), ("int", "an integer"), ("float", "a number"), ("bool", "True or False"),
@@ -199,7 +197,7 @@ def check_arguments(owner: str, options, values: dict) -> None:
     got <value>"."""
     for option in options:
         value = values[option.name]
-        if not _accepts(option, value):
+        if not any(_satisfies(c, value) for c in option.constraints):
             raise ConfigError(f"{owner}: {option.name} must be {_phrase(option.kind)}, got {value!r}")
 
 
